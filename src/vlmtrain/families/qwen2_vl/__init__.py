@@ -2,12 +2,30 @@
 
 pixel_values come flattened over all images (rows = patches) with `image_grid_thw` (images, 3), so the
 default collate (concatenate along dim 0) is right. M-RoPE position ids are computed by the model from
-input_ids, so right padding is fine.
+input_ids, so right padding is fine. Header rule: tokens.py (smart_resize); tiny model: tiny.py.
 """
 
-from vlmtrain.families.base import Family
+from __future__ import annotations
 
-FAMILY = Family(
+from dataclasses import dataclass
+
+from vlmtrain.families.base import Family
+from vlmtrain.families.qwen2_vl import tiny, tokens
+
+
+@dataclass
+class Qwen2VLFamily(Family):
+    def count_unsupported(self, processor):
+        return tokens.unsupported(processor)
+
+    def expand_image(self, processor, width, height):
+        return tokens.expand(processor, width, height)
+
+    def build_tiny(self, out_dir):
+        tiny.build(out_dir)
+
+
+FAMILY = Qwen2VLFamily(
     name="qwen2_vl",
     model_types=("qwen2_vl",),
     image_token="<|image_pad|>",
@@ -19,4 +37,5 @@ FAMILY = Family(
     fsdp_wrap_classes=("Qwen2VLDecoderLayer", "Qwen2VLVisionBlock"),
     model_class="Qwen2VLForConditionalGeneration",
     processor_class="Qwen2VLProcessor",
+    tiny_end_of_turn=tiny.END_OF_TURN,
 )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.tiny._common import save
-from vlmtrain.tiny.qwen2_vl import (
+from vlmtrain.families._tiny_common import save
+from vlmtrain.families.qwen2_vl.tiny import (
     CHAT_TEMPLATE,
     END_OF_TURN,
     special_ids,

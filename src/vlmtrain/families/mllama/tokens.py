@@ -3,11 +3,7 @@ so the sequence length does not depend on the image size at all."""
 
 from __future__ import annotations
 
-from vlmtrain.tokens.rules import Expansion
-
-
-def placeholder(processor) -> str:
-    return processor.image_token
+from vlmtrain.families._expansion import Expansion
 
 
 def unsupported(processor) -> str | None:

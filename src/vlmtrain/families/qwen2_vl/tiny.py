@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.tiny import _common
-from vlmtrain.tiny._common import save, train_tokenizer
+import vlmtrain.families._tiny_common as _common
+from vlmtrain.families._tiny_common import save, train_tokenizer
 
 # Qwen2-VL-7B-Instruct's template (image/video parts, default system prompt).
 CHAT_TEMPLATE = (

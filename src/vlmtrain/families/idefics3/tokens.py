@@ -15,13 +15,9 @@ import copy
 import functools
 import math
 
-from vlmtrain.tokens.rules import Expansion, size_get
+from vlmtrain.families._expansion import Expansion, size_get
 
 MAX_IMAGE_SIZE = 4096  # transformers' absolute cap for Idefics3/SmolVLM
-
-
-def placeholder(processor) -> str:
-    return processor.image_token
 
 
 def unsupported(processor) -> str | None:

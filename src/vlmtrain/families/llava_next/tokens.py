@@ -7,11 +7,7 @@ best-fitting pinpoint grid of tiles with the padding rows/columns removed, plus 
 
 from __future__ import annotations
 
-from vlmtrain.tokens.rules import Expansion, processor_attr, size_get
-
-
-def placeholder(processor) -> str:
-    return processor.image_token
+from vlmtrain.families._expansion import Expansion, processor_attr, size_get
 
 
 def _tile_size(image_processor) -> tuple[int, int]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.tiny._common import save, train_tokenizer
-from vlmtrain.tiny.idefics3 import (
+from vlmtrain.families._tiny_common import save, train_tokenizer
+from vlmtrain.families.idefics3.tiny import (
     END_OF_TURN,
     IMAGE_SEQ_LEN,
     chat_template,

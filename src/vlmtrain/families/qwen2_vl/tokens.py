@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import math
 
-from vlmtrain.tokens.rules import Expansion, size_get
-
-
-def placeholder(processor) -> str:
-    return processor.image_token
+from vlmtrain.families._expansion import Expansion, size_get
 
 
 def unsupported(processor) -> str | None:

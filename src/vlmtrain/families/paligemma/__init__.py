@@ -3,6 +3,8 @@ and returns `token_type_ids` (0 prefix, 1 suffix) and `labels` (suffix + EOS onl
 
 A record maps to prefix = its system and user texts (joined by newlines), suffix = its one assistant
 turn, which must come last; multi-turn and text-only records are refused (the processor needs images).
+Counts: tokens.py (the image part; the prompt rewrite is not modelled, so `vlmtrain check` uses the
+processor with stand-in images); tiny model: tiny.py.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.base import IGNORE_INDEX, Family, check_image_count, decode_images
+from vlmtrain.families.paligemma import tiny, tokens
 
 
 def _text(message: dict) -> str:
@@ -64,6 +67,15 @@ class PaliGemmaFamily(Family):
         text = processor.image_token * len(images) + prefix
         return dict(processor(text=[text], images=[images], return_tensors="pt"))
 
+    def count_unsupported(self, processor):
+        return tokens.unsupported(processor)
+
+    def expand_image(self, processor, width, height):
+        return tokens.expand(processor, width, height)
+
+    def build_tiny(self, out_dir):
+        tiny.build(out_dir)
+
     def render(self, processor, messages, add_generation_prompt):
         raise VlmTrainError("PaliGemma has no chat template; records are encoded as prefix + suffix")
 
@@ -79,6 +91,8 @@ FAMILY = PaliGemmaFamily(
     fsdp_wrap_classes=("GemmaDecoderLayer", "Gemma2DecoderLayer", "SiglipEncoderLayer"),
     model_class="PaliGemmaForConditionalGeneration",
     processor_class="PaliGemmaProcessor",
+    tiny_end_of_turn=tiny.END_OF_TURN,
+    image_counts_size_independent=True,
     multi_turn=False,
     supports_text_only=False,
 )

@@ -8,16 +8,11 @@ extra sequences that depend on the image; those processors fall back to the real
 
 from __future__ import annotations
 
-from vlmtrain.tokens.rules import Expansion
+from vlmtrain.families._expansion import Expansion
 
 
 def placeholder(processor) -> str:
     return processor.boi_token
-
-
-def image_token(processor) -> str:
-    # the processor's own `image_token` is the boi placeholder; the repeated one is the tokenizer's
-    return processor.tokenizer.image_token
 
 
 def unsupported(processor) -> str | None:
