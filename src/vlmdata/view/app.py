@@ -120,6 +120,9 @@ def create_app(
     def image(request: Request):
         pos, k = _pos(request), request.path_params["k"]
         params = request.query_params
+        unknown = set(params) - {"size", "full"}
+        if unknown:
+            raise HTTPException(400, f"unknown parameter(s): {', '.join(sorted(unknown))}")
         full = params.get("full") in ("1", "true", "yes")
         size = params.get("size", str(DEFAULT_THUMB))
         if not full and size not in {str(s) for s in THUMB_SIZES}:
