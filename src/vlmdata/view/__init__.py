@@ -53,7 +53,8 @@ class Viewer:
 
             counter = TokenCounter.load(model, max_length)
         hosts = [host, *LOOPBACK, "[::1]"] if host in LOOPBACK else ["*"]
-        app = create_app(path, counter, allowed_hosts=hosts)
+        # the index waits (at most 3 s) for the first page: a person opening the page comes first
+        app = create_app(path, counter, allowed_hosts=hosts, index_delay=3.0)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -31,7 +31,7 @@ from starlette.templating import Jinja2Templates
 
 from vlmdata.view.images import FULL_MAX_SIDE, THUMB_SIZES, ImageError, ThumbnailCache, render
 from vlmdata.view.index import DatasetIndex
-from vlmdata.view.pages import Query, card, summary
+from vlmdata.view.pages import Query, card, summary, token_lengths
 from vlmdata.view.source import ViewDataset
 
 HERE = Path(__file__).parent
@@ -43,13 +43,15 @@ def create_app(
     counter=None,
     allowed_hosts: list[str] | None = None,
     start_index: bool = True,
+    index_delay: float = 0.0,
 ) -> Starlette:
     """The app over the dataset at `path`. counter: a vlmdata.view.tokens.TokenCounter (--model) or None.
-    allowed_hosts: Host header values accepted (default: loopback names)."""
+    allowed_hosts: Host header values accepted (default: loopback names).
+    index_delay: seconds the background index waits for the first page to be sent (the command: 3)."""
     ds = ViewDataset.open(path)
     index = DatasetIndex(ds, counter)
     if start_index:
-        index.start()
+        index.start(index_delay)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     thumbs = ThumbnailCache()
     title = Path(path).name or str(path)
@@ -68,21 +70,24 @@ def create_app(
             raise HTTPException(404, f"no page {query.page}: {len(positions):,} records make {pages} page(s)")
         shown = positions[(query.page - 1) * query.per : query.page * query.per]
         entries = ds.entries(int(p) for p in shown)
+        lengths = token_lengths(entries, index)
         return {
             "query": query,
             "total": len(positions),
             "pages": pages,
-            "cards": [card(e, index) for e in entries],
+            "cards": [card(e, index, lengths) for e in entries],
             "status": index.status(),
         }
 
     def home(request: Request):
         ctx = _page(request)
-        return templates.TemplateResponse(
+        response = templates.TemplateResponse(
             request,
             "index.html",
             {**ctx, "title": title, "sources": [s for s in index.sources if s], "model": counter},
         )
+        index.first_page.set()
+        return response
 
     def api_records(request: Request):
         ctx = _page(request)
@@ -96,9 +101,17 @@ def create_app(
             }
         )
 
+    def _labels(entry) -> dict:
+        """The label mask, or {"error": ...}: the plugin's own failure is shown, not a traceback."""
+        try:
+            return counter.labels(entry.record)
+        except Exception as exc:  # a plugin may raise anything for a record it cannot encode
+            return {"error": f"no label mask for record {entry.pos}: {type(exc).__name__}: {exc}"}
+
     def record(request: Request):
-        c = card(ds.entry(_pos(request)), index)
-        labels = counter.labels(ds.entry(c["pos"]).record) if counter and c["readable"] else None
+        entry = ds.entry(_pos(request))
+        c = card(entry, index)
+        labels = _labels(ds.entry(entry.pos, images=True)) if counter and c["readable"] else None
         return templates.TemplateResponse(
             request,
             "record.html",
@@ -112,10 +125,11 @@ def create_app(
         pos = _pos(request)
         if counter is None:
             raise HTTPException(404, "label masks need --model")
-        entry = ds.entry(pos)
+        entry = ds.entry(pos, images=True)
         if entry.record is None:
             raise HTTPException(404, f"record {pos} cannot be read, so it has no label mask")
-        return JSONResponse(counter.labels(entry.record))
+        labels = _labels(entry)
+        return JSONResponse(labels, status_code=422 if "error" in labels else 200)
 
     def image(request: Request):
         pos, k = _pos(request), request.path_params["k"]

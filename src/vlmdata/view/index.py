@@ -64,9 +64,14 @@ class DatasetIndex:
         self.error: str | None = None
         self._searches: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        self.first_page = threading.Event()  # set once the first page was sent (see start)
+        self._delay = 0.0
         self.thread = threading.Thread(target=self._run, name="vlmdata-view-index", daemon=True)
 
-    def start(self) -> DatasetIndex:
+    def start(self, wait_for_first_page: float = 0.0) -> DatasetIndex:
+        """Build in the background. wait_for_first_page: hold back up to that many seconds until the
+        first page was sent, so that opening a big dataset is not slowed by the index (one GIL)."""
+        self._delay = wait_for_first_page
         self.thread.start()
         return self
 
@@ -77,6 +82,8 @@ class DatasetIndex:
     # -- building -------------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        if self._delay:
+            self.first_page.wait(self._delay)
         try:
             self._index_counts()
             self._validate()
@@ -161,9 +168,13 @@ class DatasetIndex:
         n = len(self.ds)
         for start in range(0, n, 256):
             positions = list(range(start, min(n, start + 256)))
-            entries = [e for e in self.ds.entries(positions) if e.record is not None]
-            for e, length in zip(entries, self.counter.lengths([e.record for e in entries]), strict=True):
+            entries = [e for e in self.ds.entries(positions, images=True) if e.record is not None]
+            lengths, problems = self.counter.lengths([e.record for e in entries])
+            for k, (e, length) in enumerate(zip(entries, lengths, strict=True)):
                 self.tokens[e.pos] = length
+                if k in problems:  # records training would refuse: shown with validate's problems
+                    self._problems.setdefault(self.ds.locate(e.pos), []).extend(problems[k])
+                    self.problem[e.pos] = True
             self.counted = positions[-1] + 1
 
     # -- answering ------------------------------------------------------------------------------------

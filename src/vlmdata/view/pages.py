@@ -86,6 +86,10 @@ class Query:
             "over": self.over,
         }
 
+    @property
+    def filtered(self) -> bool:
+        return any(v not in (None, "") for v in self.filters().values())
+
     def url(self, **change) -> str:
         """This query's URL with some fields changed (None/"" fields are left out)."""
         values = {**asdict(self), **change}
@@ -113,8 +117,20 @@ def _raw_id(raw) -> str | None:
     return None if value is None else str(value)
 
 
-def card(entry, index) -> dict:
-    """A record as the page shows it; JSON-ready."""
+def token_lengths(entries, index) -> dict[int, int]:
+    """Token counts for the shown records the background count has not reached yet (one plugin call)."""
+    if index.counter is None:
+        return {}
+    todo = [e.pos for e in entries if e.record is not None and index.tokens[e.pos] < 0]
+    if not todo:
+        return {}
+    todo = index.ds.entries(todo, images=True)
+    lengths, _ = index.counter.lengths([e.record for e in todo])
+    return {e.pos: n for e, n in zip(todo, lengths, strict=True)}
+
+
+def card(entry, index, lengths: dict[int, int] | None = None) -> dict:
+    """A record as the page shows it; JSON-ready. lengths: token counts from token_lengths()."""
     rec = entry.record
     turns = []
     if rec is not None:
@@ -134,8 +150,11 @@ def card(entry, index) -> dict:
     tokens = None
     if index.tokens is not None:
         tokens = int(index.tokens[entry.pos])
-        if tokens < 0 and rec is not None:
-            tokens = index.counter.lengths([rec])[0]
+        if tokens < 0:
+            if lengths is None or entry.pos not in lengths:
+                lengths = token_lengths([entry], index)
+            tokens = lengths.get(entry.pos, -1)
+        tokens = None if tokens < 0 else tokens
     max_length = index.counter.max_length if index.counter is not None else None
     return {
         "pos": entry.pos,

@@ -44,7 +44,15 @@ def histogram(values, title: str, note: str = "") -> dict:
             f"<title>{escape(b['label'])}: {b['count']:,}</title></rect>"
         )
     labels = ""
-    if bars:
+    if 0 < len(bars) <= 12:  # few bars: each gets its label
+        labels = (
+            "".join(
+                f'<text x="{PAD + (i + 0.5) * width:.1f}" y="{HEIGHT - 4}" text-anchor="middle">{escape(b["label"])}</text>'
+                for i, b in enumerate(bars)
+            )
+            + f'<text x="{PAD}" y="{PAD - 6}">max bar {top:,}</text>'
+        )
+    elif bars:
         labels = (
             f'<text x="{PAD}" y="{HEIGHT - 4}">{escape(bars[0]["label"])}</text>'
             f'<text x="{WIDTH - PAD}" y="{HEIGHT - 4}" text-anchor="end">{escape(bars[-1]["label"])}</text>'

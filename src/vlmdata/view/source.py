@@ -72,7 +72,9 @@ class _LRU:
 
 
 class _Reader:
-    """One data file. Subclasses give `n` and `read(start, stop)` -> [(index, line, rec, raw, error)]."""
+    """One data file. Subclasses give `n` and `read(start, stop, images=False)` -> [(index, line, rec,
+    raw, error)]; images=True: canonical images with their bytes (for token counting), else only paths
+    may be filled (the page asks for each image separately)."""
 
     canonical = False
 
@@ -121,7 +123,12 @@ class _CanonicalParquet(_Reader):
             rg += 1
         return out
 
-    def read(self, start: int, stop: int):
+    def read(self, start: int, stop: int, images: bool = False):
+        if images:
+            return [
+                (i, None, row, None, None)
+                for i, row in enumerate(self._rows(start, stop, TEXT_COLUMNS + ["images"]), start)
+            ]
         rows = self._rows(start, stop, TEXT_COLUMNS + ["images.list.element.path"])
         out = []
         for i, row in enumerate(rows, start):
@@ -195,7 +202,7 @@ class _JsonFile(_RawRecords):
         self.n = len(items)
         self._detect([it[2] for it in items])
 
-    def read(self, start: int, stop: int):
+    def read(self, start: int, stop: int, images: bool = False):
         return [self._convert(*self.items[i]) for i in range(start, min(stop, self.n))]
 
     def raws(self):
@@ -237,7 +244,7 @@ class _RowParquet(_RawRecords):
             rg += 1
         return out
 
-    def read(self, start: int, stop: int):
+    def read(self, start: int, stop: int, images: bool = False):
         return [self._convert(i, line, raw, None) for i, line, raw, _, _ in self._rows(start, stop)]
 
     def raws(self):
@@ -289,8 +296,9 @@ class ViewDataset:
         path = reader.f.path.resolve()
         return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
 
-    def entries(self, positions) -> list[Entry]:
-        """Entries for the given positions (any order; consecutive runs are read together)."""
+    def entries(self, positions, images: bool = False) -> list[Entry]:
+        """Entries for the given positions (any order; consecutive runs are read together).
+        images=True: records with their image bytes (what a token counter needs)."""
         out = []
         positions = list(positions)
         i = 0
@@ -305,14 +313,14 @@ class ViewDataset:
                 j += 1
             reader = self.readers[r]
             for (idx, line, rec, raw, error), pos in zip(
-                reader.read(index, index + (j - i)), positions[i:j], strict=True
+                reader.read(index, index + (j - i), images), positions[i:j], strict=True
             ):
                 out.append(Entry(pos, self.rel(reader), reader.f.split, idx, line, rec, raw, error))
             i = j
         return out
 
-    def entry(self, pos: int) -> Entry:
-        return self.entries([pos])[0]
+    def entry(self, pos: int, images: bool = False) -> Entry:
+        return self.entries([pos], images)[0]
 
     def image(self, pos: int, k: int) -> dict:
         """The k-th image of a record as `{"bytes", "path"}`; KeyError/IndexError when there is none."""

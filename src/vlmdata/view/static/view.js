@@ -38,7 +38,7 @@
           pre.appendChild(span);
         });
         var head = document.createElement("div");
-        head.textContent = v.length + " tokens, " + v.trained + " trained";
+        head.textContent = v.length + " tokens";
         d.insertBefore(head, pre);
       });
     });
