@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from vlmdata import __version__
+from vlmdata.formats import FORMATS
 
 
 def convert_to(canonical: Path, tmp: Path, fmt: str, quiet: bool = True, allow_lossy: bool = False) -> None:
@@ -60,8 +61,8 @@ def manifest(source, loc, opts, configs, report, tmp: Path, data_files: list[str
 
 def card(source, loc, opts, configs, report, data_files: list[str]) -> str:
     splits = [s for s in ("train", "validation") if report.rows.get(s)]
-    ext = {"parquet": "parquet", "oai": "jsonl", "sharegpt": "json", "llava": "json"}[opts.format]
-    pattern = "{s}-*.parquet" if opts.format == "parquet" else "{s}." + ext
+    target = FORMATS[opts.format]
+    pattern = "{s}-*" + target.SUFFIX if target.CANONICAL else "{s}" + target.SUFFIX
     lines = ["---", "configs:", "- config_name: default", "  data_files:"]
     for s in splits:
         lines += [f"  - split: {s}", f"    path: {pattern.format(s=s)}"]
@@ -72,7 +73,7 @@ def card(source, loc, opts, configs, report, data_files: list[str]) -> str:
         lines.append("**These are the tiny offline test rows bundled with vlmkit, not the real dataset.**")
     lines += ["", "| split | rows |", "|---|---:|"] + [f"| {s} | {report.rows[s]} |" for s in splits]
     lines += ["", f"Rows read: {report.rows_read}; skipped (listed in manifest.json): {len(report.skipped)}."]
-    if opts.format == "parquet":
+    if target.CANONICAL:
         lines += [
             "",
             "Each row is one conversation in the OAI-messages layout TRL uses: `messages` (role, typed content",

@@ -107,3 +107,16 @@ class LossyConversionError(VlmDataError):
             f"Nothing was written. Re-run with --allow-lossy to convert anyway; every change is counted "
             f"and listed in the report."
         )
+
+
+class InvalidDataError(VlmDataError):
+    """`convert`/`download` found records that `validate` refuses: its problems, nothing written."""
+
+    def __init__(self, problems: list[Problem], bad_records: int, records: int, out: str, fix: str):
+        self.problems = problems
+        shown = "\n".join("  " + p.describe().replace("\n", "\n  ") for p in problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        where = f"in {bad_records:,} of {records:,} record(s)" if records else "in the dataset"
+        super().__init__(
+            f"{len(problems):,} problem(s) {where}:\n{shown}{more}\nNothing was written to {out}. {fix}"
+        )

@@ -175,8 +175,9 @@ def _record_bytes(record: dict) -> int:
 
 def read_image_bytes(image: dict) -> dict:
     """Return `{"bytes", "path"}` with bytes filled from the file when only a path is known."""
-    if image.get("bytes") is not None:
-        return image
+    data = image.get("bytes")
+    if data is not None:
+        return image if isinstance(data, bytes) else {"bytes": bytes(data), "path": image.get("path")}
     with open(image["path"], "rb") as fh:
         data = fh.read()
     return {"bytes": data, "path": os.path.basename(image["path"])}
