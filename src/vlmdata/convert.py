@@ -42,6 +42,7 @@ from vlmdata.validate import image_mode
 from vlmdata.validate.report import FileSummary
 from vlmdata.validate.run import FILE, Checks
 
+NORMALISED = {"lf-wrapped", "mixed-types"}  # file problems convert's clean output does not have
 SKIP_HINT = (
     "Fix the records (vlmdata validate lists every problem), or pass --skip-invalid to write the valid "
     "records; every skipped one is listed."
@@ -99,10 +100,13 @@ class _Run:
 
     def invalid(self, f: InputFile, index, line, rid, problems: list[Problem]) -> None:
         report = self.checks.report
+        if index == FILE and all(p.code in NORMALISED for p in problems):
+            # only LLaMA-Factory's loader trips on these; convert reads the file whole and writes it clean
+            self.report.normalised += [p.describe().split("\n")[0] for p in problems]
+            return
         report.problems.extend(problems)
         if index == FILE:
-            if not self.skip_invalid or any(p.code != "mixed-types" for p in problems):
-                self.writing = False  # a file-level problem (format unknown, columns) is not skippable
+            self.writing = False  # a file-level problem (format unknown, columns) is not skippable
             return
         report.bad_records += 1
         if self.skip_invalid:

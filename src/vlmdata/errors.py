@@ -24,6 +24,10 @@ class UsageError(VlmDataError):
     exit_code = 2
 
 
+class OutputBusyError(VlmDataError):
+    """Another command is writing the same output folder right now."""
+
+
 def json_type(value) -> str:
     """The JSON name of a value's type, as a user sees it in their file."""
     if value is None:

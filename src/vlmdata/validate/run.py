@@ -100,8 +100,6 @@ class Checks:
         records = iter_raw(f, on_error=bad_lines.append)
         fmt, head = self.detect(records, f)
         summary.format = fmt
-        if f.lf is not None and f.notes:
-            yield FILE, None, None, [wrapped_problem(f)]
         if fmt is None:
             yield from ((p.where.record, p.where.line, None, [p]) for p in bad_lines)
             if head:
@@ -137,6 +135,8 @@ class Checks:
         if seen_keys is not None:
             info = self.dataset.root / "dataset_info.json"
             found = column_problems(f, info, seen_keys, count) + types.problems(str(f.path))
+            if f.notes:  # known once the file is read
+                found.insert(0, wrapped_problem(f))
             if found:
                 yield FILE, None, None, found
 
