@@ -31,10 +31,45 @@ def _idefics2(tiny, backend: str):
     return Idefics2Processor(ip, tiny.tokenizer, image_seq_len=64, chat_template=tiny.chat_template)
 
 
+def _llava_onevision(tiny, backend: str):
+    from transformers.models.llava_onevision.image_processing_llava_onevision import (
+        LlavaOnevisionImageProcessor,
+    )
+    from transformers.models.llava_onevision.image_processing_pil_llava_onevision import (
+        LlavaOnevisionImageProcessorPil,
+    )
+
+    from vlmtrain.families import get_family
+
+    # llava-hf/llava-onevision-qwen2-0.5b-ov-hf (same for -7b-ov-hf): preprocessor_config.json size
+    # height/width 384, resample 3, mean/std 0.5, do_pad true, image_grid_pinpoints the 36 multiples of
+    # 384 up to 2304x2304 (the class default, also listed in config.json); processor_config.json
+    # num_image_tokens 729, vision_feature_select_strategy "full", vision_aspect_ratio unset (the class
+    # default "anyres_max_9", config.json's too).
+    cls = LlavaOnevisionImageProcessorPil if backend == "pil" else LlavaOnevisionImageProcessor
+    ip = cls(
+        size={"height": 384, "width": 384},
+        resample=3,
+        image_mean=[0.5, 0.5, 0.5],
+        image_std=[0.5, 0.5, 0.5],
+        do_pad=True,
+    )
+    return get_family("llava_onevision").no_video_processor_class()(
+        image_processor=ip,
+        tokenizer=tiny.tokenizer,
+        num_image_tokens=729,
+        vision_feature_select_strategy="full",
+        chat_template=tiny.chat_template,
+    )
+
+
 REAL = {
     "idefics2": _idefics2,
+    "llava_onevision": _llava_onevision,
 }
 # Tokens one 640x480 image becomes with those settings (checked against the processor in the test).
 TOKENS_640x480 = {
     "idefics2": 5 * 64 + 6,  # 4 crops + the image, 64 latents each, 6 shared delimiters
+    # base 27x27 + the 768x768 pinpoint's 54x54 features unpadded to 40 rows + 40 newlines
+    "llava_onevision": 729 + 40 * 54 + 40,
 }

@@ -53,6 +53,7 @@ PACKAGES = (
     "idefics2",
     "llava",
     "llava_next",
+    "llava_onevision",
     "mllama",
     "paligemma",
     "gemma3",

@@ -170,6 +170,12 @@ class Family:
         """
         raise NotImplementedError(f"the {self.name} family has no header rule")
 
+    def expand_images(self, processor, sizes: list[tuple[int, int]]) -> list[Expansion]:
+        """All of one record's images ((width, height) each, in order) -> their expansions. The default
+        expands each on its own; a processor whose rule depends on the record's image count overrides it
+        (LLaVA-OneVision tiles a lone image but not the images of a multi-image record)."""
+        return [self.expand_image(processor, w, h) for w, h in sizes]
+
     def rewrite_expanded(self, processor, text: str) -> str:
         """The counted text once every placeholder holds its `expand_image` text: a processor that
         rewrites the text around images does the same here (Idefics2 merges adjacent images'

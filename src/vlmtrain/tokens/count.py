@@ -108,7 +108,7 @@ def count_records(
             problems.append(_placeholder_problem(index, file, placeholder, len(pieces) - 1, len(sizes)))
             continue
         try:
-            expansions = [family.expand_image(processor, w, h) for w, h in sizes]
+            expansions = family.expand_images(processor, sizes)
         except ValueError as exc:  # e.g. Qwen's aspect-ratio limit: the processor raises the same
             problems.append(
                 Problem(
@@ -194,7 +194,7 @@ def _count_with_processor(records, processor, family, start, file, max_pixels=No
         last = _last_index(ids, image_id)
         image_end = last + 1 if last >= 0 else 0
         method = "stand-in" if stand_in else "processor"
-        per_image = [family.expand_image(processor, w, h).image_tokens for w, h in sizes] if stand_in else []
+        per_image = [e.image_tokens for e in family.expand_images(processor, sizes)] if stand_in else []
         out.append(SampleCount(index, rid, len(ids), per_image, sizes, image_end=image_end, method=method))
     return out, problems
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from vlmtrain.families._expansion import Expansion, processor_attr, size_get
 
 
-def _tile_size(image_processor) -> tuple[int, int]:
+def tile_size(image_processor) -> tuple[int, int]:
     # The tiles' final pixel size: the center crop if there is one, else the resize target.
     crop = getattr(image_processor, "crop_size", None)
     if getattr(image_processor, "do_center_crop", False) and size_get(crop, "height"):
@@ -48,7 +48,7 @@ def select_best_resolution(height: int, width: int, pinpoints) -> tuple[int, int
 def count(processor, width: int, height: int) -> int:
     ip = processor.image_processor
     patch = processor_attr(processor, "patch_size")
-    tile_h, tile_w = _tile_size(ip)
+    tile_h, tile_w = tile_size(ip)
     best_h, best_w = select_best_resolution(height, width, ip.image_grid_pinpoints)
     scale_h, scale_w = best_h // tile_h, best_w // tile_w
     patches_h, patches_w = tile_h // patch, tile_w // patch
