@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from family_records import ALL, MULTI_IMAGE, MULTI_TURN, SINGLE, TEXT_ONLY, assistant_texts
+from family_records import ALL, MULTI_IMAGE, SINGLE, TEXT_ONLY, assistant_texts
 
 from vlmtrain.tiny import BUILDERS
 
@@ -27,7 +27,7 @@ def _spans(labels):
 
 
 def _supported(fam, record) -> bool:
-    return (fam.multi_turn or record is not MULTI_TURN) and (
+    return (fam.multi_turn or len(assistant_texts(record)) == 1) and (
         fam.supports_text_only or record is not TEXT_ONLY
     )
 

@@ -246,27 +246,43 @@ class Family:
                 f"record {record.get('id')!r}: no assistant turn, so nothing to train on; "
                 "drop the record or set train_on_prompt"
             )
-        tok = _tokenizer(processor)
         out = self.call_processor(processor, text, images, record)
         e_ids = out["input_ids"][0].tolist()
-        image_ids = self.image_token_ids(processor)
         if train_on_prompt:
-            labels = list(e_ids)
+            image_ids = self.image_token_ids(processor)
+            labels = [IGNORE_INDEX if t in image_ids else t for t in e_ids]
         else:
-            plain = tok(text, add_special_tokens=False, return_offsets_mapping=True)
-            u_labels = [
-                tid if any(s <= a < e for s, e in spans) else IGNORE_INDEX
-                for tid, (a, _b) in zip(plain["input_ids"], plain["offset_mapping"], strict=True)
-            ]
-            spaces = space_ids(tok, {*plain["input_ids"], *e_ids} - image_ids)
-            labels = align_labels(plain["input_ids"], u_labels, e_ids, image_ids, record, spaces)
-        # Image tokens never train. Padding is masked by position in `collate`, not by id: several
-        # families use their end-of-turn token (e.g. </s>) as pad, and that token must keep its label.
-        labels = [IGNORE_INDEX if t in image_ids else lab for t, lab in zip(e_ids, labels, strict=True)]
+            labels = self.labels_for(processor, text, spans, e_ids, record)
         import torch
 
         out["labels"] = torch.tensor([labels], dtype=torch.long)
         return out
+
+    def labels_for(
+        self, processor, text: str, spans, e_ids: list[int], record: dict, plain=None
+    ) -> list[int]:
+        """Labels for `e_ids`, the processor's expanded ids of `text` (`spans` from `assistant_spans`):
+        the assistant spans' token ids, -100 elsewhere and on every image token.
+
+        plain: the fast tokenizer's encoding of `text` ({"input_ids", "offset_mapping"}, no special
+        tokens) when the caller batched it. Raises VlmTrainError when the labels cannot be carried over
+        the processor's expansion (`align.align_labels`). `vlmtrain check` runs this on the header
+        rule's expansion (image runs collapsed), so it refuses exactly the records the collator would.
+        """
+        tok = _tokenizer(processor)
+        if plain is None:
+            plain = tok(text, add_special_tokens=False, return_offsets_mapping=True)
+        u_ids = plain["input_ids"]
+        u_labels = [
+            tid if any(s <= a < e for s, e in spans) else IGNORE_INDEX
+            for tid, (a, _b) in zip(u_ids, plain["offset_mapping"], strict=True)
+        ]
+        image_ids = self.image_token_ids(processor)
+        spaces = space_ids(tok, {*u_ids, *e_ids} - image_ids)
+        labels = align_labels(u_ids, u_labels, e_ids, image_ids, record, spaces)
+        # Image tokens never train. Padding is masked by position in `collate`, not by id: several
+        # families use their end-of-turn token (e.g. </s>) as pad, and that token must keep its label.
+        return [IGNORE_INDEX if t in image_ids else lab for t, lab in zip(e_ids, labels, strict=True)]
 
     def encode_prompt(self, processor, record: dict) -> dict:
         """A prompt record (no final assistant turn) -> processor outputs with batch dim 1, ending where
