@@ -98,8 +98,9 @@ class Family:
         try:
             proc = cls.from_pretrained(str(path))
         except (ImportError, OSError) as exc:
-            # No torchvision (every video processor needs it) or no video processor saved (tiny models):
-            # Qwen2-VL/SmolVLM processors then load as image+text only; others re-raise.
+            # No torchvision (every video processor needs it), or a folder saved without a video
+            # processor (tiny models before they wrote video_preprocessor_config.json): Qwen2-VL/SmolVLM
+            # processors then load as image+text only; others re-raise.
             if "video_processor" not in cls.get_attributes():
                 raise VlmTrainError(f"{path}: cannot load the {self.processor_class}: {exc}") from exc
             proc = self.no_video_processor_class().from_pretrained(str(path))

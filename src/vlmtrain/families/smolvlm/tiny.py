@@ -17,6 +17,27 @@ from vlmtrain.families.idefics3.tiny import (
 __all__ = ["END_OF_TURN", "build"]
 
 
+def video_processor_config() -> dict:
+    """`SmolVLMVideoProcessor` with the tiny image sizes, as its save_pretrained writes it."""
+    sizes = image_processor_kwargs()
+    return {
+        "do_convert_rgb": True,
+        "do_normalize": True,
+        "do_pad": True,
+        "do_rescale": True,
+        "do_resize": True,
+        "do_sample_frames": False,
+        "image_mean": [0.5, 0.5, 0.5],
+        "image_std": [0.5, 0.5, 0.5],
+        "max_image_size": sizes["max_image_size"],
+        "resample": 1,
+        "rescale_factor": 1 / 255,
+        "return_metadata": False,
+        "size": sizes["size"],
+        "video_processor_type": "SmolVLMVideoProcessor",
+    }
+
+
 def build(out: Path) -> None:
     from transformers import SmolVLMConfig, SmolVLMForConditionalGeneration, SmolVLMProcessor
     from transformers.models.smolvlm.image_processing_pil_smolvlm import SmolVLMImageProcessorPil
@@ -32,4 +53,4 @@ def build(out: Path) -> None:
     config = SmolVLMConfig(
         **configs(tok, tok.convert_tokens_to_ids("<image>")), pad_token_id=tok.pad_token_id
     )
-    save(out, SmolVLMForConditionalGeneration(config), processor, END_OF_TURN)
+    save(out, SmolVLMForConditionalGeneration(config), processor, END_OF_TURN, video_processor_config())
