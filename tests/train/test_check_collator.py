@@ -1,5 +1,6 @@
 """`vlmtrain check` and the collator cannot disagree: no record the check passes is refused by the collator,
-and the lengths it reports are the collator's, for every registered family."""
+and the lengths it reports are the collator's, for every registered family and both image-processor
+backends."""
 
 from __future__ import annotations
 
@@ -51,11 +52,11 @@ def _collator_outcome(collator, record):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_no_record_check_passes_is_refused_by_the_collator(tiny_loaded, name):
+def test_no_record_check_passes_is_refused_by_the_collator(tiny_processor, name):
     from vlmtrain.collator import VLMCollator
     from vlmtrain.tokens import preflight
 
-    fam, proc, _ = tiny_loaded(name)
+    fam, proc = tiny_processor(name)
     records = _variants()
     report = preflight(records, proc, fam, max_length=100_000)
     passed = {c.id: c.length for c in report.counts}

@@ -90,20 +90,35 @@ class Family:
         return (cls or type(self))(**{**values, **changes})
 
     # ---- loading -------------------------------------------------------------------------------
-    def load_processor(self, path):
-        """The family's processor class (AutoProcessor can silently return a bare tokenizer)."""
+    def load_processor(self, path, image_backend: str | None = None):
+        """The family's processor class (AutoProcessor can silently return a bare tokenizer).
+
+        image_backend: None -> transformers' choice (the torchvision-backed image processor where
+        torchvision is installed, e.g. Qwen2VLImageProcessor, else the PIL one); "pil" or "torchvision"
+        forces it (Qwen2VLImageProcessorPil / Qwen2VLImageProcessor). Video processors stay torchvision.
+        """
         import transformers
 
         cls = getattr(transformers, self.processor_class)
+        kwargs = {}
+        if image_backend is not None:
+            try:
+                kwargs["image_processor"] = transformers.AutoImageProcessor.from_pretrained(
+                    str(path), backend=image_backend
+                )
+            except (ImportError, OSError, ValueError) as exc:
+                raise VlmTrainError(
+                    f"{path}: cannot load the {image_backend} image processor: {exc}"
+                ) from exc
         try:
-            proc = cls.from_pretrained(str(path))
+            proc = cls.from_pretrained(str(path), **kwargs)
         except (ImportError, OSError) as exc:
             # No torchvision (every video processor needs it), or a folder saved without a video
             # processor (tiny models before they wrote video_preprocessor_config.json): Qwen2-VL/SmolVLM
             # processors then load as image+text only; others re-raise.
             if "video_processor" not in cls.get_attributes():
                 raise VlmTrainError(f"{path}: cannot load the {self.processor_class}: {exc}") from exc
-            proc = self.no_video_processor_class().from_pretrained(str(path))
+            proc = self.no_video_processor_class().from_pretrained(str(path), **kwargs)
         if not isinstance(proc, cls):
             raise VlmTrainError(f"{path}: expected a {self.processor_class}, got {type(proc).__name__}")
         return proc
