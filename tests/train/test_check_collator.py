@@ -8,7 +8,7 @@ import io
 
 import pytest
 from family_records import ALL, LATER_IMAGE, LATER_IMAGES_ONLY, MULTI_TURN, SINGLE, png_dict
-from tokens_helpers import GRANITE_DIR
+from tokens_helpers import granite_tokenizer_with_gemma3_tokens
 
 from vlmtrain.families import NAMES
 
@@ -80,21 +80,14 @@ def test_check_refuses_what_the_collator_cannot_label_on_a_real_bpe_tokenizer():
     """A processor whose expansion merges into the assistant's last word (here: "s" glued to the image
     sequence, so " square" + "s" becomes Granite's " squares"): the collator cannot place the trained
     token, and the check, running the same label step on the header rule's expansion, refuses it first."""
-    from transformers import AutoTokenizer, Gemma3Processor
+    from transformers import Gemma3Processor
     from transformers.models.gemma3.image_processing_pil_gemma3 import Gemma3ImageProcessorPil
 
     from vlmtrain.collator import VLMCollator
     from vlmtrain.families import get_family
     from vlmtrain.tokens import preflight
 
-    tok = AutoTokenizer.from_pretrained(
-        str(GRANITE_DIR),
-        extra_special_tokens={
-            "boi_token": "<start_of_image>",
-            "eoi_token": "<end_of_image>",
-            "image_token": "<image_soft_token>",
-        },
-    )
+    tok = granite_tokenizer_with_gemma3_tokens()
     # no separators between turns: the assistant's text touches the next turn's image
     template = (
         "{% for m in messages %}{% for c in m['content'] %}{% if c['type'] == 'image' %}<start_of_image>"

@@ -32,7 +32,7 @@ def test_family_for_text_only_model_is_an_error(tmp_path):
 
 
 def test_align_labels_carries_labels_over_image_expansion():
-    from vlmtrain.families.base import align_labels
+    from vlmtrain.families.align import align_labels
 
     img = {9}
     # plain: [1, <img>, 2, 3, 4]; expanded: [1, <img>x3, 7, 2, 3, 4] (the processor added token 7 after it)
@@ -68,7 +68,7 @@ def test_align_labels_refuses_a_changed_trained_token():
 
 def test_align_labels_refuses_mismatched_image_runs():
     from vlmtrain.errors import VlmTrainError
-    from vlmtrain.families.base import align_labels
+    from vlmtrain.families.align import align_labels
 
     with pytest.raises(VlmTrainError, match="record 'x': the processor produced 2 image-token run"):
         align_labels([1, 9, 2], [-100, -100, 2], [1, 9, 2, 9, 3], {9}, {"id": "x"})

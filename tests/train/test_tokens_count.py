@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tokens_helpers import GRANITE_DIR, record
+from tokens_helpers import granite_tokenizer_with_gemma3_tokens, record
 
 from vlmtrain.families import NAMES
 from vlmtrain.tokens import count_records
@@ -232,16 +232,9 @@ GEMMA3_TEMPLATE = (
 def test_gemma3_newlines_around_images_merge_exactly(granite, image_processor_class):
     """Gemma3 wraps each image in "\\n\\n": next to the template's own newlines BPE merges them, which a
     per-image constant would miss. Built on the Granite BPE tokenizer with Gemma3's special tokens."""
-    from transformers import AutoTokenizer, Gemma3Processor
+    from transformers import Gemma3Processor
 
-    tok = AutoTokenizer.from_pretrained(
-        str(GRANITE_DIR),
-        extra_special_tokens={
-            "boi_token": "<start_of_image>",
-            "eoi_token": "<end_of_image>",
-            "image_token": "<image_soft_token>",
-        },
-    )
+    tok = granite_tokenizer_with_gemma3_tokens()
     proc = Gemma3Processor(
         image_processor=image_processor_class("Gemma3ImageProcessor")(size={"height": 32, "width": 32}),
         tokenizer=tok,

@@ -45,6 +45,18 @@ def train_tokenizer(special_tokens: list[str], vocab_size: int = 400, add_bos: b
     return PreTrainedTokenizerFast(tokenizer_object=tok, **named)
 
 
+# What every video processor's save_pretrained writes besides its own sizes (BaseVideoProcessor defaults).
+VIDEO_PROCESSOR_DEFAULTS = {
+    "do_convert_rgb": True,
+    "do_normalize": True,
+    "do_rescale": True,
+    "do_resize": True,
+    "do_sample_frames": False,
+    "rescale_factor": 1 / 255,
+    "return_metadata": False,
+}
+
+
 def save(out: Path, model, processor, end_of_turn: str, video_processor: dict | None = None) -> None:
     """Save model and processor; generation stops at EOS and at the template's end-of-turn token.
 

@@ -20,7 +20,6 @@ image-token runs (see `align_labels`).
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families._expansion import Expansion
 from vlmtrain.families.align import IGNORE_INDEX, align_labels, space_ids
+from vlmtrain.families.records import check_image_count, decode_images, to_template_messages
 
 LM_PROJ_NAMES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 # Keys padded along the sequence dimension (dim 1), with their pad value (None = the tokenizer's pad id).
@@ -343,15 +343,6 @@ class Family:
         return BatchFeature(batch)
 
 
-def check_image_count(record: dict, images: list) -> None:
-    n_parts = sum(p["type"] == "image" for m in record["messages"] for p in m["content"])
-    if n_parts != len(images):
-        raise VlmTrainError(
-            f"record {record.get('id')!r}: {n_parts} image part(s) in messages but {len(images)} image(s); "
-            "the k-th image part takes images[k] (`vlmdata validate` finds these)"
-        )
-
-
 def _lm_only(language_model: str) -> str:
     # peft full-matches a str against module names: only the language model's projections, never the
     # vision tower's q/k/v (CLIP, SigLIP, Idefics3 and Mllama towers use the same names).
@@ -375,44 +366,3 @@ def _pad_to(t, shape, value):
 
 def _tokenizer(processor):
     return getattr(processor, "tokenizer", processor)
-
-
-def to_template_messages(messages: list[dict]) -> list[dict]:
-    """Canonical messages -> chat-template messages ({"type":"image"} parts, no None text)."""
-    out = []
-    for m in messages:
-        parts = [
-            {"type": "image"} if p["type"] == "image" else {"type": "text", "text": p["text"]}
-            for p in m["content"]
-        ]
-        out.append({"role": m["role"], "content": parts})
-    return out
-
-
-def decode_images(images: list, record_id=None) -> list:
-    """PIL images or {"bytes","path"} dicts -> RGB PIL images."""
-    from PIL import Image, ImageOps
-
-    out = []
-    for i, img in enumerate(images):
-        if isinstance(img, dict):
-            what = img.get("path") or "embedded bytes"
-            try:
-                if img.get("bytes"):
-                    img = Image.open(io.BytesIO(img["bytes"]))
-                elif img.get("path"):
-                    img = Image.open(img["path"])
-                else:
-                    raise OSError("neither bytes nor path")
-                img.load()
-                # As `datasets` decodes them (and as `vlmtrain check` counts them): EXIF orientation applied.
-                if img.getexif().get(0x0112) is not None:
-                    img = ImageOps.exif_transpose(img)
-            except OSError as exc:
-                # PIL's message names a BytesIO object for embedded bytes: say which image instead.
-                reason = str(exc).split(" <_io.")[0] if "<_io." in str(exc) else str(exc)
-                raise VlmTrainError(
-                    f"record {record_id!r} $.images[{i}] ({what}): cannot decode image: {reason}"
-                ) from exc
-        out.append(img.convert("RGB") if img.mode != "RGB" else img)
-    return out

@@ -45,11 +45,7 @@ def video_processor_config() -> dict:
     """`Qwen2VLVideoProcessor(size=<the tiny pixel budget>)` as its save_pretrained writes it (Qwen2.5-VL
     uses the same class); the class defaults, CLIP mean/std, bicubic."""
     return {
-        "do_convert_rgb": True,
-        "do_normalize": True,
-        "do_rescale": True,
-        "do_resize": True,
-        "do_sample_frames": False,
+        **_common.VIDEO_PROCESSOR_DEFAULTS,
         "image_mean": [0.48145466, 0.4578275, 0.40821073],
         "image_std": [0.26862954, 0.26130258, 0.27577711],
         "max_frames": 768,
@@ -58,8 +54,6 @@ def video_processor_config() -> dict:
         "min_frames": 4,
         "patch_size": 14,
         "resample": 3,
-        "rescale_factor": 1 / 255,
-        "return_metadata": False,
         "size": {"longest_edge": MAX_PIXELS, "shortest_edge": MIN_PIXELS},
         "temporal_patch_size": 2,
         "video_processor_type": "Qwen2VLVideoProcessor",

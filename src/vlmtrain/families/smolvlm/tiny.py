@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families._tiny_common import save, train_tokenizer
+from vlmtrain.families._tiny_common import VIDEO_PROCESSOR_DEFAULTS, save, train_tokenizer
 from vlmtrain.families.idefics3.tiny import (
     END_OF_TURN,
     IMAGE_SEQ_LEN,
@@ -21,18 +21,12 @@ def video_processor_config() -> dict:
     """`SmolVLMVideoProcessor` with the tiny image sizes, as its save_pretrained writes it."""
     sizes = image_processor_kwargs()
     return {
-        "do_convert_rgb": True,
-        "do_normalize": True,
+        **VIDEO_PROCESSOR_DEFAULTS,
         "do_pad": True,
-        "do_rescale": True,
-        "do_resize": True,
-        "do_sample_frames": False,
         "image_mean": [0.5, 0.5, 0.5],
         "image_std": [0.5, 0.5, 0.5],
         "max_image_size": sizes["max_image_size"],
         "resample": 1,
-        "rescale_factor": 1 / 255,
-        "return_metadata": False,
         "size": sizes["size"],
         "video_processor_type": "SmolVLMVideoProcessor",
     }
