@@ -353,8 +353,8 @@ def _check_images(rec: dict) -> str | None:
             with open(path, "rb") as fh:
                 rec["images"][k] = {"bytes": fh.read(), "path": os.path.basename(path)}
     problems, refs = check_canonical(rec)
-    for jpath, image in refs:
-        found = inspect(image["bytes"])
+    for jpath, image, kind in refs:
+        found = inspect(image["bytes"]) if kind == "image" else None
         if found:
             k = jpath[len("$.images[") : -1]
             return f"image {k} is not a readable image: {found[1]}"
