@@ -5,10 +5,12 @@
                   {"role": "assistant", "content": [{"type": "text", "text": "A cat."}]}],
      "images": ["images/3f2a.jpg"]}
 
-Read also: content as a plain string; inline `{"type": "image", "image": path}`; OpenAI API
-`{"type": "image_url", "image_url": {"url": path | data-URL}}`; LLaMA-Factory v1
-`{"type": "image_url", "value": path}` and `{"type": "text", "value": ...}`; `{"type": "image", "index": k}`
-(HuggingFaceH4/llava-instruct-mix-vsft). The k-th image part is the k-th image.
+Read also: content as a plain string; inline `{"type": "image", "image": path | {"url": path}}` (xtuner);
+OpenAI API `{"type": "image_url", "image_url": {"url": path | data-URL}}`; LLaMA-Factory v1
+`{"type": "image_url", "value": path}` and `{"type": "text", "value": ...}`; oumi's `content` in place of
+`value`; `{"type": "image", "index": k}` (HuggingFaceH4/llava-instruct-mix-vsft); `{"type": "video"}` and
+`{"type": "audio"}` parts with a `videos`/`audios` list (or the media inline). The k-th image part is the
+k-th image, the k-th video part the k-th video.
 """
 
 from __future__ import annotations
@@ -43,7 +45,13 @@ def _inline(part: dict, kind: str):
     url = part.get("image_url")
     if isinstance(url, dict):
         return url.get("url")
-    return url if url is not None else part.get("value")
+    if url is not None:
+        return url
+    return part.get("value", part.get("content"))  # LLaMA-Factory v1: value; oumi: content
+
+
+def _text(part: dict):
+    return part.get("text", part.get("value", part.get("content")))
 
 
 def to_canonical(raw: dict, ctx: ReadContext) -> dict:
@@ -77,7 +85,7 @@ def to_canonical(raw: dict, ctx: ReadContext) -> dict:
             ppath = f"{mpath}.content[{j}]"
             kind = part.get("type") if isinstance(part, dict) else None
             if kind == "text":
-                text = part.get("text", part.get("value"))
+                text = _text(part)
                 if not isinstance(text, str):
                     ctx.fail("type", "text part needs a string", f"{ppath}.text", "string", json_type(text))
                 parts.append(text_part(text))
@@ -177,7 +185,7 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
                 kind = part.get("type")
                 if kind == "text":
                     if empty:
-                        value = part.get("text", part.get("value"))
+                        value = _text(part)
                         empty = not (type(value) is str and value.strip())
                 elif kind in PART_KINDS:
                     empty = False
