@@ -49,7 +49,7 @@ from vlmdata.download_plan import (
 )
 from vlmdata.download_state import SPLITS, Checkpoint
 from vlmdata.errors import UsageError, VlmDataError
-from vlmdata.formats import FORMATS
+from vlmdata.formats import FORMATS, parquet
 from vlmdata.images import inspect
 from vlmdata.io import DEFAULT_MAX_SHARD_BYTES, ShardWriter, atomic_output_dir
 from vlmdata.progress import progress
@@ -75,7 +75,7 @@ class DownloadOptions:
     streaming: bool = False
     num_proc: int | None = None
     shard: tuple[int, int] | None = None  # (i, N)
-    format: str = "parquet"
+    format: str = parquet.NAME
     allow_lossy: bool = False  # JSON formats that can't express a record (see vlmdata.convert)
     hub_mirror: str | None = None
     repo: str | None = None
