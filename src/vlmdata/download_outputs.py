@@ -69,7 +69,14 @@ def card(source, loc, opts, configs, report, data_files: list[str]) -> str:
     cache on the resolved files and their modification times: it always sees the current content."""
     splits = [s for s in ("train", "validation") if report.rows.get(s)]
     target = FORMATS[opts.format]
-    lines = ["---", f"pretty_name: {json.dumps(Path(opts.out).name)}", "---", "", f"# {Path(opts.out).name}", ""]
+    lines = [
+        "---",
+        f"pretty_name: {json.dumps(Path(opts.out).name)}",
+        "---",
+        "",
+        f"# {Path(opts.out).name}",
+        "",
+    ]
     what = f"`{source.repo}`" + (f" (subsets: {', '.join(c for c in configs if c)})" if any(configs) else "")
     lines.append(f"Made by `vlmdata download` {__version__} from {what}, read from {loc.kind}.")
     if loc.kind == "bundled":
