@@ -313,13 +313,8 @@ def check_family(cfg: dict[str, Any], family) -> list[str]:
     """What the chosen method needs from the family's module map."""
     problems = []
     method = cfg.get("method", "lora")
-    methods = getattr(family, "methods", METHODS)
-    if method not in methods:
-        problems.append(
-            f"method: family {family.name!r} cannot train with {method!r}; it supports {'|'.join(methods)}"
-        )
     attn = cfg.get("attn_implementation") or ""
-    if attn.startswith("flash_attention") and not getattr(family, "supports_flash_attention_2", True):
+    if attn.startswith("flash_attention") and not family.supports_flash_attention_2:
         problems.append(f"attn_implementation: family {family.name!r} has no {attn} path; use sdpa or eager")
     if method == "qlora":
         import importlib.util
@@ -327,8 +322,11 @@ def check_family(cfg: dict[str, Any], family) -> list[str]:
         if importlib.util.find_spec("bitsandbytes") is None:
             problems.append("method: qlora needs bitsandbytes (pip install bitsandbytes)")
     if method == "freeze":
-        for key, attr in (("freeze_projector", "projector"), ("trainable_lm_layers", "lm_layers")):
-            if cfg.get(key) is not None and not getattr(family, attr, None):
+        for key, attr, prefix in (
+            ("freeze_projector", "projector", family.projector),
+            ("trainable_lm_layers", "lm_layers", family.lm_layers),
+        ):
+            if cfg.get(key) is not None and not prefix:
                 problems.append(f"{key}: family {family.name!r} has no separate {attr} to freeze or train")
     return problems
 

@@ -35,7 +35,8 @@ class VlmTrainConfig(SFTConfig):
     family: str | None = field(
         default=None,
         metadata={
-            "help": "Model family (qwen2_vl, mllama, ...). Detected from the model's config.json if unset."
+            "help": "Model family (a config model_type; `vlmtrain make-tiny-model --help` lists them). "
+            "Detected from the model's config.json if unset."
         },
     )
     data_dir: str | None = field(

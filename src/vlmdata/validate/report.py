@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from vlmdata.errors import Problem
+from vlmdata.token_counting import TokenCounts
 
 
 @dataclass
@@ -33,7 +34,9 @@ class ValidationReport:
     records: int = 0
     bad_records: int = 0
     images: int = 0
+    images_outside: int = 0  # absolute paths outside the dataset folder (read where they are)
     seconds: float = 0.0
+    tokens: TokenCounts | None = None  # with --model: per-record token counts
 
     @property
     def ok(self) -> bool:
@@ -53,8 +56,12 @@ class ValidationReport:
         return [(k[0], k[1], counts[k], p) for k, p in firsts.items()]
 
     def summary(self) -> str:
+        outside = f" ({self.images_outside:,} outside the dataset folder)" if self.images_outside else ""
         if self.ok:
-            return f"valid: {self.records:,} record(s) in {len(self.files)} file(s), {self.images:,} image(s) checked"
+            return (
+                f"valid: {self.records:,} record(s) in {len(self.files)} file(s), "
+                f"{self.images:,} image(s) checked{outside}"
+            )
         return (
             f"invalid: {len(self.problems):,} problem(s) in {self.bad_records:,} of {self.records:,} record(s) "
             f"in {len(self.files)} file(s)"
@@ -67,12 +74,38 @@ class ValidationReport:
             "records": self.records,
             "bad_records": self.bad_records,
             "images": self.images,
+            "images_outside": self.images_outside,
             "seconds": round(self.seconds, 3),
             "counts": self.counts(),
             "files": [f.to_dict() for f in self.files],
             "skipped": self.skipped,
             "problems": [p.to_dict() for p in self.problems],
+            **({"tokens": self.tokens.to_dict()} if self.tokens is not None else {}),
         }
+
+
+def render_tokens(counts: TokenCounts):
+    """The token summary: min/median/max, how many records are over max_length, the longest records."""
+    from rich.text import Text
+
+    s = counts.summary()
+    if not s["records"]:
+        return [Text("tokens: no record counted", style="yellow")]
+    head = (
+        f"tokens ({s['records']:,} record(s) counted): min {s['min']:,}, median {s['median']:,}, "
+        f"max {s['max']:,}; {s['over_length']:,} over max_length {s['max_length']:,}"
+    )
+    lines = [Text(head, style="bold")]
+    lines.append(Text("longest:"))
+    for r in s["worst"]:
+        flag = "  over" if r["over_length"] else ""
+        lines.append(
+            Text(
+                f"  {r['file']} record {r['record']} (id {r['id']}): {r['length']:,} tokens, "
+                f"{r['image_tokens']:,} image tokens{flag}"
+            )
+        )
+    return lines
 
 
 def _where(p: Problem) -> str:
@@ -104,6 +137,8 @@ def render(report: ValidationReport, show: int = 20):
         shown = report.problems[:show]
         items.append(Text(f"First {len(shown)} of {len(report.problems)} problem(s):", style="bold"))
         items.extend(Text(p.describe()) for p in shown)
+    if report.tokens is not None:
+        items.extend(render_tokens(report.tokens))
     for s in report.skipped:
         items.append(Text(f"skipped: {s}", style="yellow"))
     items.append(Text(report.summary(), style="bold green" if report.ok else "bold red"))
