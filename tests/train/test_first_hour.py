@@ -151,3 +151,20 @@ def test_smoothing_and_epoch_marks():
     assert smooth([3.0] * 5) == pytest.approx([3.0] * 5)  # debiased: a flat loss stays flat
     rows = [{"step": 1, "epoch": 0.4}, {"step": 3, "epoch": 1.2}, {"step": 5, "epoch": 3.0}]
     assert epoch_starts(rows) == [(1, 3), (2, 5), (3, 5)]
+
+
+def test_check_grouped_padding_never_above_random(tmp_path, model_dir):
+    """Two small images and a large one at batch size 2 (the quick start's sawtooth in miniature): the long
+    record gets the short batch to itself, so length grouping pads nothing."""
+    rows = [record(i, size=size, caption="a ninja") for i, size in enumerate((28, 28, 56))]
+    data = write_shards(tmp_path / "d", {"train": rows})
+    cfg = config(tmp_path, model_dir, data, per_device_train_batch_size=2)
+    result = CliRunner().invoke(cli, ["check", cfg, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)["report"]
+    lengths = report["lengths"]
+    assert lengths["min"] == lengths["p50"] < lengths["max"]
+    assert report["padding"]["length_grouped"]["pad_tokens"] == 0
+    assert report["padding"]["random"]["pad_tokens"] >= 0
+    text = CliRunner().invoke(cli, ["check", cfg]).output
+    assert "length-grouped 0.0%" in text
