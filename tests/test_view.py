@@ -391,3 +391,73 @@ def test_cli_serves_and_prints_the_url(canonical_dir):
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+# -- more shapes and states -------------------------------------------------------------------------------
+
+
+def test_jsonl_with_a_bad_line(tmp_path):
+    import json
+
+    good = {"messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]},
+                         {"role": "assistant", "content": [{"type": "text", "text": "hello"}]}]}  # fmt: skip
+    path = tmp_path / "train.jsonl"
+    path.write_text(json.dumps(good) + "\n{not json\n\n" + json.dumps(good) + "\n")
+    cl = client(path)
+    data = cl.get("/api/records").json()
+    assert data["total"] == 3
+    assert [(r["index"], r["line"], r["readable"]) for r in data["records"]] == [
+        (0, 1, True),
+        (1, 2, False),
+        (2, 4, True),
+    ]
+    bad = data["records"][1]
+    assert bad["error"]["code"] == "json" and [p["code"] for p in bad["problems"]] == ["json"]
+    assert bad["raw"] is None
+    assert "This record cannot be read: malformed JSON" in cl.get("/record/1").text
+    assert [r["pos"] for r in cl.get("/api/records?q=hello").json()["records"]] == [0, 2]
+
+
+def test_problems_show_as_checking_until_validate_finished(canonical_dir):
+    app = create_app(canonical_dir, allowed_hosts=["testserver"], start_index=False)
+    cl = TestClient(app)
+    rec = cl.get(f"/api/record/{BAD_POS}").json()
+    assert rec["problems"] is None
+    assert "checking…" in cl.get(f"/record/{BAD_POS}").text
+    status = cl.get("/api/status").json()
+    assert (status["indexed"], status["validated"], status["done"]) == (0, False, False)
+    assert "indexing: 0 of 45 records counted, validate running" in cl.get("/").text
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete", "patch"])
+def test_read_only(c, method):
+    assert getattr(c, method)("/").status_code == 405
+    assert getattr(c, method)("/api/record/0").status_code == 405
+
+
+def test_any_host_only_when_listening_beyond_loopback(canonical_dir):
+    from vlmdata.view import Viewer
+
+    local = Viewer.bind(canonical_dir, port=0)
+    wide = Viewer.bind(canonical_dir, host="0.0.0.0", port=0)
+    try:
+        assert local.loopback and local.url == f"http://127.0.0.1:{local.port}/"
+        assert not wide.loopback and wide.url.startswith("http://0.0.0.0:")
+        assert TestClient(local.app).get("/api/status", headers={"host": "10.0.0.5"}).status_code == 400
+        assert TestClient(wide.app).get("/api/status", headers={"host": "10.0.0.5"}).status_code == 200
+    finally:
+        local.sock.close()
+        wide.sock.close()
+
+
+def test_histogram_bins():
+    import numpy as np
+
+    from vlmdata.view.plots import histogram
+
+    few = histogram(np.array([1, 1, 3, -1]), "images")
+    assert few["count"] == 3 and few["bars"] == [{"label": "1", "count": 2}, {"label": "2", "count": 0},
+                                                 {"label": "3", "count": 1}]  # fmt: skip
+    wide = histogram(np.arange(1000), "tokens")
+    assert len(wide["bars"]) == 20 and sum(b["count"] for b in wide["bars"]) == 1000
+    assert wide["bars"][0]["label"] == "0–49" and "<title>" in wide["svg"]

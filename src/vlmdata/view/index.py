@@ -56,6 +56,7 @@ class DatasetIndex:
         self._source_codes: dict[str, int] = {}
         self.indexed = 0
         self.validated = False
+        self.finished = False
         self.counted = 0
         self.report = None  # the ValidationReport once validation finished
         self._problems: dict[tuple[str, int], list[Problem]] = {}
@@ -92,6 +93,8 @@ class DatasetIndex:
                 self._count_tokens()
         except Exception as exc:  # shown on the page; the records stay browsable
             self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.finished = True
 
     def _code(self, source: str | None) -> int:
         source = source or ""
@@ -189,7 +192,7 @@ class DatasetIndex:
             "indexed": int(self.indexed),
             "validated": self.validated,
             "counted": self.counted if self.counter is not None else None,
-            "done": not self.thread.is_alive(),
+            "done": self.finished,
             "error": self.error,
         }
 
