@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from vlmdata.convert import _is_canonical_parquet
 from vlmdata.errors import Problem, RecordError
-from vlmdata.formats import FORMATS, detect_format
+from vlmdata.formats import FORMATS, detect_format, format_of
 from vlmdata.formats.base import ReadContext
 from vlmdata.inputs import InputFile, discover, iter_raw
 
@@ -164,10 +164,7 @@ class _RawRecords(_Reader):
         ctx = _raw_reader(self.f, self.root)
         ctx.record, ctx.line = index, line
         try:
-            fmt = self.fmt or detect_format(raw)
-            if fmt is None:
-                ctx.fail("format", "record matches none of the formats", "$", "oai, sharegpt or llava keys",
-                         ", ".join(sorted(raw))[:80], "pass --format to say which format it is")  # fmt: skip
+            fmt = self.fmt or format_of(raw, ctx)
             return index, line, FORMATS[fmt].to_canonical(raw, ctx), raw, None
         except RecordError as exc:
             return index, line, None, raw, exc.problem
