@@ -424,12 +424,19 @@ def test_jsonl_with_a_bad_line(tmp_path):
     assert [r["pos"] for r in cl.get("/api/records?q=hello").json()["records"]] == [0, 2]
 
 
-def test_problems_show_as_checking_until_validate_finished(canonical_dir):
+def test_problems_before_validate_finished_are_the_same(canonical_dir):
+    """Before the background validate is done, the shown records get validate's own per-record checks."""
+    from vlmdata.validate import validate
+
+    expected = [p.to_dict() for p in validate(canonical_dir).problems]
     app = create_app(canonical_dir, allowed_hosts=["testserver"], start_index=False)
     cl = TestClient(app)
     rec = cl.get(f"/api/record/{BAD_POS}").json()
-    assert rec["problems"] is None
-    assert "checking…" in cl.get(f"/record/{BAD_POS}").text
+    assert rec["problems"] == expected and rec["validated"] is False
+    listed = cl.get("/api/records?per=50").json()["records"]
+    assert [p for r in listed for p in r["problems"]] == expected
+    assert "record checks pass</span>" in cl.get("/record/0").text
+    assert BAD_MESSAGE.replace("'", "&#39;") in cl.get(f"/record/{BAD_POS}").text
     status = cl.get("/api/status").json()
     assert (status["indexed"], status["validated"], status["done"]) == (0, False, False)
     assert "indexing: 0 of 45 records counted, validate running" in cl.get("/").text
@@ -467,3 +474,16 @@ def test_histogram_bins():
     wide = histogram(np.arange(1000), "tokens")
     assert len(wide["bars"]) == 20 and sum(b["count"] for b in wide["bars"]) == 1000
     assert wide["bars"][0]["label"] == "0–49" and "<title>" in wide["svg"]
+
+
+def test_page_checks_of_a_sharegpt_folder_match_validate(tmp_path):
+    from vlmdata.validate import validate
+
+    folder = make_sharegpt_folder(tmp_path / "lf")
+    expected = {}
+    for p in validate(folder).problems:
+        expected.setdefault(p.where.record, []).append(p.to_dict())
+    assert sorted(expected) == [2, 3, 4]
+    cl = TestClient(create_app(folder, allowed_hosts=["testserver"], start_index=False))
+    records = cl.get("/api/records").json()["records"]
+    assert {r["pos"]: r["problems"] for r in records if r["problems"]} == expected

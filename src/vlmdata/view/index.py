@@ -64,6 +64,9 @@ class DatasetIndex:
         self.image_sizes: list[tuple[int, int]] = []
         self.error: str | None = None
         self._searches: OrderedDict = OrderedDict()
+        self._page_checks = (
+            None  # vlmdata.view.checks.PageChecks, made on the first page before validate ends
+        )
         self._lock = threading.Lock()
         self.first_page = threading.Event()  # set once the first page was sent (see start)
         self._delay = 0.0
@@ -185,6 +188,19 @@ class DatasetIndex:
     def problems_of(self, pos: int) -> list[Problem]:
         r, index = self.ds.locate(pos)
         return self._problems.get((r, index), [])
+
+    def problems_for(self, entries) -> dict[int, tuple[list[Problem] | None, bool]]:
+        """{position: (problems, final)} for the shown records: validate's report once it is done
+        (final), before that the same per-record checks run on just these records."""
+        if self.validated:
+            return {e.pos: (self.problems_of(e.pos), True) for e in entries}
+        with self._lock:
+            if self._page_checks is None:
+                from vlmdata.view.checks import PageChecks
+
+                self._page_checks = PageChecks(self.ds)
+        full = self.ds.entries([e.pos for e in entries], images=True)  # headers are checked too
+        return {e.pos: (self._page_checks.problems(e), False) for e in full}
 
     def status(self) -> dict:
         return {

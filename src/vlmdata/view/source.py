@@ -124,17 +124,16 @@ class _CanonicalParquet(_Reader):
         return out
 
     def read(self, start: int, stop: int, images: bool = False):
-        if images:
-            return [
-                (i, None, row, None, None)
-                for i, row in enumerate(self._rows(start, stop, TEXT_COLUMNS + ["images"]), start)
-            ]
         rows = self._rows(start, stop, TEXT_COLUMNS + ["images.list.element.path"])
+        # the image column is its own cached read: the thumbnails of the same page reuse it
+        stored = self._rows(start, stop, ["images"]) if images else None
         out = []
-        for i, row in enumerate(rows, start):
-            # images hold only their paths here: the bytes are read when an image is asked for
-            row["images"] = [{"bytes": None, "path": im["path"]} for im in row["images"] or ()]
-            out.append((i, None, row, None, None))
+        for k, row in enumerate(rows):
+            if stored is not None:
+                row["images"] = stored[k]["images"]
+            else:  # only the paths: the bytes are read when an image is asked for
+                row["images"] = [{"bytes": None, "path": im["path"]} for im in row["images"] or ()]
+            out.append((start + k, None, row, None, None))
         return out
 
     def image(self, index: int, k: int) -> dict:
