@@ -487,3 +487,20 @@ def test_page_checks_of_a_sharegpt_folder_match_validate(tmp_path):
     cl = TestClient(create_app(folder, allowed_hosts=["testserver"], start_index=False))
     records = cl.get("/api/records").json()["records"]
     assert {r["pos"]: r["problems"] for r in records if r["problems"]} == expected
+
+
+def test_absolute_path_to_a_non_image_is_never_sent(tmp_path):
+    import json
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password=hunter2")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    rec = {"messages": [{"role": "user", "content": "<image>What is it?"}, {"role": "assistant", "content": "x"}],
+           "images": [str(secret)]}  # fmt: skip
+    (folder / "train.json").write_text(json.dumps([rec]))
+    cl = client(folder)
+    for url in ("/image/0/0", "/image/0/0?full=1", "/image/0/0?size=64"):
+        r = cl.get(url)
+        assert r.status_code == 404 and b"hunter2" not in r.content
+    assert [p["code"] for p in cl.get("/api/record/0").json()["problems"]] == ["image-corrupt"]
