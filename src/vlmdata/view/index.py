@@ -90,8 +90,8 @@ class DatasetIndex:
             self.first_page.wait(self._delay)
         try:
             self._index_counts()
+            self._sample_image_sizes()  # a few thousand headers: the summary's plots come early
             self._validate()
-            self._sample_image_sizes()
             if self.counter is not None:
                 self._count_tokens()
         except Exception as exc:  # shown on the page; the records stay browsable
