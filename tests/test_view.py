@@ -504,3 +504,32 @@ def test_absolute_path_to_a_non_image_is_never_sent(tmp_path):
         r = cl.get(url)
         assert r.status_code == 404 and b"hunter2" not in r.content
     assert [p["code"] for p in cl.get("/api/record/0").json()["problems"]] == ["image-corrupt"]
+
+
+def test_parquet_with_rows_in_a_record_format(tmp_path):
+    """A Parquet file laid out like HuggingFaceH4/llava-instruct-mix-vsft: OAI messages, images as bytes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from data_helpers import png_bytes
+
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": [{"type": "image", "text": None, "index": 0},
+                                             {"type": "text", "text": f"question {i}", "index": None}]},
+                {"role": "assistant", "content": [{"type": "text", "text": f"answer {i}", "index": None}]},
+            ],
+            "images": [{"bytes": png_bytes((10 * i, 0, 0), size=(40 + i, 30)), "path": None}],
+        }
+        for i in range(5)
+    ]  # fmt: skip
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), folder / "train-00000-of-00001.parquet", row_group_size=2)
+    cl = client(folder)
+    data = cl.get("/api/records").json()
+    assert data["total"] == 5 and all(r["readable"] for r in data["records"])
+    assert data["records"][3]["turns"][1]["parts"] == [{"kind": "text", "text": "answer 3"}]
+    assert decoded(cl.get("/image/3/0")).size == (43, 30)
+    assert [r["pos"] for r in cl.get("/api/records?q=answer 4").json()["records"]] == [4]
