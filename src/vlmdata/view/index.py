@@ -59,14 +59,13 @@ class DatasetIndex:
         self.finished = False
         self.counted = 0
         self.report = None  # the ValidationReport once validation finished
-        self._problems: dict[tuple[str, int], list[Problem]] = {}
+        self._problems: dict[tuple[int, int], list[Problem]] = {}  # (reader, index in file)
         self.file_problems: list[Problem] = []
         self.image_sizes: list[tuple[int, int]] = []
+        self.image_sizes_sampled = False
         self.error: str | None = None
         self._searches: OrderedDict = OrderedDict()
-        self._page_checks = (
-            None  # vlmdata.view.checks.PageChecks, made on the first page before validate ends
-        )
+        self._page_checks = None  # vlmdata.view.checks.PageChecks, made for the first page shown
         self._lock = threading.Lock()
         self.first_page = threading.Event()  # set once the first page was sent (see start)
         self._delay = 0.0

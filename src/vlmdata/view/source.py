@@ -144,8 +144,8 @@ class _CanonicalParquet(_Reader):
         return images[k]
 
 
-def _raw_reader(f: InputFile, root: Path):
-    """The format reader and the context that locates each raw record, as convert.read_records uses."""
+def _read_context(f: InputFile, root: Path) -> ReadContext:
+    """The context that locates a raw record and resolves its image paths, as convert.read_records does."""
     base = f.path.parent.resolve()
     return ReadContext(str(f.path), root, base, columns=f.columns, tags=f.tags)
 
@@ -160,7 +160,7 @@ class _RawRecords(_Reader):
     def _convert(self, index: int, line, raw: dict | None, error: Problem | None):
         if raw is None:
             return index, line, None, None, error
-        ctx = _raw_reader(self.f, self.root)
+        ctx = _read_context(self.f, self.root)
         ctx.record, ctx.line = index, line
         try:
             fmt = self.fmt or format_of(raw, ctx)
