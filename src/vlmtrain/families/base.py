@@ -69,6 +69,12 @@ class Family:
     # Keys whose dim 0 is the row (not the image): rows without images get zeros so the batch stays aligned.
     per_row_keys: tuple[str, ...] = ()
     processor_kwargs: dict[str, Any] = field(default_factory=dict)
+    # Sequence packing (`vlmtrain.packing`): "text" -> several samples share a row, position ids restart at
+    # each sample and transformers' packed-sequence masking keeps them apart; "mrope" -> the same with the
+    # model's own 3-row M-RoPE ids per sample plus the text row (4 rows). None: the family cannot be packed
+    # exactly, and `packing_refusal` says why (shown when a config asks for `packing: true`).
+    packing: str | None = "text"
+    packing_refusal: str = ""
 
     def __post_init__(self) -> None:
         if self.lora_target_modules is None:
@@ -76,6 +82,15 @@ class Family:
             # the vision tower's q/k/v (CLIP, SigLIP, Idefics3 and Mllama towers use the same names).
             names = "|".join(LM_PROJ_NAMES)
             self.lora_target_modules = rf"{re.escape(self.language_model)}\..*\.({names})"
+
+    # ---- packing -------------------------------------------------------------------------------
+    def packed_position_ids(self, feat: dict, model_config=None):
+        """Position ids of one encoded sample as it sits in a packed row, restarting at 0:
+        {"input_ids": [1, T], ...} -> LongTensor[1, T] = [[0, 1, ..., T-1]] (families with 1-D RoPE).
+        M-RoPE families return [4, T]: the text row, then the model's temporal/height/width rows."""
+        import torch
+
+        return torch.arange(feat["input_ids"].shape[1]).unsqueeze(0)
 
     # ---- loading -------------------------------------------------------------------------------
     def load_processor(self, path):

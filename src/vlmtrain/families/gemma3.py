@@ -18,4 +18,8 @@ FAMILY = Family(
     fsdp_wrap_classes=("Gemma3DecoderLayer", "SiglipEncoderLayer"),
     model_class="Gemma3ForConditionalGeneration",
     processor_class="Gemma3Processor",
+    packing=None,
+    packing_refusal="its image tokens attend to each other in both directions (token_type_ids), and in a "
+    "packed row transformers looks that image block up by per-sample position on its sliding-window layers, "
+    "so a later sample's tokens would attend inside another sample's image block",
 )

@@ -11,4 +11,5 @@ FAMILY = replace(
     fsdp_wrap_classes=("Qwen2_5_VLDecoderLayer", "Qwen2_5_VLVisionBlock"),
     model_class="Qwen2_5_VLForConditionalGeneration",
     processor_class="Qwen2_5_VLProcessor",
+    rope_index_class="Qwen2_5_VLModel",
 )
