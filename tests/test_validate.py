@@ -623,44 +623,148 @@ def test_cli_usage_errors(tmp_path, monkeypatch, args, message):
     assert result.output.strip() == message.format(tmp=tmp_path)
 
 
-def test_cli_model_without_train_extra(tmp_path, monkeypatch):
+def _fake_counter(monkeypatch, factory=None, value="fake_counter:open_counter"):
+    """Register a token counter under vlmdata.token_counters, as an installed plugin would be."""
     import sys
+    import types
+    from importlib.metadata import EntryPoint
 
-    monkeypatch.setitem(sys.modules, "vlmtrain.tokens", None)  # import fails, as without the extra
+    from vlmdata import token_counting
+
+    eps = [] if value is None else [EntryPoint("fake", value, token_counting.ENTRY_POINT_GROUP)]
+    monkeypatch.setattr(
+        token_counting, "entry_points", lambda group: eps if group == token_counting.ENTRY_POINT_GROUP else []
+    )
+    if factory is not None:
+        monkeypatch.setitem(sys.modules, "fake_counter", types.SimpleNamespace(open_counter=factory))
+
+
+def test_cli_model_without_a_token_counter(tmp_path, monkeypatch):
+    _fake_counter(monkeypatch, value=None)  # no plugin installed: vlmkit without the [train] extra's code
     png(tmp_path)
     path = jsonl(tmp_path / "t.jsonl", [sg()])
     result = run(path, "--model", tmp_path, "--max-length", "64")
     assert result.exit_code == 2
-    assert "install the [train] extra, e.g. pip install 'vlmkit[train]'" in result.output
+    assert result.output.strip() == (
+        "Error: --model needs a token counter and none is installed: "
+        "install the [train] extra, e.g. pip install 'vlmkit[train]'"
+    )
+
+
+def test_cli_model_counter_that_cannot_be_imported(tmp_path, monkeypatch):
+    import sys
+
+    _fake_counter(monkeypatch, value="vlmtrain.tokens.counter:open_counter")
+    monkeypatch.setitem(sys.modules, "vlmtrain.tokens.counter", None)  # import fails, as without torch
+    png(tmp_path)
+    path = jsonl(tmp_path / "t.jsonl", [sg()])
+    result = run(path, "--model", tmp_path, "--max-length", "64")
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        "Error: --model needs the token counter vlmtrain.tokens.counter:open_counter"
+    )
+    assert result.output.strip().endswith("install the [train] extra, e.g. pip install 'vlmkit[train]'")
     assert "Traceback" not in result.output
 
 
-def test_cli_model_calls_check_lengths(tmp_path, monkeypatch):
-    import sys
-    import types
+def test_the_token_counter_entry_point_is_declared_and_installed():
+    """pyproject declares vlmtrain's counter; the installed metadata (what load_token_counter reads) has it."""
+    from importlib.metadata import entry_points
 
-    from vlmdata.errors import Location, Problem
+    from vlmdata.token_counting import ENTRY_POINT_GROUP
 
-    seen = {}
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    root = Path(__file__).resolve().parents[1]
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["entry-points"]
+    assert declared[ENTRY_POINT_GROUP] == {"vlmtrain": "vlmtrain.tokens.counter:open_counter"}
+    installed = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    assert installed == declared[ENTRY_POINT_GROUP]
 
-    def check_lengths(records, model_dir, max_length):
-        seen.update(n=len(records), model=model_dir, max_length=max_length, first=records[0])
-        loc = records[0][0]
-        return [
-            Problem(
-                "too-long", "record has 90 tokens", Location(loc.file, loc.record, loc.line), "<= 64", "90"
-            )
-        ]
 
-    monkeypatch.setitem(sys.modules, "vlmtrain.tokens", types.SimpleNamespace(check_lengths=check_lengths))
+class _Counter:
+    """A counter that says every record is 10 tokens per user-text character (0 image tokens)."""
+
+    def __init__(self, model_dir, max_length):
+        self.model_dir, self.max_length, self.seen = model_dir, max_length, []
+
+    def count(self, located):
+        from vlmdata.errors import Location, Problem
+        from vlmdata.token_counting import RecordCount, TokenCounts
+
+        out = TokenCounts(self.max_length)
+        for loc, rec in located:
+            self.seen.append((loc, rec))
+            n = 10 * len(rec["messages"][0]["content"][-1]["text"])
+            out.records.append(RecordCount(loc.file, loc.record, rec["id"], n, 0, n > self.max_length))
+            if n > self.max_length:
+                out.problems.append(
+                    Problem(
+                        "too-long",
+                        f"record has {n} tokens",
+                        Location(loc.file, loc.record),
+                        f"<= {self.max_length}",
+                        str(n),
+                    )
+                )
+        return out
+
+    def label_spans(self, record):
+        return []
+
+
+def test_cli_model_counts_with_the_plugin(tmp_path, monkeypatch):
+    made = []
+
+    def factory(model_dir, max_length):
+        made.append(_Counter(model_dir, max_length))
+        return made[-1]
+
+    _fake_counter(monkeypatch, factory)
     png(tmp_path)
-    path = jsonl(tmp_path / "t.jsonl", [sg(), sg(user="x")])
+    path = jsonl(tmp_path / "t.jsonl", [sg(user="<image>Hi"), sg(user="x"), sg(user="<image>Hello there")])
     result = run(path, "--model", tmp_path, "--max-length", "64", "--json")
     assert result.exit_code == 1
-    assert (seen["n"], seen["model"], seen["max_length"]) == (1, str(tmp_path), 64)
-    loc, rec = seen["first"]
+    (counter,) = made
+    assert (counter.model_dir, counter.max_length, len(counter.seen)) == (str(tmp_path), 64, 2)
+    loc, rec = counter.seen[0]
     assert (loc.record, loc.line, rec["images"][0]["path"]) == (0, 1, str(tmp_path / "a.png"))
-    assert json.loads(result.output)["counts"] == {"image-count": 1, "too-long": 1}
+    out = json.loads(result.output)
+    assert out["counts"] == {"image-count": 1, "too-long": 1}
+    assert out["tokens"]["records"] == [
+        {
+            "file": str(path),
+            "record": 0,
+            "id": rec["id"],
+            "length": 20,
+            "image_tokens": 0,
+            "over_length": False,
+        },
+        {
+            "file": str(path),
+            "record": 2,
+            "id": counter.seen[1][1]["id"],
+            "length": 110,
+            "image_tokens": 0,
+            "over_length": True,
+        },
+    ]
+    summary = out["tokens"]["summary"]
+    assert {k: summary[k] for k in ("records", "min", "median", "max", "over_length", "max_length")} == {
+        "records": 2,
+        "min": 20,
+        "median": 110,
+        "max": 110,
+        "over_length": 1,
+        "max_length": 64,
+    }
+    assert [w["record"] for w in summary["worst"]] == [2, 0]
+
+    text = run(path, "--model", tmp_path, "--max-length", "64")
+    assert text.exit_code == 1
+    assert "tokens (2 record(s) counted): min 20, median 110, max 110; 1 over max_length 64" in text.output
+    assert (
+        f"  {path} record 2 (id {counter.seen[1][1]['id']}): 110 tokens, 0 image tokens  over" in text.output
+    )
 
 
 def test_symlinked_image_folder_leading_outside(tmp_path):

@@ -24,6 +24,7 @@ from vlmdata.errors import Location, Problem, RecordError, UsageError
 from vlmdata.formats import FORMATS, detect_format
 from vlmdata.formats.base import ReadContext
 from vlmdata.inputs import Dataset, InputFile, discover, iter_raw
+from vlmdata.token_counting import load_token_counter
 from vlmdata.validate.canonical import check_arrow_schema, check_canonical
 from vlmdata.validate.images import DEFAULT_MAX_PIXELS, ImageChecker, own_pixel_limit
 from vlmdata.validate.report import FileSummary, ValidationReport, render
@@ -67,7 +68,8 @@ def validate(
 
     check_images: decode every image fully (default: read headers only).
     open_images=False: check only that images exist and stay inside the folder (no file is opened).
-    model/max_length: also count tokens per record with vlmtrain (needs the [train] extra).
+    model/max_length: also count tokens per record with the installed token counter
+    (`vlmdata.token_counting`; vlmkit's [train] extra provides one): report.tokens.
     media_dir: the folder relative image paths resolve against (default: each data file's folder),
     as for `convert --media-dir`; images must stay inside the dataset folder or media_dir.
     """
@@ -77,7 +79,7 @@ def validate(
         raise UsageError(f"--max-pixels must be positive, got {max_pixels}")
     if (model is None) != (max_length is None):
         raise UsageError("--model and --max-length go together: pass both or neither")
-    check_lengths = _length_checker() if model else None
+    counter = load_token_counter(model, max_length) if model else None
     start = time.perf_counter()
     root = Path(path)
     info_problems: list[Problem] = []
@@ -100,26 +102,15 @@ def validate(
     with own_pixel_limit():
         for f in dataset.files:
             _validate_file(f, run)
-    if check_lengths is not None and run.canonical:
-        length_problems = check_lengths(run.canonical, model, max_length)
-        run.report.problems.extend(length_problems)
+    if counter is not None:
+        counts = counter.count(run.canonical)
+        run.report.tokens = counts
+        run.report.problems.extend(counts.problems)
         # only records that passed the data checks are counted, so these are new bad records
-        run.report.bad_records += len({(p.where.file, p.where.record) for p in length_problems})
+        run.report.bad_records += len({(p.where.file, p.where.record) for p in counts.problems})
     run.report.images = run.images.checked
     run.report.seconds = time.perf_counter() - start
     return run.report
-
-
-def _length_checker():
-    """vlmtrain.tokens.check_lengths, imported only when --model is given (it pulls in transformers)."""
-    try:
-        from vlmtrain.tokens import check_lengths
-    except ImportError as exc:  # torch/transformers missing, or a vlmtrain without the counter
-        raise UsageError(
-            f"--model needs vlmtrain's token counter, which could not be imported ({exc}): "
-            "install the [train] extra, e.g. pip install 'vlmkit[train]'"
-        ) from None
-    return check_lengths
 
 
 def _validate_file(f: InputFile, run: _Run) -> None:

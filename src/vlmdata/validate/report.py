@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from vlmdata.errors import Problem
+from vlmdata.token_counting import TokenCounts
 
 
 @dataclass
@@ -34,6 +35,7 @@ class ValidationReport:
     bad_records: int = 0
     images: int = 0
     seconds: float = 0.0
+    tokens: TokenCounts | None = None  # with --model: per-record token counts
 
     @property
     def ok(self) -> bool:
@@ -72,7 +74,32 @@ class ValidationReport:
             "files": [f.to_dict() for f in self.files],
             "skipped": self.skipped,
             "problems": [p.to_dict() for p in self.problems],
+            **({"tokens": self.tokens.to_dict()} if self.tokens is not None else {}),
         }
+
+
+def render_tokens(counts: TokenCounts):
+    """The token summary: min/median/max, how many records are over max_length, the longest records."""
+    from rich.text import Text
+
+    s = counts.summary()
+    if not s["records"]:
+        return [Text("tokens: no record counted", style="yellow")]
+    head = (
+        f"tokens ({s['records']:,} record(s) counted): min {s['min']:,}, median {s['median']:,}, "
+        f"max {s['max']:,}; {s['over_length']:,} over max_length {s['max_length']:,}"
+    )
+    lines = [Text(head, style="bold")]
+    lines.append(Text("longest:"))
+    for r in s["worst"]:
+        flag = "  over" if r["over_length"] else ""
+        lines.append(
+            Text(
+                f"  {r['file']} record {r['record']} (id {r['id']}): {r['length']:,} tokens, "
+                f"{r['image_tokens']:,} image tokens{flag}"
+            )
+        )
+    return lines
 
 
 def _where(p: Problem) -> str:
@@ -104,6 +131,8 @@ def render(report: ValidationReport, show: int = 20):
         shown = report.problems[:show]
         items.append(Text(f"First {len(shown)} of {len(report.problems)} problem(s):", style="bold"))
         items.extend(Text(p.describe()) for p in shown)
+    if report.tokens is not None:
+        items.extend(render_tokens(report.tokens))
     for s in report.skipped:
         items.append(Text(f"skipped: {s}", style="yellow"))
     items.append(Text(report.summary(), style="bold green" if report.ok else "bold red"))
