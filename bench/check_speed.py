@@ -117,7 +117,8 @@ def processors(tmp: Path):
 
 
 def bench_one(label, family, processor, data_dir: Path, records: list[dict], max_length: int) -> dict:
-    from vlmtrain.tokens.render import reference_length, resolve_family
+    from vlmtrain.families import resolve_family
+    from vlmtrain.tokens.render import reference_length
     from vlmtrain.tokens.report import preflight
     from vlmtrain.tokens.shards import iter_split
 

@@ -195,33 +195,33 @@ def test_existing_output_needs_overwrite(lf_demo, tmp_path):
             "train.jsonl:2 record 1: malformed JSON",
         ),
         (
-            b'{"messages": [{"role": "bot", "content": "hi"}], "images": []}\n',
-            "train.jsonl:1 record 0 $.messages[0].role: unknown role",
+            b'{"messages": [{"role": "bot", "content": "hi"}, {"role": "assistant", "content": "ok"}], "images": []}\n',
+            "train.jsonl:1 record 0 $.messages[0].role: 'bot' is not one of",
         ),
         (
             b'{"messages": [{"role": "user", "content": "caf\xe9"}], "images": []}\n',
             "train.jsonl:1: file is not UTF-8 (byte 46)",
         ),
         (
-            b'{"messages": [{"role": "user", "content": "<image>hi"}], "images": []}\n',
+            b'{"messages": [{"role": "user", "content": "<image>hi"}, {"role": "assistant", "content": "ok"}], "images": []}\n',
             "number of images (0) does not match number of <image> placeholders (1)",
         ),
         (
-            b'{"messages": [{"role": "user", "content": "<image>hi"}], "images": ["../../etc/passwd"]}\n',
+            b'{"messages": [{"role": "user", "content": "<image>hi"}, {"role": "assistant", "content": "ok"}], "images": ["../../etc/passwd"]}\n',
             "$.images[0]: image path escapes the dataset folder",
         ),
         (
-            b'{"messages": [{"role": "user", "content": "<image>hi"}], "images": ["nope.png"]}\n',
-            "$.images: cannot read image: No such file or directory",
+            b'{"messages": [{"role": "user", "content": "<image>hi"}, {"role": "assistant", "content": "ok"}], "images": ["nope.png"]}\n',
+            "$.images[0]: image file does not exist",
         ),
         (
-            b'{"messages": [{"role": "user", "content": 5}], "images": []}\n',
+            b'{"messages": [{"role": "user", "content": 5}, {"role": "assistant", "content": "ok"}], "images": []}\n',
             # JSON type names, as the user wrote them (not Python's int/dict/NoneType)
-            "$.messages[0].content: content must be a string (expected string, found integer)",
+            "$.messages[0].content: 5 is not of type 'string' (expected string, found integer)",
         ),
         (
-            b'{"messages": [{"role": "user", "content": "hi"}], "images": {"a": 1}}\n',
-            "$.images: images must be a list (expected array, found object)",
+            b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}], "images": {"a": 1}}\n',
+            "$.images: {'a': 1} is not of type 'null' or 'string' or 'array' (expected null|string|array, found object)",
         ),
     ],
 )
@@ -262,7 +262,7 @@ def test_interrupted_run_leaves_previous_output(lf_demo, tmp_path, monkeypatch):
     def boom(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(conv._JsonSink, "close", boom)
+    monkeypatch.setattr(conv.JsonSink, "close", boom)
     result = run("convert", lf_demo, "--to", "sharegpt", "--out", tmp_path / "out", "--overwrite")
     assert result.exit_code == 130
     assert result.output == (

@@ -78,9 +78,9 @@ def test_manifest_matches_the_files(outputs, name):
     assert manifest["tool"] == "vlmdata" and manifest["loaded_from"] == "mirror"
     assert manifest["options"]["format"] == "parquet"
     card = (out / "README.md").read_text()
-    assert card.startswith(
-        "---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: train-*.parquet\n"
-    )
+    assert card.startswith(f'---\npretty_name: "{name}"\n---\n')
+    assert "configs:" not in card  # it would make datasets serve stale rows after a re-download
+    assert f"| train | {ROWS[name] if name != 'food101' else 6} | `train-00000-of-00001.parquet` |" in card
     assert not (out / "dataset_info.json").exists()  # canonical parquet is not LLaMA-Factory's sharegpt
 
 
@@ -136,7 +136,7 @@ def test_download_straight_to_sharegpt(tmp_path, cache):
     assert records[0]["messages"][0]["content"].startswith("<image><image>The left image")
     manifest = json.loads((out / "manifest.json").read_text())
     assert "train.json" in manifest["files"] and "dataset_info.json" in manifest["files"]
-    assert "path: train.json" in (out / "README.md").read_text()
+    assert "| train | 2 | `train.json` |" in (out / "README.md").read_text()
     assert not (out / ".canonical").exists()
 
 
@@ -405,7 +405,7 @@ def test_json_formats_and_lossy_targets(tmp_path, cache):
     assert len(lines) == 2 and first["id"] == "nlvr2-train-00000-000000"
     assert [p["type"] for p in first["messages"][0]["content"]] == ["image", "image", "text"]
     assert all((tmp_path / "oai" / p).is_file() for p in first["images"])
-    assert "path: train.jsonl" in (tmp_path / "oai/README.md").read_text()
+    assert "| train | 2 | `train.jsonl` |" in (tmp_path / "oai/README.md").read_text()
 
     # single-image LLaVA cannot hold two images per row: stop, keep the downloaded rows, say what to do
     r = run([*base, "--format", "llava", "--out", str(tmp_path / "llava")], cache, ok=False, quiet=False)
@@ -437,3 +437,20 @@ def test_quick_start_offline(tmp_path, cache, monkeypatch):
     r = CliRunner().invoke(cli, ["info", str(data / "naruto")])
     assert r.exit_code == 0, r.output
     assert "5 records (train: 5), 5 images" in r.output
+
+
+def test_load_dataset_sees_a_redownload_into_the_same_folder(tmp_path, cache):
+    """Two downloads into one path, one datasets cache: load_dataset(DIR) returns the second download's
+    rows (a card with a YAML `configs:` block made datasets key its cache on the file patterns and
+    return the first download's rows)."""
+    import datasets
+
+    out = tmp_path / "naruto"
+    seen = []
+    for n in (2, 4):
+        run(["naruto", "--hub-mirror", str(MIRROR), "--num-train-samples", str(n), "--out", str(out),
+             "--overwrite"], cache)  # fmt: skip
+        ds = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "hf-cache"))
+        seen.append(ds["train"]["id"])
+    assert [len(ids) for ids in seen] == [2, 4]
+    assert seen[1] == [r["id"] for r in rows(out)]

@@ -19,9 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from vlmdata.checks import CHECKS
 from vlmdata.errors import RecordError
-from vlmdata.formats import FORMATS, detect_format
+from vlmdata.formats import FORMATS, RECORD_FORMATS, detect_format
 from vlmdata.formats.base import ReadContext
 from vlmdata.validate.images import ImageChecker
 from vlmdata.validate.schema import SCHEMA_NAMES, SchemaChecker, load_schema
@@ -182,7 +181,7 @@ def _read(fmt: str, raw: dict, folder: Path):
 
 def _validate_codes(fmt: str, raw: dict, folder: Path) -> set[str]:
     problems = SchemaChecker(fmt).problems(raw)
-    sem, refs = CHECKS[fmt](raw)
+    sem, refs = FORMATS[fmt].check(raw)
     problems += sem
     checker = ImageChecker(folder, "header")
     for path, value in refs:
@@ -203,7 +202,7 @@ def test_schemas_are_valid_draft_2020_12():
         jsonschema.Draft202012Validator.check_schema(load_schema(name))
 
 
-@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("fmt", RECORD_FORMATS)
 def test_strategies_make_schema_valid_records(fmt):
     validator = jsonschema.Draft202012Validator(load_schema(fmt))
 
@@ -215,7 +214,7 @@ def test_strategies_make_schema_valid_records(fmt):
     check()
 
 
-@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("fmt", RECORD_FORMATS)
 def test_schema_valid_records_are_read_or_rejected_by_validate_too(fmt, folder):
     @SETTINGS
     @given(STRATEGIES[fmt])
@@ -229,7 +228,7 @@ def test_schema_valid_records_are_read_or_rejected_by_validate_too(fmt, folder):
     check()
 
 
-@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("fmt", RECORD_FORMATS)
 def test_records_the_reader_accepts_pass_the_schema(fmt, folder):
     validator = jsonschema.Draft202012Validator(load_schema(fmt))
 
@@ -245,7 +244,7 @@ def test_records_the_reader_accepts_pass_the_schema(fmt, folder):
     check()
 
 
-@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("fmt", RECORD_FORMATS)
 def test_detected_format_matches(fmt):
     """Records of the strategies that detection assigns to a format pass that format's schema."""
 
@@ -290,7 +289,7 @@ JSON = st.recursive(
 )
 
 
-@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("fmt", RECORD_FORMATS)
 def test_no_record_makes_the_checks_crash(fmt, folder):
     """Whatever a record holds, the checks return problems; they never raise (no traceback for bad input)."""
     keys = {"oai": ["messages", "images"], "sharegpt": ["messages", "conversations", "images", "system"]}

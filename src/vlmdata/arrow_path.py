@@ -1,11 +1,11 @@
 """Parquet to Parquet without moving image bytes through Python.
 
-The records' text (ids, messages) goes through the format readers like any other input, row by row;
-the images column stays an Arrow array and is written as it was read (only cast to the canonical type),
-so image bytes are never copied into Python objects. Each row's images get a placeholder while its
-text is read; the reader checks counts and structure exactly as it does for JSON inputs.
+The records' text (ids, messages) goes through validate's checks and the format readers like any other
+input, row by row; each row's images are memoryviews into the Arrow buffers (their headers are checked
+without a copy), and the images column is written as it was read (only cast to the canonical type), so
+image bytes are never copied into Python objects.
 
-    read_batches(parquet_file, ...) -> (canonical records with placeholder images, images ListArray)
+    read_rows(parquet_file) -> (rows whose images are memoryviews into Arrow, images ListArray) per batch
 """
 
 from __future__ import annotations
@@ -16,12 +16,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vlmdata.formats import FORMATS, format_of
-from vlmdata.formats.base import ReadContext
 from vlmdata.record import ARROW_SCHEMA, IMAGE_TYPE
 
 IMAGES_TYPE = pa.list_(IMAGE_TYPE)
-_PLACEHOLDER = {"bytes": b"\0", "path": None}
 # Small read batches keep peak memory low and flat; the shard writer regroups them into large row groups.
 BATCH_ROWS = 64
 
@@ -40,43 +37,79 @@ def embedded_images_column(schema: pa.Schema) -> str | None:
     return None
 
 
-def read_batches(path: Path, fmt: str | None, ctx: ReadContext) -> Iterator[tuple[list[dict], pa.Array]]:
-    pf = pq.ParquetFile(path, pre_buffer=False)
-    column = embedded_images_column(pf.schema_arrow)
-    assert column is not None
-    index = 0
-    for batch in pf.iter_batches(batch_size=BATCH_ROWS):
-        images = batch.column(column)
-        text_rows = batch.drop_columns([column]).to_pylist()
-        lengths = images.value_lengths().to_pylist()
-        null_bytes = images.flatten().field("bytes").null_count
-        records = []
-        for row, n in zip(text_rows, lengths, strict=True):
-            ctx.record = index
-            row[column] = [_PLACEHOLDER] * (n or 0)
-            fmt = fmt or format_of(row, ctx)
-            records.append(FORMATS[fmt].to_canonical(row, ctx))
-            index += 1
-        if null_bytes:  # some images are paths only: let the caller read them row by row
-            yield records, None
-        else:
-            yield records, _canonical_images(images)
+def has_embedded_images(path: Path) -> bool:
+    try:
+        return embedded_images_column(pq.read_schema(path)) is not None
+    except Exception:  # damaged file: the row reader reports it
+        return False
 
 
-def _canonical_images(images: pa.Array) -> pa.Array:
+def iter_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    yield from pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=BATCH_ROWS)
+
+
+def read_rows(path: Path) -> Iterator[tuple[list[dict], pa.Array]]:
+    """(rows, images) per batch: rows as dicts whose images are `{"bytes": memoryview | None, "path"}`
+    views into the Arrow buffers (nothing copied), and the batch's images ListArray."""
+    column = embedded_images_column(pq.read_schema(path))
+    for batch in iter_batches(path):
+        yield rows_with_images(batch, column)
+
+
+def rows_with_images(batch: pa.RecordBatch, column: str) -> tuple[list[dict], pa.Array]:
+    images = batch.column(column)
+    rows = batch.drop_columns([column]).to_pylist()
+    views = image_views(images)
+    for row, value in zip(rows, views, strict=True):
+        row[column] = value
+    return rows, images
+
+
+def image_views(images: pa.Array) -> list[list[dict] | None]:
+    """Per row, its images as {"bytes": memoryview | None, "path": str | None} (a null list: None)."""
+    values = images.flatten()  # applies the list array's offset
+    names = [f.name for f in values.type]
+    children = dict(zip(names, values.flatten(), strict=True))  # StructArray.flatten applies its offset
+    data = children["bytes"]
+    paths = children["path"].cast(pa.string()).to_pylist() if "path" in children else [None] * len(values)
+    width = pa.int64() if pa.types.is_large_binary(data.type) else pa.int32()
+    _, offsets_buf, data_buf = data.buffers()
+    offsets = pa.Array.from_buffers(width, len(data) + 1, [None, offsets_buf], offset=data.offset).to_pylist()
+    buf = memoryview(data_buf) if data_buf is not None else memoryview(b"")
+    nulls = data.is_null().to_pylist() if data.null_count else None
+    flat = [
+        {"bytes": None if nulls and nulls[i] else buf[offsets[i] : offsets[i + 1]], "path": paths[i]}
+        for i in range(len(values))
+    ]
+    out: list[list[dict] | None] = []
+    lengths = images.value_lengths().to_pylist()
+    start = 0
+    for n in lengths:
+        if n is None:
+            out.append(None)
+            continue
+        out.append(flat[start : start + n])
+        start += n
+    return out
+
+
+def canonical_images(images: pa.Array) -> pa.Array:
     values = images.flatten()
+    children = dict(zip([f.name for f in values.type], values.flatten(), strict=True))
     structs = pa.StructArray.from_arrays(
         [
-            values.field("bytes").cast(pa.binary()),
-            values.field("path").cast(pa.string())
-            if "path" in [f.name for f in values.type]
-            else pa.nulls(len(values), pa.string()),
+            children["bytes"].cast(pa.binary()),
+            children["path"].cast(pa.string()) if "path" in children else pa.nulls(len(values), pa.string()),
         ],
         fields=list(IMAGE_TYPE),
     )
-    offsets = images.offsets.cast(pa.int32()) if pa.types.is_large_list(images.type) else images.offsets
     if images.offset or images.null_count:
         return pa.array(images.to_pylist(), IMAGES_TYPE)  # rare: sliced or null lists
+    import pyarrow.compute as pc
+
+    offsets = images.offsets.cast(pa.int32())
+    if offsets[0].as_py():  # flatten() starts at the first offset: make the offsets start at 0 too
+        offsets = pc.subtract(offsets, offsets[0])
     return pa.ListArray.from_arrays(offsets, structs)
 
 

@@ -1,10 +1,10 @@
 """Semantic checks a JSON Schema can't express, as pure functions over one record.
 
-Each `check_<format>(raw)` takes a raw record (after any dataset_info.json column/tag renaming, see
+Each format module's `check(raw)` (built from the helpers here) takes a raw record (after any dataset_info.json column/tag renaming, see
 `vlmdata.validate.schema.standard_keys`) and returns every problem it finds plus the images the record
 refers to, for the image checks that follow:
 
-    check_sharegpt({"messages": [{"role": "user", "content": "<image><image>Hi"}], "images": ["a.jpg"]})
+    formats.sharegpt.check({"messages": [{"role": "user", "content": "<image><image>Hi"}], "images": ["a.jpg"]})
       -> ([Problem("image-count", "number of images (1) does not match number of <image> placeholders (2)",
                    Location(path="$.images"), expected="2", found="1"),
            Problem("last-turn", "the last turn must be the assistant's",
@@ -21,14 +21,9 @@ from __future__ import annotations
 from typing import Any
 
 from vlmdata.errors import Location, Problem, json_type  # noqa: F401 (json_type: re-exported)
-from vlmdata.formats.base import IMAGE_TOKEN
-from vlmdata.formats.sharegpt import DEFAULT_ROLE_MAP
-from vlmdata.record import ROLES
 
 ImageRef = tuple[str, Any]  # (JSON path, what the record stores for the image)
 Turn = tuple[int, Any, bool]  # (turn index, canonical role or None if unknown, empty?)
-
-LLAVA_ROLES = {"human": "user", "gpt": "assistant"}
 
 
 def check_turns(turns: list[Turn], container: str, role_key: str) -> list[Problem]:
@@ -150,162 +145,13 @@ def count_problem(n_images: int, n_marks: int, what: str, path: str, fix: str) -
     )
 
 
-def _listed(value, path: str) -> list[ImageRef]:
+def listed_images(value, path: str) -> list[ImageRef]:
     """A record's image list as (path, value) pairs; a lone string counts as a list of one."""
     if value is None or value == []:
         return []
     if isinstance(value, list):
         return [(f"{path}[{k}]", v) for k, v in enumerate(value)]
     return [(path, value)]
-
-
-def check_oai(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
-    messages = raw.get("messages")
-    if type(messages) is not list:
-        return [], []
-    problems: list[Problem] = []
-    turns: list[Turn] = []
-    inline: list[ImageRef] = []
-    n_parts = 0
-    for i, m in enumerate(messages):
-        if type(m) is not dict:
-            continue
-        role = m.get("role")
-        content = m.get("content")
-        empty = False
-        if type(content) is str:
-            empty = not content.strip()
-        elif type(content) is list:
-            empty = True
-            for j, part in enumerate(content):
-                if type(part) is not dict:
-                    continue
-                kind = part.get("type")
-                if kind == "text":
-                    if empty:
-                        value = part.get("text", part.get("value"))
-                        empty = not (type(value) is str and value.strip())
-                elif kind == "image" or kind == "image_url":
-                    empty = False
-                    n_parts += 1
-                    if kind == "image":
-                        value = part.get("image")
-                    else:
-                        value = part.get("image_url", part.get("value"))
-                        if type(value) is dict:
-                            value = value.get("url")
-                    if value is not None:
-                        inline.append((f"$.messages[{i}].content[{j}]", value))
-        turns.append((i, role if role in ROLES else None, empty))
-    problems.extend(check_turns(turns, "$.messages", "role"))
-    listed = raw.get("images")
-    listed = _listed(listed, "$.images") if isinstance(listed, list) else []
-    if inline and listed:
-        problems.append(
-            Problem(
-                "image-count",
-                "images given both inline in parts and in the images list",
-                Location(path="$.images"),
-                "one of the two",
-                "both",
-            )
-        )
-    images = inline or listed
-    if n_parts != len(images):
-        problems.append(
-            count_problem(
-                len(images),
-                n_parts,
-                "image parts",
-                "$.images",
-                "add an image part per image, or list one image per part",
-            )
-        )
-    return problems, images
-
-
-def check_sharegpt(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
-    key = "messages" if "messages" in raw else "conversations"
-    messages = raw.get(key)
-    if not isinstance(messages, list):
-        return [], []
-    problems: list[Problem] = []
-    turns: list[Turn] = []
-    system = raw.get("system")
-    if isinstance(system, str) and system:
-        turns.append((-1, "system", False))
-    first = messages[0] if messages and isinstance(messages[0], dict) else {}
-    role_tag = "role" if "role" in first else "from"
-    content_tag = "content" if "content" in first else "value"
-    n_marks = 0
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict):
-            continue
-        if role_tag not in m and i:
-            problems.append(
-                Problem(
-                    "role",
-                    "turn uses other keys than the first turn",
-                    Location(path=f"$.{key}[{i}]"),
-                    f"{role_tag}/{content_tag} like the first turn",
-                    "/".join(sorted(m)) or "no keys",
-                    "use the same keys in every turn",
-                )
-            )
-        text = m.get(content_tag)
-        empty = False
-        if isinstance(text, str):
-            marks = text.count(IMAGE_TOKEN)
-            n_marks += marks
-            empty = not marks and not text.strip()
-        role = m.get(role_tag)
-        turns.append((i, DEFAULT_ROLE_MAP.get(role) if type(role) is str else None, empty))
-    problems.extend(check_turns(turns, f"$.{key}", role_tag))
-    images = _listed(raw.get("images"), "$.images")
-    if n_marks != len(images):
-        problems.append(
-            count_problem(
-                len(images),
-                n_marks,
-                f"{IMAGE_TOKEN} placeholders",
-                "$.images",
-                f"put one {IMAGE_TOKEN} in the text per image",
-            )
-        )
-    return problems, images
-
-
-def check_llava(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
-    conv = raw.get("conversations")
-    if not isinstance(conv, list):
-        return [], []
-    problems: list[Problem] = []
-    turns: list[Turn] = []
-    n_marks = 0
-    for i, m in enumerate(conv):
-        if not isinstance(m, dict):
-            continue
-        text = m.get("value")
-        empty = False
-        if isinstance(text, str):
-            marks = text.count(IMAGE_TOKEN)
-            n_marks += marks
-            empty = not marks and not text.strip()
-        role = m.get("from")
-        turns.append((i, LLAVA_ROLES.get(role) if type(role) is str else None, empty))
-    problems.extend(check_turns(turns, "$.conversations", "from"))
-    images = _listed(raw.get("image"), "$.image")
-    if n_marks != len(images):
-        problems.append(
-            count_problem(
-                len(images),
-                n_marks,
-                f"{IMAGE_TOKEN} tokens",
-                "$.image",
-                f"put one {IMAGE_TOKEN} in the human turn per image",
-            )
-        )
-    return problems, images
 
 
 _LF_ROLE_TAGS = ("user_tag", "assistant_tag", "observation_tag", "function_tag", "system_tag")
@@ -353,6 +199,3 @@ def check_llamafactory(raw: dict, messages_key: str | None, tags: dict) -> list[
                 )
             ]
     return []
-
-
-CHECKS = {"oai": check_oai, "sharegpt": check_sharegpt, "llava": check_llava}

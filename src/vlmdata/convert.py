@@ -1,13 +1,17 @@
-"""`vlmdata convert`: stream records from any supported input into one output format.
+"""`vlmdata convert`: check every record as `validate` does, then stream it into one output format.
 
     convert("data/lf", to="parquet", out="data/canonical")
-      -> ConvertReport(rows={"train": 3}, images=3, changes=[], files=["train-00000-of-00001.parquet"])
+      -> ConvertReport(rows={"train": 3}, images=3, changes=[], skipped=[], files=["train-00000-of-00001.parquet"])
 
-Inputs are read through their format module into canonical records; outputs are written through the
-target's module. Parquet keeps images embedded; JSON outputs store each distinct image once under
-`images/` with a content-addressed name. Canonical Parquet into Parquet skips the Python round trip and
-streams Arrow batches. Everything is written to a temporary folder renamed onto `out` at the end, so an
-error or interrupt never leaves partial output.
+Every record first goes through validate's checks (`vlmdata.validate.run.Checks`: schema, the format's
+semantic checks, image headers, dataset_info.json and LLaMA-Factory's own rules). A problem stops the run
+with validate's report and nothing written; with `skip_invalid` the valid records are written and every
+skipped one is listed (ConvertReport.skipped, conversion_report.json). Valid records are read through their
+format module into canonical records and written through the target's module. Parquet keeps images
+embedded; JSON outputs store each distinct image once under `images/` with a content-addressed name.
+Parquet inputs into Parquet keep image bytes in Arrow (vlmdata.arrow_path). Everything is written to a
+temporary folder renamed onto `out` at the end, under a lock on `out`: an error, an interrupt or a second
+command never leaves partial output.
 """
 
 from __future__ import annotations
@@ -16,18 +20,33 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
-
-from vlmdata.errors import LossyConversionError, Problem, RecordError, UsageError, VlmDataError
-from vlmdata.formats import FORMATS, OUTPUT_FORMATS, format_of, sharegpt
-from vlmdata.formats.base import ImageStore, ReadContext, WriteContext
-from vlmdata.inputs import Dataset, InputFile, discover, iter_raw
-from vlmdata.io import DEFAULT_MAX_SHARD_BYTES, ShardWriter, atomic_output_dir, read_image_bytes
+from vlmdata import arrow_path
+from vlmdata.convert_sinks import REPORT_FILE, JsonSink, ParquetSink, make_sink  # noqa: F401 (re-exported)
+from vlmdata.errors import (
+    InvalidDataError,
+    Location,
+    LossyConversionError,
+    Problem,
+    RecordError,
+    UsageError,
+    VlmDataError,
+)
+from vlmdata.formats import FORMATS, OUTPUT_FORMATS, format_of
+from vlmdata.formats.base import ImageStore, ReadContext
+from vlmdata.images import DEFAULT_MAX_PIXELS, own_pixel_limit
+from vlmdata.inputs import Dataset, InputFile, iter_raw
+from vlmdata.io import DEFAULT_MAX_SHARD_BYTES, atomic_output_dir
 from vlmdata.progress import progress
 from vlmdata.record import ARROW_SCHEMA
+from vlmdata.validate import image_mode
+from vlmdata.validate.report import FileSummary
+from vlmdata.validate.run import FILE, Checks
 
-REPORT_FILE = "conversion_report.json"
-JSON_SUFFIX = {"oai": ".jsonl", "sharegpt": ".json", "llava": ".json"}
+NORMALISED = {"lf-wrapped", "mixed-types"}  # file problems convert's clean output does not have
+SKIP_HINT = (
+    "Fix the records (vlmdata validate lists every problem), or pass --skip-invalid to write the valid "
+    "records; every skipped one is listed."
+)
 
 
 @dataclass
@@ -37,9 +56,12 @@ class ConvertReport:
     rows: dict[str, int] = field(default_factory=dict)
     images: int = 0  # image references read
     images_stored: int = 0  # distinct image files written (JSON outputs store a repeated image once)
+    images_outside: int = 0  # absolute image paths outside the dataset folder, read where they are
     files: list[str] = field(default_factory=list)
     changed_records: int = 0
     changes: list[dict] = field(default_factory=list)  # {"file", "record", "id", "change"}
+    skipped: list[dict] = field(default_factory=list)  # {"file", "record", "line", "id", "problems"}
+    normalised: list[str] = field(default_factory=list)  # what reading changed ('{"data": [...]}' unwrapped)
 
     def to_dict(self) -> dict:
         """The report as written to conversion_report.json: nothing machine- or run-specific in it."""
@@ -49,7 +71,8 @@ class ConvertReport:
 def read_records(
     dataset: Dataset, fmt: str = "auto", media_dir: str | Path | None = None
 ) -> Iterator[tuple[InputFile, ReadContext, dict]]:
-    """Yield every record of a dataset in canonical form, with the context that locates it."""
+    """Yield every record of a dataset in canonical form, with the context that locates it (no checks
+    beyond the readers' own: `vlmdata info` and download's local sources)."""
     for f in dataset.files:
         base = Path(media_dir).resolve() if media_dir else f.path.parent.resolve()
         root = dataset.root if not media_dir else _common_root(dataset.root, base)
@@ -65,48 +88,51 @@ def _common_root(a: Path, b: Path) -> Path:
     return b if a.is_relative_to(b) else a
 
 
-class _ParquetSink:
-    def __init__(self, out: Path, split: str, max_shard_bytes: int):
-        self.writer = ShardWriter(out, split, max_shard_bytes)
+class _Run:
+    """One conversion: the checks, the sinks, the report, and what to do with a bad record."""
 
-    def write(self, rec: dict) -> list[str]:
-        rec = dict(rec, images=[read_image_bytes(im) for im in rec["images"]])
-        self.writer.write(rec)
-        return []
+    def __init__(self, checks: Checks, report: ConvertReport, skip_invalid: bool, allow_lossy: bool, bar):
+        self.checks, self.report, self.bar = checks, report, bar
+        self.skip_invalid, self.allow_lossy = skip_invalid, allow_lossy
+        self.lossy: list[Problem] = []
+        self.sinks: dict = {}
+        self.writing = True  # False once a problem means nothing will be written
 
-    def close(self) -> list[str]:
-        return [p.name for p in self.writer.close()]
-
-
-class _JsonSink:
-    """One JSON (list) or JSONL file per split, streamed: memory does not grow with the dataset."""
-
-    def __init__(self, out: Path, split: str, to: str, store: ImageStore, llava_image_list: bool):
-        self.name = f"{split}{JSON_SUFFIX[to]}"
-        self.fh = open(out / self.name, "wb")  # noqa: SIM115 - closed in close()
-        self.jsonl = to == "oai"
-        self.module = FORMATS[to]
-        self.ctx = WriteContext(out, store)
-        self.kwargs = {"multi_image": llava_image_list} if to == "llava" else {}
-        self.count = 0
-        if not self.jsonl:
-            self.fh.write(b"[")
-
-    def write(self, rec: dict) -> list[str]:
-        raw, changes = self.module.from_canonical(rec, self.ctx, **self.kwargs)
-        data = orjson.dumps(raw)
-        if self.jsonl:
-            self.fh.write(data + b"\n")
+    def invalid(self, f: InputFile, index, line, rid, problems: list[Problem]) -> None:
+        report = self.checks.report
+        if index == FILE and all(p.code in NORMALISED for p in problems):
+            # only LLaMA-Factory's loader trips on these; convert reads the file whole and writes it clean
+            self.report.normalised += [p.describe().split("\n")[0] for p in problems]
+            return
+        report.problems.extend(problems)
+        if index == FILE:
+            self.writing = False  # a file-level problem (format unknown, columns) is not skippable
+            return
+        report.bad_records += 1
+        if self.skip_invalid:
+            self.report.skipped.append(
+                {
+                    "file": _relative(str(f.path), self.checks.dataset.root),
+                    "record": index,
+                    "line": line,
+                    "id": rid,
+                    "problems": [p.describe() for p in problems],
+                }
+            )
         else:
-            self.fh.write((b"\n" if not self.count else b",\n") + data)
-        self.count += 1
-        return changes
+            self.writing = False
 
-    def close(self) -> list[str]:
-        if not self.jsonl:
-            self.fh.write(b"\n]\n")
-        self.fh.close()
-        return [self.name]
+    def wrote(self, f: InputFile, ctx_file: str, index: int, rid: str, images: int, changes: list[str]):
+        self.report.rows[f.split] = self.report.rows.get(f.split, 0) + 1
+        self.report.images += images
+        self.bar.advance(1, images=images)
+        if changes:
+            self.report.changed_records += 1
+            for change in changes:
+                file = _relative(ctx_file, self.checks.dataset.root)
+                self.report.changes.append({"file": file, "record": index, "id": rid, "change": change})
+                if not self.allow_lossy:
+                    self.lossy.append(Problem("lossy", change, Location(ctx_file, index)))
 
 
 def convert(
@@ -119,121 +145,165 @@ def convert(
     overwrite: bool = False,
     max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
     media_dir: str | Path | None = None,
-    llava_image_list: bool = False,
+    writer_options: dict | None = None,
+    skip_invalid: bool = False,
+    check_images: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
     quiet: bool = True,
 ) -> ConvertReport:
+    """writer_options: the target module's WRITER_OPTIONS by CLI name ({"llava_image_list": True})."""
     if to not in OUTPUT_FORMATS:
         raise UsageError(f"unknown output format {to!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
-    dataset = discover(src)
+    target = FORMATS[to]
+    options = {
+        target.WRITER_OPTIONS[k]: v for k, v in (writer_options or {}).items() if k in target.WRITER_OPTIONS
+    }
+    checks = Checks.open(src, fmt, image_mode(check_images), max_pixels, media_dir)
+    if checks.report.problems:  # dataset_info.json: the whole dataset is read wrongly, nothing to skip
+        raise InvalidDataError(checks.report.problems, 0, 0, str(out), "Fix dataset_info.json first.")
     report = ConvertReport(out=str(out), to=to)
-    lossy: list[Problem] = []
-    with atomic_output_dir(out, overwrite) as tmp, progress(f"converting to {to}", quiet=quiet) as bar:
+    for note in checks.report.skipped:
+        report.normalised.append(f"not converted: {note}")
+    with (
+        atomic_output_dir(out, overwrite) as tmp,
+        progress(f"converting to {to}", quiet=quiet) as bar,
+        own_pixel_limit(),
+    ):
         store = ImageStore(tmp)
-        sinks: dict[str, _ParquetSink | _JsonSink] = {}
+        run = _Run(checks, report, skip_invalid, allow_lossy, bar)
 
         def sink_for(split: str):
-            if split not in sinks:
-                sinks[split] = (
-                    _ParquetSink(tmp, split, max_shard_bytes)
-                    if to == "parquet"
-                    else _JsonSink(tmp, split, to, store, llava_image_list)
-                )
-            return sinks[split]
+            if split not in run.sinks:
+                run.sinks[split] = make_sink(target, tmp, split, store, max_shard_bytes, options)
+            return run.sinks[split]
 
-        to_parquet = to == "parquet"
-        for f in dataset.files:
-            if to_parquet and fmt == "auto" and f.kind == "parquet" and _is_canonical_parquet(f.path):
-                rows, images = _copy_canonical(f.path, sink_for(f.split).writer)
-                report.rows[f.split] = report.rows.get(f.split, 0) + rows
-                report.images += images
-                bar.advance(rows)
-                continue
-            if (
-                to_parquet
-                and f.kind == "parquet"
-                and _copy_with_arrow_images(f, dataset, fmt, media_dir, sink_for(f.split).writer, report, bar)
-            ):
-                continue
-            for _, ctx, rec in read_records(Dataset(dataset.root, [f]), fmt, media_dir):
-                try:
-                    changes = sink_for(f.split).write(rec)
-                except OSError as exc:
-                    raise RecordError(
-                        Problem(
-                            "image-missing",
-                            f"cannot read image: {exc.strerror}",
-                            ctx.where("$.images"),
-                            "a readable image file",
-                            getattr(exc, "filename", None) or "?",
-                        )
-                    ) from None
-                report.rows[f.split] = report.rows.get(f.split, 0) + 1
-                report.images += len(rec["images"])
-                bar.advance(1, images=len(rec["images"]))
-                if changes:
-                    report.changed_records += 1
-                    for change in changes:
-                        report.changes.append(
-                            {
-                                "file": _relative(ctx.file, dataset.root),
-                                "record": ctx.record,
-                                "id": rec["id"],
-                                "change": change,
-                            }
-                        )
-                        if not allow_lossy:
-                            lossy.append(Problem("lossy", change, ctx.where()))
+        for f in checks.dataset.files:
+            summary = FileSummary(str(f.path), None)
+            checks.report.files.append(summary)
+            if target.CANONICAL and f.kind == "parquet" and fmt == "auto" and _is_canonical_parquet(f.path):
+                summary.format = "canonical"
+                _copy_canonical(f, sink_for(f.split), run)
+            elif target.CANONICAL and f.kind == "parquet" and arrow_path.has_embedded_images(f.path):
+                _copy_with_arrow_images(f, fmt, sink_for(f.split), run, summary)
+            else:
+                _convert_records(f, sink_for, run, summary)
+            report.normalised += [f"{_relative(str(f.path), checks.dataset.root)}: {n}" for n in f.notes]
+        if not run.writing or (checks.report.problems and not skip_invalid):
+            raise InvalidDataError(
+                checks.report.problems, checks.report.bad_records, checks.report.records, str(out), SKIP_HINT
+            )
         if not report.rows:
-            raise VlmDataError(f"{src}: holds no records; nothing was written")
-        if lossy:
-            raise LossyConversionError(to, lossy, report.changed_records)
-        for split in sorted(sinks):
-            report.files += sinks[split].close()
-        report.images_stored = store.written if to != "parquet" else report.images
-        if to == "sharegpt":
-            name = Path(out).name.replace("-", "_") or "dataset"
-            info = {
-                (name if split == "train" else f"{name}_{split}"): sharegpt.dataset_info_entry(
-                    sinks[split].name
-                )
-                for split in sorted(sinks)
-            }
-            (tmp / "dataset_info.json").write_bytes(orjson.dumps(info, option=orjson.OPT_INDENT_2) + b"\n")
-            report.files.append("dataset_info.json")
-        if report.changes:
+            why = f" to write ({len(report.skipped)} invalid record(s) skipped)" if report.skipped else ""
+            raise VlmDataError(f"{src}: holds no records{why}; nothing was written")
+        if run.lossy:
+            raise LossyConversionError(to, run.lossy, report.changed_records)
+        names = {}
+        for split in sorted(run.sinks):
+            files = run.sinks[split].close()
+            report.files += files
+            names[split] = files[0] if files else ""
+        report.images_stored = store.written if not target.CANONICAL else report.images
+        report.images_outside = checks.images.outside
+        for name, data in target.sidecar(Path(out).name, names).items():
+            (tmp / name).write_bytes(data)
+            report.files.append(name)
+        if report.changes or report.skipped or report.normalised:
+            import orjson
+
             (tmp / REPORT_FILE).write_bytes(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2))
     return report
 
 
-def _copy_with_arrow_images(
-    f: InputFile, dataset: Dataset, fmt: str, media_dir, writer: ShardWriter, report: ConvertReport, bar
-) -> bool:
-    """Parquet input with embedded images: text through the reader, image bytes stay in Arrow."""
-    import pyarrow.parquet as pq
-
-    from vlmdata import arrow_path
-
-    if arrow_path.embedded_images_column(pq.read_schema(f.path)) is None:
-        return False
-    base = Path(media_dir).resolve() if media_dir else f.path.parent.resolve()
-    ctx = ReadContext(str(f.path), dataset.root, base, columns=f.columns, tags=f.tags)
-    file_fmt = None if fmt == "auto" else fmt
-    for records, images in arrow_path.read_batches(f.path, file_fmt or f.fmt, ctx):
-        if images is None:
-            raise RecordError(
-                Problem(
-                    "image-missing",
-                    "images without bytes in a Parquet file",
-                    ctx.where("$.images"),
-                    "embedded image bytes",
-                    "null",
-                )
+def _convert_records(f: InputFile, sink_for, run: _Run, summary: FileSummary) -> None:
+    """A JSON/JSONL file (or Parquet rows in a record format): validate's checks, then the reader."""
+    checks = run.checks
+    ctx = None
+    count = 0
+    for index, line, raw, problems in checks.json_records(f, summary):
+        if index != FILE:
+            count += 1
+        if problems or raw is None:
+            run.invalid(f, index, line, _raw_id(raw), problems)
+            continue
+        if not run.writing:
+            continue  # keep checking (the report lists every problem), write nothing
+        if ctx is None:
+            reader = FORMATS[summary.format].to_canonical
+            ctx = ReadContext(
+                str(f.path), checks.root, checks.media_dir_of(f), columns=f.columns, tags=f.tags
             )
-        writer.write_batch(arrow_path.records_table(records, images))
-        report.rows[f.split] = report.rows.get(f.split, 0) + len(records)
-        report.images += len(images.flatten())
-        bar.advance(len(records), images=len(images.flatten()))
-    return True
+        ctx.record, ctx.line = index, line
+        try:
+            rec = reader(raw, ctx)
+            changes = sink_for(f.split).write(rec)
+        except RecordError as exc:
+            run.invalid(f, index, line, _raw_id(raw), [exc.problem])
+            continue
+        except OSError as exc:
+            problem = Problem(
+                "image-missing",
+                f"cannot read image: {exc.strerror}",
+                ctx.where("$.images"),
+                "a readable image file",
+                getattr(exc, "filename", None) or "?",
+            )
+            run.invalid(f, index, line, _raw_id(raw), [problem])
+            continue
+        run.wrote(f, ctx.file, index, rec["id"], len(rec["images"]), changes)
+    summary.records = count
+    checks.report.records += count
+
+
+def _raw_id(raw) -> str | None:
+    value = raw.get("id") if isinstance(raw, dict) else None
+    return None if value is None else str(value)
+
+
+def _copy_with_arrow_images(
+    f: InputFile, fmt: str, sink: ParquetSink, run: _Run, summary: FileSummary
+) -> None:
+    """Parquet input in a record format with embedded images: text through the checks and the reader,
+    image bytes stay in Arrow. Rows whose images are paths only go the row path (the files are read)."""
+    checks = run.checks
+    ctx = ReadContext(str(f.path), checks.root, checks.media_dir_of(f), columns=f.columns, tags=f.tags)
+    file_fmt = None if fmt == "auto" else fmt
+    check = None
+    count = 0
+    for rows, images in arrow_path.read_rows(f.path):
+        keep, records, row_path = [], [], False
+        for row in rows:
+            ctx.record = count
+            if check is None:
+                file_fmt = file_fmt or f.fmt or format_of(row, ctx)
+                summary.format = file_fmt
+                check = checks.record_check(f, file_fmt)
+            problems = check(count, None, row)
+            rec = None
+            if not problems:
+                try:
+                    rec = FORMATS[file_fmt].to_canonical(row, ctx)
+                except RecordError as exc:
+                    problems = [exc.problem]
+            if problems:
+                run.invalid(f, count, None, _raw_id(row), problems)
+            else:
+                row_path = row_path or any(im["bytes"] is None for im in rec["images"])
+                records.append((count, rec))
+            keep.append(not problems)
+            count += 1
+        if not run.writing or not records:
+            continue
+        if row_path:  # some images are paths only: read the files, record by record
+            for index, rec in records:
+                run.wrote(f, ctx.file, index, rec["id"], len(rec["images"]), sink.write(rec))
+            continue
+        kept = images if all(keep) else images.filter(keep)
+        table = arrow_path.records_table([rec for _, rec in records], arrow_path.canonical_images(kept))
+        sink.writer.write_batch(table)
+        for index, rec in records:
+            run.wrote(f, ctx.file, index, rec["id"], len(rec["images"]), [])
+    summary.records = count
+    checks.report.records += count
 
 
 def _relative(file: str, root: Path) -> str:
@@ -251,14 +321,27 @@ def _is_canonical_parquet(path: Path) -> bool:
     return schema.remove_metadata().equals(ARROW_SCHEMA.remove_metadata())
 
 
-def _copy_canonical(path: Path, writer: ShardWriter) -> tuple[int, int]:
-    """Canonical shard -> the writer, batch by batch; returns (rows, images)."""
+def _copy_canonical(f: InputFile, sink: ParquetSink, run: _Run) -> None:
+    """Canonical shard -> the writer, batch by batch, each row checked (image headers from the bytes)."""
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
-    rows = images = 0
-    for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=64):
-        writer.write_batch(batch)
-        rows += batch.num_rows
-        images += pc.sum(pc.list_value_length(batch.column("images"))).as_py() or 0
-    return rows, images
+    checks = run.checks
+    count = 0
+    for batch in arrow_path.iter_batches(f.path):
+        rows, _ = arrow_path.rows_with_images(batch, "images")
+        keep = []
+        for rec in rows:
+            problems = checks.row_problems(f, rec, count)
+            if problems:
+                run.invalid(f, count, None, rec.get("id"), problems)
+            keep.append(not problems)
+            count += 1
+        if not run.writing:
+            continue
+        kept = batch if all(keep) else batch.filter(keep)
+        sink.writer.write_batch(kept)
+        images = pc.sum(pc.list_value_length(kept.column("images"))).as_py() or 0
+        run.report.rows[f.split] = run.report.rows.get(f.split, 0) + kept.num_rows
+        run.report.images += images
+        run.bar.advance(kept.num_rows, images=images)
+    run.checks.report.records += count

@@ -30,7 +30,6 @@ LLaMA-Factory: its sharegpt reader needs string contents with `<image>` markers,
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 from contextlib import contextmanager
@@ -50,14 +49,16 @@ from vlmdata.download_plan import (
 )
 from vlmdata.download_state import SPLITS, Checkpoint
 from vlmdata.errors import UsageError, VlmDataError
+from vlmdata.formats import FORMATS
+from vlmdata.images import inspect
 from vlmdata.io import DEFAULT_MAX_SHARD_BYTES, ShardWriter, atomic_output_dir
 from vlmdata.progress import progress
 from vlmdata.sources import RowRef, Source, SourceOptions, get_source
 from vlmdata.sources.hub import Location, NetworkError, locate
+from vlmdata.validate.canonical import check_canonical
 
 MANIFEST = "manifest.json"
 BATCH_ROWS = 64
-FORMATS = ("parquet", "oai", "sharegpt", "llava")
 
 
 @dataclass
@@ -179,7 +180,8 @@ def _write(source, loc, opts, units, configs, totals, checkpoint, report, local)
         total = sum(totals.values()) if totals and not opts.shard else None
         with progress(f"downloading {source.repo}", total=total, quiet=opts.quiet) as bar:
             _read(source, loc, opts, units, checkpoint, report, bar, local)
-        canonical = tmp if opts.format == "parquet" else tmp / ".canonical"
+        target = FORMATS[opts.format]
+        canonical = tmp if target.CANONICAL else tmp / ".canonical"
         canonical.mkdir(exist_ok=True)
         kept = report.rows_read - len(report.skipped)
         with progress("writing shards", total=kept, quiet=opts.quiet) as bar:
@@ -194,7 +196,7 @@ def _write(source, loc, opts, units, configs, totals, checkpoint, report, local)
                 f"{source.repo}: no rows to write ({report.rows_read} read, {len(report.skipped)} skipped); "
                 "nothing was written. Check --subset, --split and the --num-*-samples caps"
             )
-        if opts.format != "parquet":
+        if not target.CANONICAL:
             convert_to(canonical, tmp, opts.format, opts.quiet, opts.allow_lossy)
         data_files = sorted(p.name for p in tmp.iterdir() if p.is_file())
         report.files = data_files + ["README.md", MANIFEST]
@@ -341,23 +343,23 @@ def _to_validation(rid: str, opts: DownloadOptions) -> bool:
 
 
 def _check_images(rec: dict) -> str | None:
-    """Header check of every image (PIL verify): None when all are readable, else what is wrong."""
-    from PIL import Image
-
+    """validate's checks of a canonical row (vlmdata.validate.canonical) and the image header check
+    every command runs (vlmdata.images.inspect): None when the row is fine, else what is wrong."""
     for k, image in enumerate(rec["images"]):
-        data = image.get("bytes")
-        if data is None:
+        if image.get("bytes") is None:
             path = image.get("path")
             if not path or not os.path.isfile(path):
                 return f"image {k} has no bytes and no readable file ({path!r})"
             with open(path, "rb") as fh:
-                data = fh.read()
-            rec["images"][k] = {"bytes": data, "path": os.path.basename(path)}
-        try:
-            with Image.open(io.BytesIO(data)) as im:
-                im.verify()
-        except Exception as exc:
-            return f"image {k} is not a readable image ({type(exc).__name__}: {exc})"
+                rec["images"][k] = {"bytes": fh.read(), "path": os.path.basename(path)}
+    problems, refs = check_canonical(rec)
+    for jpath, image in refs:
+        found = inspect(image["bytes"])
+        if found:
+            k = jpath[len("$.images[") : -1]
+            return f"image {k} is not a readable image: {found[1]}"
+    if problems:
+        return "; ".join(f"{p.where.path}: {p.message}" for p in problems)
     return None
 
 

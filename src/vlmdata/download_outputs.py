@@ -4,12 +4,15 @@ conversion to JSON formats, and the cleanup of folders a killed run left behind.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from dataclasses import asdict
 from pathlib import Path
 
 from vlmdata import __version__
+from vlmdata.formats import FORMATS
+from vlmdata.io import alive
 
 
 def convert_to(canonical: Path, tmp: Path, fmt: str, quiet: bool = True, allow_lossy: bool = False) -> None:
@@ -59,30 +62,36 @@ def manifest(source, loc, opts, configs, report, tmp: Path, data_files: list[str
 
 
 def card(source, loc, opts, configs, report, data_files: list[str]) -> str:
+    """README.md. No YAML `configs:` block on purpose: with one, `datasets` keys its cache on the
+    unresolved file patterns (load.py hashes the card's configs, not the files), so load_dataset(DIR)
+    after a re-download into the same folder returns the earlier rows. Without it, `datasets` finds
+    the splits from the file names (`train-00000-of-00001.parquet`, `validation.jsonl`) and keys the
+    cache on the resolved files and their modification times: it always sees the current content."""
     splits = [s for s in ("train", "validation") if report.rows.get(s)]
-    ext = {"parquet": "parquet", "oai": "jsonl", "sharegpt": "json", "llava": "json"}[opts.format]
-    pattern = "{s}-*.parquet" if opts.format == "parquet" else "{s}." + ext
-    lines = ["---", "configs:", "- config_name: default", "  data_files:"]
-    for s in splits:
-        lines += [f"  - split: {s}", f"    path: {pattern.format(s=s)}"]
-    lines += ["---", "", f"# {Path(opts.out).name}", ""]
+    target = FORMATS[opts.format]
+    lines = ["---", f"pretty_name: {json.dumps(Path(opts.out).name)}", "---", "", f"# {Path(opts.out).name}", ""]
     what = f"`{source.repo}`" + (f" (subsets: {', '.join(c for c in configs if c)})" if any(configs) else "")
     lines.append(f"Made by `vlmdata download` {__version__} from {what}, read from {loc.kind}.")
     if loc.kind == "bundled":
         lines.append("**These are the tiny offline test rows bundled with vlmkit, not the real dataset.**")
-    lines += ["", "| split | rows |", "|---|---:|"] + [f"| {s} | {report.rows[s]} |" for s in splits]
+    lines += ["", "| split | rows | files |", "|---|---:|---|"]
+    for s in splits:
+        files = ", ".join(f"`{f}`" for f in data_files if f.startswith(s) and f.endswith(target.SUFFIX))
+        lines.append(f"| {s} | {report.rows[s]} | {files} |")
     lines += ["", f"Rows read: {report.rows_read}; skipped (listed in manifest.json): {len(report.skipped)}."]
-    if opts.format == "parquet":
+    if target.CANONICAL:
         lines += [
             "",
             "Each row is one conversation in the OAI-messages layout TRL uses: `messages` (role, typed content",
             "parts; the k-th image part is the k-th image), `images` (decoded to PIL by `datasets`), `id`, `source`.",
-            "",
-            "```python",
-            "from datasets import load_dataset",
-            "ds = load_dataset('path/to/this/folder')",
-            "```",
         ]
+    lines += [
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        "ds = load_dataset('path/to/this/folder')  # splits found from the file names",
+        "```",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -95,13 +104,3 @@ def clean_stale(out: Path) -> None:
         pid = tmp.name.rsplit("-", 1)[-1]
         if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

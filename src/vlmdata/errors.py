@@ -24,6 +24,10 @@ class UsageError(VlmDataError):
     exit_code = 2
 
 
+class OutputBusyError(VlmDataError):
+    """Another command is writing the same output folder right now."""
+
+
 def json_type(value) -> str:
     """The JSON name of a value's type, as a user sees it in their file."""
     if value is None:
@@ -106,4 +110,17 @@ class LossyConversionError(VlmDataError):
             f"{total} record(s) cannot be expressed in {target} without loss:\n{shown}{more}\n"
             f"Nothing was written. Re-run with --allow-lossy to convert anyway; every change is counted "
             f"and listed in the report."
+        )
+
+
+class InvalidDataError(VlmDataError):
+    """`convert`/`download` found records that `validate` refuses: its problems, nothing written."""
+
+    def __init__(self, problems: list[Problem], bad_records: int, records: int, out: str, fix: str):
+        self.problems = problems
+        shown = "\n".join("  " + p.describe().replace("\n", "\n  ") for p in problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        where = f"in {bad_records:,} of {records:,} record(s)" if records else "in the dataset"
+        super().__init__(
+            f"{len(problems):,} problem(s) {where}:\n{shown}{more}\nNothing was written to {out}. {fix}"
         )

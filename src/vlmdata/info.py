@@ -12,27 +12,25 @@ Image sizes come from each image's header (PIL reads it without decoding pixels)
 
 from __future__ import annotations
 
-import io
 from array import array
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from vlmdata.convert import _is_canonical_parquet, read_records
+from vlmdata.images import size_of
 from vlmdata.inputs import discover
 from vlmdata.record import message_text
 
 
 def _image_header(data: bytes | None, path: str | None) -> tuple[int, int, str, int]:
-    from PIL import Image
-
     try:
         if data is None:
             with open(path, "rb") as fh:
                 data = fh.read()
-        with Image.open(io.BytesIO(data)) as im:
-            return im.width, im.height, im.format or "?", len(data)
-    except (OSError, ValueError):
+        width, height, fmt = size_of(data)
+        return width, height, fmt or "?", len(data)
+    except (OSError, ValueError, SyntaxError):
         return -1, -1, "unreadable", len(data or b"")
 
 

@@ -34,6 +34,12 @@ class InputFile:
     fmt: str | None = None  # forced by dataset_info.json (sharegpt) or --format
     columns: dict = field(default_factory=dict)
     tags: dict = field(default_factory=dict)
+    # For a dataset_info.json entry: its name, the entry as written, and (columns, tags) as
+    # LLaMA-Factory will use them (validate.sources.lf_view): LLaMA-Factory's own checks run then.
+    entry: str | None = None
+    raw_entry: dict | None = None
+    lf: tuple[dict, dict] | None = None
+    notes: list[str] = field(default_factory=list)  # what reading normalised ('{"data": [...]}' unwrapped)
 
 
 @dataclass
@@ -220,8 +226,14 @@ def iter_raw(f: InputFile, on_error=None) -> Iterator[tuple[int, int | None, dic
         return
     data = load_json(f.path)
     if isinstance(data, dict):  # a single record, or {"data": [...]}
-        lists = [v for v in data.values() if isinstance(v, list) and v and isinstance(v[0], dict)]
-        data = lists[0] if len(data) == 1 and lists else [data]
+        lists = [(k, v) for k, v in data.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
+        if len(data) == 1 and lists:
+            note = f"records read from the list under {lists[0][0]!r}"
+            if note not in f.notes:
+                f.notes.append(note)
+            data = lists[0][1]
+        else:
+            data = [data]
     if not isinstance(data, list):
         raise RecordError(
             Problem(

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vlmdata.errors import UsageError
+from vlmdata.errors import OutputBusyError, UsageError
 from vlmdata.record import ARROW_SCHEMA
 
 DEFAULT_MAX_SHARD_BYTES = 500 * 1000 * 1000
@@ -30,30 +30,73 @@ def atomic_output_dir(out: str | os.PathLike, overwrite: bool = False) -> Iterat
     """Yield a temporary folder next to `out`; on success it replaces `out`, on error it is removed.
 
     An existing `out` is an error unless `overwrite`; the old folder is only deleted after the new one
-    is complete.
+    is complete. `out` has one writer: a second command writing it while this one runs fails at once
+    (`out_lock`), so one never silently replaces the other.
     """
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise UsageError(f"output folder {out} already exists; pass --overwrite to replace it")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"output path {out} exists and is not a folder")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
+    with out_lock(out):
+        if out.exists() and not overwrite:
+            raise UsageError(f"output folder {out} already exists; pass --overwrite to replace it")
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"output path {out} exists and is not a folder")
+        tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            out.rename(old)
+        tmp.rename(out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def out_lock(out: Path) -> Iterator[None]:
+    """`.<out>.lock` beside `out`, created exclusively (O_EXCL) and holding the writer's pid. A lock
+    whose process is gone (killed) is taken over; a live one makes this command fail at once."""
+    lock = out.parent / f".{out.name}.lock"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and alive(pid):
+                raise OutputBusyError(
+                    f"{out} is being written by another vlmdata command (pid {pid}); wait for it to finish "
+                    "or choose another --out"
+                ) from None
+            lock.unlink(missing_ok=True)  # left by a killed run (or unreadable): take it over
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(os.getpid()))
+        break
+    else:
+        raise OutputBusyError(f"{out}: another command took the lock {lock} at the same moment; run again")
     try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        out.rename(old)
-    tmp.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def shard_name(split: str, index: int, count: int, ext: str = "parquet") -> str:
@@ -175,8 +218,9 @@ def _record_bytes(record: dict) -> int:
 
 def read_image_bytes(image: dict) -> dict:
     """Return `{"bytes", "path"}` with bytes filled from the file when only a path is known."""
-    if image.get("bytes") is not None:
-        return image
+    data = image.get("bytes")
+    if data is not None:
+        return image if isinstance(data, bytes) else {"bytes": bytes(data), "path": image.get("path")}
     with open(image["path"], "rb") as fh:
         data = fh.read()
     return {"bytes": data, "path": os.path.basename(image["path"])}

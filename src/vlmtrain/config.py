@@ -40,9 +40,18 @@ def __getattr__(name: str):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that reads `1e-4` as a float (YAML 1.1 wants `1.0e-4` and would give a string)."""
+    """SafeLoader with YAML 1.2's scalars where 1.1 surprises: `1e-4` is a float (1.1 wants `1.0e-4`
+    and gives a string), and only true/false are booleans, so `save_strategy: no` and the override
+    `save_strategy=no` mean the string "no", as every TrainingArguments user writes it (1.1 reads no,
+    yes, on and off as booleans)."""
 
 
+_BOOL = "tag:yaml.org,2002:bool"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(
@@ -131,6 +140,7 @@ def validate_keys(cfg: dict[str, Any]) -> list[str]:
     sch = schema()
     props = sch["properties"]
     managed = sch.get("x-vlmtrain-managed", {})
+    own = sch.get("x-vlmtrain-keys", [])  # vlmtrain's keys are suggested before inherited SFTConfig keys
     problems: list[str] = []
     for key in cfg:
         if key in props:
@@ -138,7 +148,9 @@ def validate_keys(cfg: dict[str, Any]) -> list[str]:
         if key in managed:
             problems.append(f"key {key!r} is set by vlmtrain: {managed[key]}")
             continue
-        close = difflib.get_close_matches(str(key), list(props), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(str(key), own, n=1, cutoff=0.6) or difflib.get_close_matches(
+            str(key), list(props), n=1, cutoff=0.6
+        )
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         problems.append(f"unknown key {key!r}{hint}")
     for key in sch.get("required", []):
@@ -161,8 +173,13 @@ def validate_keys(cfg: dict[str, Any]) -> list[str]:
             problems.append(f"{where}: expected one of {choices}, found {_show(err.instance)}{hint}")
         elif err.validator == "type":
             want = err.validator_value
-            want = " or ".join(want) if isinstance(want, list) else want
-            problems.append(f"{where}: expected {want}, found {_kind(err.instance)} {_show(err.instance)}")
+            wants = want if isinstance(want, list) else [want]
+            hint = ""
+            if "boolean" in wants and str(err.instance).lower() in ("yes", "no", "on", "off"):
+                hint = " (write true or false)"
+            problems.append(
+                f"{where}: expected {' or '.join(wants)}, found {_kind(err.instance)} {_show(err.instance)}{hint}"
+            )
         elif err.validator in ("minimum", "maximum"):
             rel = ">=" if err.validator == "minimum" else "<="
             problems.append(
@@ -228,6 +245,20 @@ def model_config_path(name_or_path: str) -> Path | None:
     return Path(cached) if isinstance(cached, str) else None
 
 
+def _model_not_found(model: str) -> str:
+    """Why a model that is neither a local folder nor in the Hub cache cannot be used, and the fix. A
+    name only a path can be (absolute, ./, ~, several slashes, or whose parent folder exists here) is a
+    missing folder; an `org/name` could be either, so the message covers both."""
+    path = Path(model).expanduser()
+    hub_like = re.fullmatch(r"[\w.-]+(/[\w.-]+)?", model) is not None
+    if not hub_like or model.startswith((".", "~")) or (path.parent != Path(".") and path.parent.is_dir()):
+        return f"folder {model!r} does not exist (looked for {path.absolute()})"
+    return (
+        f"{model!r} is not a local folder (no {path.absolute()}) and not a Hub model in the local cache; "
+        f"for a Hub model, download it first: hf download {model}"
+    )
+
+
 def check_environment(cfg: dict[str, Any]) -> list[str]:
     """Data folder and model checks; fills cfg["family"] when the model's family is found."""
     from vlmtrain.errors import VlmTrainError
@@ -262,13 +293,8 @@ def check_environment(cfg: dict[str, Any]) -> list[str]:
             )
         elif config_json is None and Path(model).is_file():
             problems.append(f"model_name_or_path: {model!r} is a file; point at the model folder")
-        elif config_json is None and (Path(model).is_absolute() or model.startswith((".", "~"))):
-            problems.append(f"model_name_or_path: folder {model!r} does not exist")
         elif config_json is None:
-            problems.append(
-                f"model_name_or_path: no config.json for {model!r} (not a local folder, not in the Hub cache); "
-                f"download it first (huggingface-cli download {model})"
-            )
+            problems.append(f"model_name_or_path: {_model_not_found(model)}")
         else:
             try:
                 family = family_for_model(config_json)
@@ -294,13 +320,8 @@ def check_family(cfg: dict[str, Any], family) -> list[str]:
     """What the chosen method needs from the family's module map."""
     problems = []
     method = cfg.get("method", "lora")
-    methods = getattr(family, "methods", METHODS)
-    if method not in methods:
-        problems.append(
-            f"method: family {family.name!r} cannot train with {method!r}; it supports {'|'.join(methods)}"
-        )
     attn = cfg.get("attn_implementation") or ""
-    if attn.startswith("flash_attention") and not getattr(family, "supports_flash_attention_2", True):
+    if attn.startswith("flash_attention") and not family.supports_flash_attention_2:
         problems.append(f"attn_implementation: family {family.name!r} has no {attn} path; use sdpa or eager")
     if cfg.get("packing") and family.packing is None:
         from vlmtrain.packing import packing_refusal
@@ -312,8 +333,11 @@ def check_family(cfg: dict[str, Any], family) -> list[str]:
         if importlib.util.find_spec("bitsandbytes") is None:
             problems.append("method: qlora needs bitsandbytes (pip install bitsandbytes)")
     if method == "freeze":
-        for key, attr in (("freeze_projector", "projector"), ("trainable_lm_layers", "lm_layers")):
-            if cfg.get(key) is not None and not getattr(family, attr, None):
+        for key, attr, prefix in (
+            ("freeze_projector", "projector", family.projector),
+            ("trainable_lm_layers", "lm_layers", family.lm_layers),
+        ):
+            if cfg.get(key) is not None and not prefix:
                 problems.append(f"{key}: family {family.name!r} has no separate {attr} to freeze or train")
     return problems
 

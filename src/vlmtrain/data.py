@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +63,11 @@ class CappedCollator:
         return self.collator([cap_images(r, self.max_pixels) for r in records])
 
 
+def dropped_notice(rows: list[dict], total: int, split: str, max_length: int, report: Path | None) -> str:
+    where = f"; listed in {report}" if report is not None else ""
+    return f"vlmtrain: dropped {len(rows)} of {total} {split} record(s) longer than max_length {max_length}{where}"
+
+
 def filter_overlength(
     dataset,
     lengths: list[int],
@@ -71,12 +75,12 @@ def filter_overlength(
     policy: str,
     report: Path | None,
     split: str,
-    verbose: bool = True,
 ):
     """Drop (and list) or refuse records longer than max_length. Never truncates: a cut through image
     tokens would leave fewer placeholders than image features and fail (or silently mis-train).
 
-    Writes one JSON line per dropped record to `report`: {"split", "index", "id", "tokens", "max_length"}.
+    Writes one JSON line per dropped record to `report`: {"split", "index", "id", "tokens", "max_length"};
+    `dropped_notice` says so. Refuses when no record would be left.
     """
     if max_length is None:
         return dataset, []
@@ -95,17 +99,17 @@ def filter_overlength(
             f"(image tokens included); nothing was trained:\n{shown}{more}\n"
             "fix: raise max_length, lower max_pixels, or set on_overlength: drop"
         )
+    if len(over) == len(lengths):  # said here, not in a report file of a run that never starts
+        shortest = min(lengths)
+        raise VlmTrainError(
+            f"no {split} record fits in max_length {max_length}: all {len(lengths)} are longer (image tokens "
+            f"included; the shortest has {shortest} tokens); nothing was trained\n"
+            f"fix: raise max_length to at least {shortest}, or lower max_pixels"
+        )
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
         with report.open("a", encoding="utf-8") as fh:
             for row in rows:
                 fh.write(json.dumps(row) + "\n")
-    if verbose:
-        where = f"; listed in {report}" if report is not None else ""
-        print(
-            f"vlmtrain: dropped {len(rows)} of {len(lengths)} {split} record(s) longer than max_length "
-            f"{max_length}{where}",
-            file=sys.stderr,
-        )
     keep = sorted(set(range(len(lengths))) - set(over))
     return dataset.select(keep), rows

@@ -61,6 +61,10 @@ def run_command(config: str, overrides: list[str], launch: Launch | None = None)
         raise ConfigError(
             ["fsdp: sharding needs several processes; run with --nproc N (N >= 2)"], str(config)
         )
+    if not os.environ.get(LAUNCHED_ENV):  # the ranks of a launched run skip it: rank 0 may have begun
+        from vlmtrain.train import check_output_dir
+
+        check_output_dir(cfg, str(config))
     if launch.distributed and not os.environ.get(LAUNCHED_ENV):
         cmd = torchrun_command(config, list(overrides), launch)
         print("vlmtrain: " + " ".join(cmd), file=sys.stderr)

@@ -21,7 +21,8 @@ from vlmtrain.errors import VlmTrainError
 
 
 def merge(model: str, adapter, out) -> dict:
-    from vlmtrain.predict import attach_adapter, check_adapter, resolve_family
+    from vlmtrain.families import resolve_family
+    from vlmtrain.predict import attach_adapter, check_adapter
 
     start = time.perf_counter()
     check_adapter(adapter)

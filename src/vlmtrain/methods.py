@@ -10,12 +10,56 @@ family supplies module prefixes (vision_tower, projector, language_model, lm_lay
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
+import warnings
+from contextlib import contextmanager
 
 from vlmtrain.errors import VlmTrainError
 
 PARTS = ("projector", "vision_tower", "language_model")  # most specific prefix first
+
+
+@contextmanager
+def bitsandbytes_only_for(method: str):
+    """Run a block with bitsandbytes visible only when the method is qlora.
+
+    peft imports bitsandbytes whenever it is installed (at `import peft` and again when it wraps a
+    Linear), and bitsandbytes logs a warning about optional CPU kernels on import: noise for every
+    method that never quantizes. Inside the block bitsandbytes reads as absent (`import` raises
+    ImportError, `find_spec` says None); afterwards peft's cached availability checks are re-armed, so
+    a later qlora run in the same process (tests) still finds it. For qlora the kernels warning is
+    silenced instead. Also silences the FutureWarning for `is_gradient_checkpointing`, a property peft
+    and trl still read on our models."""
+    warnings.filterwarnings(
+        "ignore", message=r".*is_gradient_checkpointing.*deprecated", category=FutureWarning
+    )
+    if method == "qlora" or "bitsandbytes" in sys.modules:
+        logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+        yield
+        return
+    sys.modules["bitsandbytes"] = None
+    try:
+        yield
+    finally:
+        if "bitsandbytes" in sys.modules and sys.modules["bitsandbytes"] is None:
+            del sys.modules["bitsandbytes"]
+        _rearm_bitsandbytes_checks()
+
+
+def _rearm_bitsandbytes_checks() -> None:
+    if "peft.import_utils" in sys.modules:
+        from peft import import_utils
+
+        import_utils.is_bnb_available.cache_clear()
+        import_utils.is_bnb_4bit_available.cache_clear()
+    if "transformers.utils.import_utils" in sys.modules:
+        from transformers.utils import import_utils as hf_imports
+
+        clear = getattr(hf_imports.is_bitsandbytes_available, "cache_clear", None)
+        if clear is not None:
+            clear()
 
 
 def resolve_precision(cfg: dict) -> str:

@@ -27,25 +27,6 @@ from vlmtrain.errors import VlmTrainError
 
 
 # ---------------------------------------------------------------- loading
-def resolve_family(model: str):
-    """A local folder or a Hub id -> Family (Hub ids read their config through transformers)."""
-    from vlmtrain.families import family_for_model
-
-    if Path(model).exists():
-        return family_for_model(model)
-    if Path(model).is_absolute() or model.startswith((".", "~")):
-        raise VlmTrainError(f"{model}: model folder does not exist")
-    from transformers import AutoConfig
-
-    try:
-        config = AutoConfig.from_pretrained(model)
-    except (OSError, ValueError) as exc:
-        raise VlmTrainError(
-            f"{model}: not a local model folder and not loadable as a Hub id ({exc})"
-        ) from exc
-    return family_for_model(config)
-
-
 def check_adapter(adapter) -> Path:
     path = Path(adapter)
     if not (path / "adapter_config.json").is_file():
@@ -99,7 +80,9 @@ def load_for_inference(model: str, adapter=None, device: str | None = None, dtyp
 
     if adapter is not None:
         check_adapter(adapter)  # fail before loading a large model
-    family = resolve_family(model)
+    from vlmtrain.families import resolve_family
+
+    family = resolve_family(model)  # a folder or a Hub id
     processor = family.load_processor(model)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if dtype == "auto":
@@ -185,7 +168,7 @@ def encode_for_generation(family, processor, prompts: list[dict]):
     """Prompt records -> one batch, left-padded so every row's generated tokens start at the same column."""
     import torch
 
-    feats = [_encode_prompt(family, processor, rec) for rec in prompts]
+    feats = [family.encode_prompt(processor, rec) for rec in prompts]
     batch = family.collate(processor, feats)
     lengths = [f["input_ids"].shape[1] for f in feats]
     width = batch["input_ids"].shape[1]
@@ -199,25 +182,6 @@ def encode_for_generation(family, processor, prompts: list[dict]):
             rows = [torch.roll(row, width - n, dims=0) for row, n in zip(batch[key], lengths, strict=True)]
             batch[key] = torch.stack(rows)
     return batch
-
-
-def _encode_prompt(family, processor, record: dict) -> dict:
-    """One prompt record -> processor outputs with batch dim 1, ending where the answer would start.
-
-    A family with its own prompt encoding (no chat template, e.g. PaliGemma's prefix) provides
-    `encode_prompt(processor, record)`; the rest share the chat-template route below.
-    """
-    if hasattr(family, "encode_prompt"):
-        return family.encode_prompt(processor, record)
-    from vlmtrain.families.base import _adds_bos, _tokenizer, decode_images
-
-    tok = _tokenizer(processor)
-    images = decode_images(record.get("images") or [], record.get("id"))
-    text = family.render(processor, record["messages"], add_generation_prompt=True)
-    # As in training (Family.assistant_spans): templates without BOS rely on the tokenizer adding it.
-    if tok.bos_token and not text.startswith(tok.bos_token) and _adds_bos(tok):
-        text = tok.bos_token + text
-    return family.call_processor(processor, text, images, record)
 
 
 def _row_seq(value, length: int) -> bool:

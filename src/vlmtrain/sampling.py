@@ -145,8 +145,9 @@ _TRAINER_CLASS = None
 
 
 def grouped_trainer_class():
-    """`trl.SFTTrainer` whose train sampler is `LengthGroupedSampler` when the config says
-    `train_sampling_strategy: group_by_length` (vlmtrain's default). Lengths: `train_lengths=[...]` (one
+    """`trl.SFTTrainer` whose checkpoints are complete or absent (`vlmtrain.checkpoints`) and whose train
+    sampler is `LengthGroupedSampler` when the config says `train_sampling_strategy: group_by_length`
+    (vlmtrain's default). Lengths: `train_lengths=[...]` (one
     per train record) if given, else the dataset's `length_column_name` column (`vlmtrain run`'s preflight
     adds it). Other strategies, or no lengths at all, fall through to transformers."""
     global _TRAINER_CLASS
@@ -154,7 +155,9 @@ def grouped_trainer_class():
         return _TRAINER_CLASS
     from trl import SFTTrainer
 
-    class GroupedSFTTrainer(SFTTrainer):
+    from vlmtrain.checkpoints import AtomicCheckpoints
+
+    class GroupedSFTTrainer(AtomicCheckpoints, SFTTrainer):
         def __init__(self, *args, train_lengths: Sequence[int] | None = None, **kwargs):
             self.train_lengths = train_lengths
             super().__init__(*args, **kwargs)

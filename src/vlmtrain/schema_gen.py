@@ -136,6 +136,9 @@ def build_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": props,
         "x-vlmtrain-managed": MANAGED,
+        # vlmtrain's own keys (not inherited from SFTConfig): a misspelt key is matched against these
+        # first, so `lora_rank` suggests lora_r rather than TrainingArguments' local_rank.
+        "x-vlmtrain-keys": [k for k in VlmTrainConfig.__dict__.get("__annotations__", {}) if k in props],
     }
 
 

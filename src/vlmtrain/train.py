@@ -67,15 +67,17 @@ def fill_fsdp_config(cfg: dict, family, present: set[str] | None = None) -> None
     cfg["fsdp_config"] = fsdp_config
 
 
-def preflight(config, dataset, processor, family, split: str = "train"):
+def preflight(config, dataset, processor, family, split: str = "train", notices: list[str] | None = None):
     """Exact tokens per record before training (`vlmtrain.tokens`, image expansion from the headers).
 
     Refuses to start when a record would break the collator (image/placeholder mismatch, unreadable
     image, no assistant turn), listing them all; records longer than max_length are dropped and listed in
     <output_dir>/dropped_overlength.jsonl, or stop the run (on_overlength: error). Never truncates.
-    Returns the dataset to train on, with a `length` column (tokens per record) for length grouping.
+    Returns the dataset to train on, with a `length` column (tokens per record) for length grouping;
+    what was dropped is appended to `notices` (printed once every split has passed, so a notice never
+    names a file of a run that was then refused).
     """
-    from vlmtrain.data import filter_overlength
+    from vlmtrain.data import dropped_notice, filter_overlength
     from vlmtrain.tokens import preflight as count_tokens
     from vlmtrain.tokens.shards import iter_split
 
@@ -108,11 +110,9 @@ def preflight(config, dataset, processor, family, split: str = "train"):
         return dataset
     main = config.process_index == 0
     dropped = Path(config.output_dir) / DROPPED_NAME if main else None
-    kept, _ = filter_overlength(
-        dataset, lengths, config.max_length, config.on_overlength, dropped, split, verbose=main
-    )
-    if len(kept) == 0:
-        raise VlmTrainError(f"no {split} record fits in max_length {config.max_length}; raise max_length")
+    kept, rows = filter_overlength(dataset, lengths, config.max_length, config.on_overlength, dropped, split)
+    if rows and notices is not None:
+        notices.append(dropped_notice(rows, len(lengths), split, config.max_length, dropped))
     return kept
 
 
@@ -154,24 +154,79 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def resuming(value) -> bool:
+    return value not in (None, False, "false", "False")
+
+
 def resume_checkpoint(args) -> str | None:
-    """resume_from_checkpoint: true -> the last checkpoint-N in output_dir; a path -> that folder."""
+    """resume_from_checkpoint: true -> the newest complete checkpoint-N in output_dir (incomplete ones,
+    left by a run killed while saving, are named and skipped); a path -> that folder, if complete."""
+    from vlmtrain.checkpoints import is_complete, newest_complete
+
     value = args.resume_from_checkpoint
-    if value in (None, False, "false", "False"):
+    if not resuming(value):
         return None
     if value in (True, "true", "True"):
-        from transformers.trainer_utils import get_last_checkpoint
-
-        last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+        last, skipped = newest_complete(args.output_dir)
+        if args.process_index == 0:
+            for path in skipped:
+                print(
+                    f"vlmtrain: skipping {path}: incomplete (no trainer_state.json; its save was interrupted)",
+                    file=sys.stderr,
+                )
         if last is None:
+            found = f" (only incomplete ones: {', '.join(p.name for p in skipped)})" if skipped else ""
             raise VlmTrainError(
-                f"resume_from_checkpoint: true, but {args.output_dir} holds no checkpoint-N folder; "
-                "remove the key to start afresh"
+                f"resume_from_checkpoint: true, but {args.output_dir} holds no complete checkpoint-N folder"
+                f"{found}; remove the key to start afresh"
             )
-        return last
+        return str(last)
     if not Path(value).is_dir():
         raise VlmTrainError(f"resume_from_checkpoint: checkpoint folder {value!r} does not exist")
+    if not is_complete(value):
+        raise VlmTrainError(
+            f"resume_from_checkpoint: {value} is incomplete (no trainer_state.json; its save was interrupted); "
+            "point at an earlier checkpoint or use resume_from_checkpoint: true for the newest complete one"
+        )
     return str(value)
+
+
+def check_output_dir(cfg: dict[str, Any], source: str = "config") -> None:
+    """Refuse to train into a non-empty output_dir unless resuming it or `overwrite_output_dir: true`
+    (which replaces only a folder an earlier `vlmtrain run` wrote). Torch-free: runs before launching."""
+    from vlmtrain.errors import ConfigError
+
+    out = Path(cfg["output_dir"])
+    if resuming(cfg.get("resume_from_checkpoint")) or not out.is_dir() or not any(out.iterdir()):
+        return
+    names = sorted(p.name for p in out.iterdir())
+    held = ", ".join(names[:4]) + (f", ... ({len(names)} entries)" if len(names) > 4 else "")
+    if not cfg.get("overwrite_output_dir"):
+        raise ConfigError(
+            [
+                f"output_dir: {out} is not empty (it holds {held}); set overwrite_output_dir: true to replace "
+                "that run, resume_from_checkpoint: true to continue it, or choose another output_dir"
+            ],
+            source,
+        )
+    if not (out / CONFIG_NAME).is_file():
+        raise ConfigError(
+            [
+                f"output_dir: {out} is not empty and has no {CONFIG_NAME}, so it is not a vlmtrain run's folder; "
+                "overwrite_output_dir: true replaces only those: choose another output_dir"
+            ],
+            source,
+        )
+
+
+def clear_output_dir(out: Path) -> None:
+    """overwrite_output_dir: the earlier run's files go (checkpoints, TensorBoard events, logs), so
+    nothing of it mixes with this run. check_output_dir made sure it is a vlmtrain folder."""
+    for path in out.iterdir():
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def _trim_log(output_dir: Path, checkpoint: str | None) -> None:
@@ -191,10 +246,20 @@ def _trim_log(output_dir: Path, checkpoint: str | None) -> None:
 
 def train(cfg: dict[str, Any]) -> Path:
     """Checked config dict (from `vlmtrain.config.load_config`) -> output folder."""
-    from vlmtrain.callbacks import JsonlLogCallback, plot_loss
+    from vlmtrain.methods import bitsandbytes_only_for
+
+    with bitsandbytes_only_for(cfg.get("method", "lora")):
+        return _train(cfg)
+
+
+def _train(cfg: dict[str, Any]) -> Path:
+    quiet_progress_bars()
+    from vlmtrain.callbacks import JsonlLogCallback, plot_loss, use_one_progress_display
+    from vlmtrain.checkpoints import clear_staging
     from vlmtrain.collator import VLMCollator
     from vlmtrain.config import to_training_args
     from vlmtrain.data import CappedCollator, load_split
+    from vlmtrain.launch import LAUNCHED_ENV
     from vlmtrain.methods import apply_method, load_model, resolve_precision, trainable_summary
     from vlmtrain.sampling import grouped_trainer_class, record_lengths
 
@@ -212,27 +277,37 @@ def train(cfg: dict[str, Any]) -> Path:
     args = to_training_args(cfg)
     out = Path(args.output_dir)
     main = args.process_index == 0
+    if main and not os.environ.get(LAUNCHED_ENV):
+        check_output_dir(cfg, "config")  # `vlmtrain run` checked before launching; API callers here
     checkpoint = resume_checkpoint(args)
     fresh = main and not out.exists()
     if main:
+        if checkpoint is None and out.is_dir() and any(out.iterdir()):
+            clear_output_dir(out)  # overwrite_output_dir: true (check_output_dir refused otherwise)
         out.mkdir(parents=True, exist_ok=True)
+        clear_staging(out)
         _trim_log(out, checkpoint)
         _write_atomic(out / CONFIG_NAME, yaml.safe_dump(resolved_config(args, cfg), sort_keys=False))
 
     try:
         processor = family.load_processor(args.model_name_or_path)
         train_ds = load_split(args.data_dir, args.train_split, args.max_train_samples)
-        train_ds = preflight(args, train_ds, processor, family, args.train_split)
+        notices: list[str] = []
+        train_ds = preflight(args, train_ds, processor, family, args.train_split, notices)
         eval_ds = None
         if args.eval_split:
             eval_ds = preflight(
-                args, load_split(args.data_dir, args.eval_split), processor, family, args.eval_split
+                args, load_split(args.data_dir, args.eval_split), processor, family, args.eval_split, notices
             )
     except BaseException:
         if fresh:  # refused before training: leave no output folder behind (it holds only our config)
             shutil.rmtree(out, ignore_errors=True)
         raise
+    if main:
+        for notice in notices:
+            print(notice, file=sys.stderr)
 
+    seed_everything(args)
     model = apply_method(load_model(args, family, precision), args, family)
     if main:
         print(
@@ -270,6 +345,7 @@ def train(cfg: dict[str, Any]) -> Path:
         data_collator=collator,
         callbacks=[JsonlLogCallback(out)],
     )
+    use_one_progress_display(trainer, enabled=not args.disable_tqdm)
     trainer.train(resume_from_checkpoint=checkpoint)
     trainer.save_model(str(out))
     if trainer.is_world_process_zero():
@@ -278,6 +354,29 @@ def train(cfg: dict[str, Any]) -> Path:
         if args.predict_at_end:
             _predict_and_eval(args, family, processor, trainer.model, out)
     return out
+
+
+def seed_everything(args) -> None:
+    """Seed python, numpy and torch before the model is built. The Trainer seeds only in its own
+    __init__, after get_peft_model has drawn the LoRA A matrices from an unseeded RNG: the step-1 loss
+    agreed (B starts at zero) but every gradient after it differed between two runs of one config.
+    full_determinism: true also turns on torch's deterministic kernels (needed on GPU, see README)."""
+    from transformers.trainer_utils import enable_full_determinism, set_seed
+
+    if args.full_determinism:
+        enable_full_determinism(args.seed)
+    else:
+        set_seed(args.seed)
+
+
+def quiet_progress_bars() -> None:
+    """The run's one progress display is the training bar: datasets' "Generating train split" and
+    transformers' "Loading weights" bars would interleave with it."""
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    datasets.disable_progress_bars()
+    hf_logging.disable_progress_bar()
 
 
 def _predict_and_eval(args, family, processor, model, out: Path) -> None:

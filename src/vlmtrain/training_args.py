@@ -35,7 +35,8 @@ class VlmTrainConfig(SFTConfig):
     family: str | None = field(
         default=None,
         metadata={
-            "help": "Model family (qwen2_vl, mllama, ...). Detected from the model's config.json if unset."
+            "help": "Model family (a config model_type; `vlmtrain make-tiny-model --help` lists them). "
+            "Detected from the model's config.json if unset."
         },
     )
     data_dir: str | None = field(
@@ -189,9 +190,19 @@ class VlmTrainConfig(SFTConfig):
     )
     # `packing` moves here in __post_init__: trl's SFTTrainer refuses its own `packing` for image datasets.
     pack_samples: bool = field(default=False, init=False, repr=False)
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "help": "Replace the earlier run in a non-empty output_dir (its checkpoints, logs and TensorBoard "
+            "events are deleted first). Without it, `vlmtrain run` refuses a non-empty output_dir unless "
+            "resuming."
+        },
+    )
     resume_from_checkpoint: str | bool | None = field(
         default=None,
-        metadata={"help": "true: resume from the last checkpoint in output_dir; or a checkpoint folder."},
+        metadata={
+            "help": "true: resume from the newest complete checkpoint in output_dir; or a checkpoint folder."
+        },
     )
 
     def __post_init__(self):

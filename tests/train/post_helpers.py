@@ -97,7 +97,7 @@ def narrower_qwen_adapter(out: Path) -> Path:
     from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
 
     from vlmtrain.families import get_family
-    from vlmtrain.tiny import qwen2_vl as tiny_qwen
+    from vlmtrain.families.qwen2_vl import tiny as tiny_qwen
 
     tok, _ = tiny_qwen.tokenizer_and_image_processor()
     text = tiny_qwen.text_config(tok)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 
 import pytest
@@ -45,7 +44,7 @@ def test_labels_are_exactly_the_assistant_turns(tiny_loaded, name, record):
         pytest.skip(
             f"{name} does not train on {record['id']} records (see test_unsupported_records_are_errors)"
         )
-    eot = importlib.import_module(f"vlmtrain.tiny.{name}").END_OF_TURN
+    eot = fam.tiny_end_of_turn
     batch = fam.encode(proc, [record])
     tok = getattr(proc, "tokenizer", proc)
     # Templates that render "Assistant: text" put the separating space in the first answer token.

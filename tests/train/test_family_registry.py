@@ -59,3 +59,99 @@ def test_cli_make_tiny_model(tmp_path):
     assert res.exit_code == 1 and "exists and is not empty" in res.output
     res = CliRunner().invoke(cli, ["make-tiny-model", "nope", "--out", str(tmp_path / "n")])
     assert res.exit_code == 1 and "no tiny model for 'nope'" in res.output
+
+
+def test_cli_make_tiny_model_help_lists_the_registry():
+    from vlmtrain.cli import cli
+    from vlmtrain.families import NAMES
+
+    res = CliRunner().invoke(cli, ["make-tiny-model", "--help"], terminal_width=1000)
+    assert res.exit_code == 0
+    assert f"FAMILY is one of: {', '.join(NAMES)}." in res.output
+
+
+# ---- one registry: family names are spelled nowhere in src/ but the family's package and the registry
+
+
+def _spelled_names(path, pattern):
+    """(line, name) for every family name in a file's identifiers, imported module paths and string
+    literals (docstrings excepted: they document, they do not branch or list)."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                docstrings.add(id(body[0].value))
+    found = []
+    for node in ast.walk(tree):
+        texts = []
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            texts.append(node.value)
+        elif isinstance(node, ast.Name):
+            texts.append(node.id)
+        elif isinstance(node, ast.Attribute):
+            texts.append(node.attr)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            texts.append(node.name)
+        elif isinstance(node, ast.arg):
+            texts.append(node.arg)
+        elif isinstance(node, ast.alias):
+            texts += [node.name, node.asname or ""]
+        elif isinstance(node, ast.ImportFrom):
+            texts.append(node.module or "")
+        for text in texts:
+            found += [
+                (node.lineno if hasattr(node, "lineno") else 0, m.group(0))
+                for m in pattern.finditer(text.lower())
+            ]
+    return found
+
+
+def test_family_names_are_spelled_only_in_their_package_and_the_registry():
+    import re
+    from pathlib import Path
+
+    import vlmdata.formats
+    import vlmtrain
+    from vlmtrain.families import FAMILIES, PACKAGES
+
+    src = Path(vlmtrain.__file__).parent.parent
+    families_dir = src / "vlmtrain" / "families"
+    owner = {mt: fam.name for mt, fam in FAMILIES.items()} | {fam.name: fam.name for fam in FAMILIES.values()}
+    names = sorted(owner, key=len, reverse=True)  # longest first: "llava_next" is not "llava" + "_next"
+    pattern = re.compile(rf"(?<![a-z0-9])({'|'.join(map(re.escape, names))})(?![a-z0-9])")
+    data_formats = set(vlmdata.formats.FORMATS)  # vlmdata's "llava" is a data format, not a family
+    offenders = []
+    for path in sorted(src.rglob("*.py")):
+        rel = path.relative_to(src)
+        if path == families_dir / "__init__.py":
+            continue  # the registry
+        package = path.parent.name if path.parent.parent == families_dir else None
+        with_parent = _parents(path) if package else set()
+        for line, name in _spelled_names(path, pattern):
+            if owner[name] == package or owner[name] in with_parent:
+                continue
+            if rel.parts[0] == "vlmdata" and name in data_formats:
+                continue
+            offenders.append(f"{rel}:{line}: {name!r}")
+    assert PACKAGES and not offenders, "family names outside their package and the registry:\n" + "\n".join(
+        offenders
+    )
+
+
+def _parents(path) -> set[str]:
+    """Family packages a family package imports from (a sibling builds on its parent's package)."""
+    import ast
+
+    tree = ast.parse(path.parent.joinpath("__init__.py").read_text(encoding="utf-8"))
+    return {
+        node.module.split(".")[2]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and (node.module or "").startswith("vlmtrain.families.")
+        and not node.module.split(".")[2].startswith("_")
+        and node.module.split(".")[2] not in ("base", "align")
+    }

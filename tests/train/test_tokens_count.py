@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tokens_helpers import GRANITE_DIR, record
 
+from vlmtrain.families import NAMES
 from vlmtrain.tokens import count_records
 from vlmtrain.tokens.render import decode_images, reference_length, render_text
-from vlmtrain.tokens.rules import RULE_MODULES
 
 
 def budget(n: int):
@@ -62,8 +62,6 @@ def test_image_end_is_where_the_last_image_token_sits(granite):
     recs = sample_records([[(640, 480)], [(384, 384), (640, 480)], []])
     counts, _ = count_records(recs, granite, "llava_next")
     for c, r in zip(counts, recs, strict=True):
-        from vlmtrain.tokens.render import render_text
-
         ids = granite(text=[render_text(granite, r)], images=[decode_images(r)] if r["images"] else None)
         ids = list(ids["input_ids"][0])
         last = max((i for i, t in enumerate(ids) if t == granite.image_token_id), default=-1)
@@ -99,13 +97,7 @@ def _family_processor(tiny_model, name):
     return fam, fam.load_processor(path)
 
 
-def _families_with_rules():
-    from vlmtrain.tiny import BUILDERS
-
-    return [b for b in BUILDERS if b in RULE_MODULES]
-
-
-@pytest.mark.parametrize("name", _families_with_rules())
+@pytest.mark.parametrize("name", NAMES)
 def test_tiny_family_counts_equal_collator_encoding(tiny_model, name):
     """Every family with a tiny model: the count equals the family's own encode (the collator's path)."""
     from vlmtrain.errors import VlmTrainError
@@ -189,16 +181,23 @@ def test_qwen_extreme_aspect_ratio_is_reported(tiny_model):
 
 
 def test_family_without_rule_falls_back_to_processor(granite):
+    """A family that keeps the base contract (no header rule) is counted with its own encoding."""
+    from vlmtrain.families import Family, get_family
+    from vlmtrain.tokens import preflight
+
+    ruleless = get_family("llava_next").derive(Family, name="ruleless")
     recs = sample_records(SIZES[:3])
-    counts, problems = count_records(recs, granite, "some_new_family")
+    report = preflight(recs, granite, ruleless, 10_000)
+    assert (report.method, report.fallback_reason) == ("processor", "the ruleless family has no header rule")
+    counts, problems = count_records(recs, granite, ruleless)
     assert problems == []
     assert [c.method for c in counts] == ["processor"] * 3
     assert [c.length for c in counts] == [reference_length(granite, r) for r in recs]
 
 
 def test_preflight_verify_catches_a_rule_the_processor_disagrees_with(granite, monkeypatch):
+    from vlmtrain.families.llava_next import tokens as llava_next
     from vlmtrain.tokens import preflight
-    from vlmtrain.tokens.rules import llava_next
 
     recs = sample_records(SIZES[:4])
     assert preflight(recs, granite, "llava_next", 10_000, verify=4).ok
@@ -230,7 +229,7 @@ def test_smolvlm_with_splitting_equals_processor(tiny_model, sizes, tile):
     rec = record(sizes)
     counts, problems = count_records([rec], proc, fam)
     assert problems == []
-    text = render_text(proc, rec, fam)
+    text = fam.assistant_spans(proc, rec)[0]
     assert counts[0].length == len(fam.call_processor(proc, text, decode_images(rec), rec)["input_ids"][0])
 
 
@@ -312,7 +311,7 @@ def test_record_without_assistant_turn_is_a_problem_unless_train_on_prompt(tiny_
     assert counts[0].length == len(fam.encode_one(proc, rec, train_on_prompt=True)["input_ids"][0])
 
 
-@pytest.mark.parametrize("name", _families_with_rules())
+@pytest.mark.parametrize("name", NAMES)
 @budget(8)
 @given(sizes=st.lists(st.tuples(st.integers(1, 600), st.integers(1, 600)), min_size=1, max_size=2))
 def test_tiny_family_random_sizes(tiny_model, name, sizes):

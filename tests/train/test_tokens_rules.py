@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 from PIL import Image
 from tokens_helpers import GRANITE_DIR
 
+from vlmtrain.families import get_family
+from vlmtrain.families.idefics3 import tokens as idefics3_tokens
 from vlmtrain.tokens import image_token_count
-from vlmtrain.tokens.rules import get_rule
 
 
 def budget(n: int):
@@ -40,7 +41,6 @@ def test_granite_known_counts(granite):
     # the numbers the real Granite Vision processor gives (FACTS.md)
     assert image_token_count("llava_next", granite, 384, 384) == 1485
     assert image_token_count("llava_next", granite, 640, 480) == 2929
-    assert image_token_count("granite_vision", granite, 640, 480) == 2929
 
 
 GRANITE_GRID = [
@@ -131,8 +131,7 @@ def idefics3_ip(splitting: bool, longest: int, tile: int):
 def test_idefics3_grid_equals_image_processor(cfg, w, h):
     ip = idefics3_ip(*cfg)
     out = ip(images=[[Image.new("RGB", (w, h))]], return_row_col_info=True)
-    rule = get_rule("idefics3")
-    assert rule.grid(_Proc(ip), w, h) == (out["rows"][0][0], out["cols"][0][0])
+    assert idefics3_tokens.grid(_Proc(ip), w, h) == (out["rows"][0][0], out["cols"][0][0])
 
 
 @pytest.mark.parametrize(
@@ -150,12 +149,13 @@ def test_llava_fixed_count(crop, strategy, extra, expected):
         vision_feature_select_strategy=strategy,
         num_additional_image_tokens=extra,
     )
-    assert get_rule("llava").unsupported(proc) is None
+    assert get_family("llava").count_unsupported(proc) is None
     for w, h in [(10, 10), (640, 480), (100, 2000)]:
         assert image_token_count("llava", proc, w, h) == expected
 
 
-def test_unknown_family_has_no_rule():
-    assert get_rule("blip2") is None
-    with pytest.raises(KeyError):
+def test_unknown_family_is_an_error():
+    from vlmtrain.errors import VlmTrainError
+
+    with pytest.raises(VlmTrainError, match="'blip2' is not a supported vision-language family"):
         image_token_count("blip2", object(), 10, 10)

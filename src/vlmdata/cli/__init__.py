@@ -28,7 +28,7 @@ def cli():
 
 
 # Command modules register themselves here (each imports nothing heavy at module level).
-COMMAND_MODULES: list[str] = ["convert", "info", "download", "validate"]
+COMMAND_MODULES: list[str] = ["convert", "info", "download", "validate", "view"]
 
 
 def _register() -> None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import click
 
 from vlmdata.cli import handle_errors
-from vlmdata.formats import OUTPUT_FORMATS
+from vlmdata.cli.options import (
+    input_format_option,
+    media_dir_option,
+    output_format_option,
+    skip_invalid_option,
+)
+from vlmdata.images import DEFAULT_MAX_PIXELS
 from vlmdata.io import DEFAULT_MAX_SHARD_BYTES
 
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
@@ -26,18 +32,20 @@ def parse_size(text: str) -> int:
 
 @click.command("convert")
 @click.argument("src", type=click.Path(exists=True))
-@click.option("--to", "to", required=True, type=click.Choice(OUTPUT_FORMATS), help="Output format.")
+@output_format_option("--to", "to")
 @click.option("--out", "out", required=True, type=click.Path(), help="Output folder (created atomically).")
-@click.option(
-    "--format",
-    "fmt",
-    default="auto",
-    show_default=True,
-    type=click.Choice(["auto", "oai", "sharegpt", "llava"]),
-    help="Input format.",
-)
+@input_format_option
 @click.option(
     "--allow-lossy", is_flag=True, help="Convert records the target can't express; list every change."
+)
+@skip_invalid_option
+@click.option("--check-images", is_flag=True, help="Decode every image fully (default: read headers only).")
+@click.option(
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_PIXELS,
+    show_default=True,
+    help="Largest image allowed, in pixels (width x height).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 @click.option(
@@ -46,25 +54,24 @@ def parse_size(text: str) -> int:
     show_default=True,
     help="Largest Parquet shard, e.g. 500MB or 1GiB.",
 )
-@click.option(
-    "--media-dir",
-    type=click.Path(exists=True, file_okay=False),
-    help="Folder relative image paths resolve against (default: each input file's folder).",
-)
+@media_dir_option
 @click.option("--llava-image-list", is_flag=True, help="LLaVA output: write several images as a list.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @handle_errors
-def command(src, to, out, fmt, allow_lossy, overwrite, max_shard_size, media_dir, llava_image_list, quiet):
-    """Convert a dataset between oai, sharegpt, llava and canonical Parquet.
+def command(src, to, out, fmt, allow_lossy, skip_invalid, check_images, max_pixels, overwrite, max_shard_size,
+            media_dir, llava_image_list, quiet):  # fmt: skip
+    """Check a dataset as validate does, then convert it between oai, sharegpt, llava and Parquet.
 
     SRC is a .json/.jsonl/.parquet file or a folder of them (a LLaMA-Factory folder is read through its
-    dataset_info.json). The input format is detected per file.
+    dataset_info.json). The input format is detected per file. A record validate refuses stops the
+    run and nothing is written; --skip-invalid writes the others and lists every skipped record (also
+    in OUT/conversion_report.json).
 
     \b
     vlmdata convert data/naruto --to sharegpt --out data/naruto-lf
     vlmdata convert llava_instruct.json --to parquet --out data/llava --media-dir coco/
     """
-    from vlmdata.convert import convert
+    from vlmdata.convert import REPORT_FILE, convert
 
     report = convert(
         src,
@@ -75,19 +82,36 @@ def command(src, to, out, fmt, allow_lossy, overwrite, max_shard_size, media_dir
         overwrite=overwrite,
         max_shard_bytes=parse_size(max_shard_size),
         media_dir=media_dir,
-        llava_image_list=llava_image_list,
+        writer_options={"llava_image_list": llava_image_list},
+        skip_invalid=skip_invalid,
+        check_images=check_images,
+        max_pixels=max_pixels,
         quiet=quiet,
     )
+    if report.skipped:  # said even with --quiet: records are missing from the output
+        click.echo(
+            f"Skipped {len(report.skipped)} invalid record(s) (listed in {out}/{REPORT_FILE}):", err=True
+        )
+        for s in report.skipped[:20]:
+            first = s["problems"][0].replace("\n", "\n    ")
+            click.echo(f"  {s['file']} record {s['record']} (id {s['id']}): {first}", err=True)
+        if len(report.skipped) > 20:
+            click.echo(f"  ... and {len(report.skipped) - 20} more", err=True)
     if quiet:
         return
     rows = ", ".join(f"{split}: {n}" for split, n in sorted(report.rows.items())) or "no rows"
-    click.echo(
-        f"Wrote {to} to {out} ({rows}; {report.images} image references, {report.images_stored} image files)"
+    outside = (
+        f", {report.images_outside} read from outside the dataset folder" if report.images_outside else ""
     )
+    click.echo(
+        f"Wrote {to} to {out} ({rows}; {report.images} image references{outside}, "
+        f"{report.images_stored} image files)"
+    )
+    for note in report.normalised:
+        click.echo(f"normalised: {note}", err=True)
     if report.changes:
         click.echo(
-            f"{report.changed_records} record(s) changed to fit {to} (listed in "
-            f"{out}/conversion_report.json):",
+            f"{report.changed_records} record(s) changed to fit {to} (listed in {out}/{REPORT_FILE}):",
             err=True,
         )
         for c in report.changes[:20]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from vlmdata.cli import handle_errors
+from vlmdata.cli.options import output_format_option
 from vlmdata.errors import UsageError
 
 
@@ -31,14 +32,7 @@ from vlmdata.errors import UsageError
     "--num-proc", type=click.IntRange(min=1), help="Fetch and prepare this many source files at once."
 )
 @click.option("--shard", help="Read only part i of N (by source file), e.g. 0/8, for cluster jobs.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["parquet", "oai", "sharegpt", "llava"]),
-    default="parquet",
-    show_default=True,
-    help="Output format.",
-)
+@output_format_option("--format", "fmt", default="parquet")
 @click.option(
     "--allow-lossy", is_flag=True, help="JSON formats: convert rows they can't express; list changes."
 )

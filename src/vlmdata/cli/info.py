@@ -7,21 +7,13 @@ import json
 import click
 
 from vlmdata.cli import handle_errors
+from vlmdata.cli.options import input_format_option, media_dir_option
 
 
 @click.command("info")
 @click.argument("path", type=click.Path(exists=True))
-@click.option(
-    "--format",
-    "fmt",
-    default="auto",
-    type=click.Choice(["auto", "oai", "sharegpt", "llava"]),
-    show_default=True,
-    help="Input format.",
-)
-@click.option(
-    "--media-dir", type=click.Path(exists=True, file_okay=False), help="Where relative image paths resolve."
-)
+@input_format_option
+@media_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 @handle_errors
 def command(path, fmt, media_dir, as_json):

@@ -7,21 +7,13 @@ import sys
 import click
 
 from vlmdata.cli import handle_errors
+from vlmdata.cli.options import input_format_option, media_dir_option
 from vlmdata.validate.images import DEFAULT_MAX_PIXELS
-
-FORMATS = ("auto", "oai", "sharegpt", "llava")
 
 
 @click.command("validate")
 @click.argument("path", type=click.Path(path_type=str))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="auto",
-    show_default=True,
-    help="Record format of JSON/JSONL files (auto: told from the first records).",
-)
+@input_format_option
 @click.option("--check-images", is_flag=True, help="Decode every image fully (default: read headers only).")
 @click.option(
     "--no-open-images",
@@ -42,11 +34,7 @@ FORMATS = ("auto", "oai", "sharegpt", "llava")
     help="Model or processor folder: also count tokens per record (needs the [train] extra).",
 )
 @click.option("--max-length", type=click.IntRange(min=1), help="Token limit per record, with --model.")
-@click.option(
-    "--media-dir",
-    type=click.Path(exists=True, file_okay=False),
-    help="Folder relative image paths resolve against (default: each data file's folder), as for convert.",
-)
+@media_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON on stdout.")
 @click.option(
     "--show",

@@ -1,43 +1,57 @@
-"""The format registry: one module per format, each with `detect`, `to_canonical`, `from_canonical`.
+"""The format registry: the only list of formats. One module per format, each carrying
+
+    NAME, SUFFIX (".jsonl"), SCHEMA (schemas/<SCHEMA>.schema.json or None), CANONICAL (written as
+    canonical Parquet shards), WRITER_OPTIONS ({cli option: from_canonical keyword}),
+    sidecar(name, {split: file}) -> {file name: bytes}   # e.g. sharegpt's dataset_info.json
+and, for the record formats (CANONICAL False):
+    detect(raw) -> bool, check(raw) -> (problems, image refs)   # validate's semantic checks
+    to_canonical(raw, ctx) -> canonical record, from_canonical(rec, ctx, **options) -> (raw, changes)
 
     FORMATS["sharegpt"].to_canonical(raw, ctx) -> canonical record
     detect_format(raw) -> "oai" | "sharegpt" | "llava" | None
+    RECORD_FORMATS -> ("oai", "sharegpt", "llava"); INPUT_CHOICES -> ("auto", *RECORD_FORMATS)
 
-`parquet` is not a record format but the canonical on-disk form (vlmdata.record.ARROW_SCHEMA); any
-Parquet file whose rows look like one of the formats is read through that format.
+`parquet` is the canonical on-disk form (vlmdata.record.ARROW_SCHEMA); any Parquet file whose rows
+look like one of the record formats is read through that format.
 """
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from vlmdata.formats import llava, oai, sharegpt
+from vlmdata.formats import llava, oai, parquet, sharegpt
 
-FORMATS: dict[str, ModuleType] = {m.NAME: m for m in (oai, sharegpt, llava)}
-OUTPUT_FORMATS = (*FORMATS, "parquet")
-
-# Order matters only for records that fit several: typed parts (oai) before string content (sharegpt).
-_DETECT_ORDER = ("oai", "sharegpt", "llava")
+# Order matters for detection of records that fit several: typed parts (oai) before string content
+# (sharegpt), sharegpt's conversations+images before LLaVA's conversations.
+FORMATS: dict[str, ModuleType] = {m.NAME: m for m in (oai, sharegpt, llava, parquet)}
+RECORD_FORMATS = tuple(name for name, m in FORMATS.items() if not m.CANONICAL)
+OUTPUT_FORMATS = tuple(FORMATS)
+INPUT_CHOICES = ("auto", *RECORD_FORMATS)
 
 
 def detect_format(raw: dict) -> str | None:
     """The format whose shape the record has; for a malformed record, the format its keys point to, so
     that the reader reports the precise problem instead of "matches no format"."""
-    for name in _DETECT_ORDER:
+    for name in RECORD_FORMATS:
         if FORMATS[name].detect(raw):
             return name
     if "messages" in raw:
-        return "oai" if "images" not in raw or _has_parts(raw["messages"]) else "sharegpt"
+        return oai.NAME if "images" not in raw or _has_parts(raw["messages"]) else sharegpt.NAME
     if "conversations" in raw:
-        return "sharegpt" if "images" in raw else "llava"
+        return sharegpt.NAME if "images" in raw else llava.NAME
     return None
+
+
+def spelled(names=RECORD_FORMATS) -> str:
+    """("oai", "sharegpt", "llava") -> "oai, sharegpt or llava" (for messages)."""
+    return " or ".join(filter(None, (", ".join(names[:-1]), names[-1])))
 
 
 def format_of(raw: dict, ctx, fix: str = "pass --format to say which format it is") -> str:
     """detect_format, or a RecordError at ctx naming the keys found when nothing matches."""
     name = detect_format(raw)
     if name is None:
-        ctx.fail("format", "record matches none of the formats", "$", "oai, sharegpt or llava keys",
+        ctx.fail("format", "record matches none of the formats", "$", f"{spelled()} keys",
                  ", ".join(sorted(raw))[:80], fix)  # fmt: skip
     return name
 
@@ -48,4 +62,12 @@ def _has_parts(messages) -> bool:
     )
 
 
-__all__ = ["FORMATS", "OUTPUT_FORMATS", "detect_format", "format_of"]
+__all__ = [
+    "FORMATS",
+    "INPUT_CHOICES",
+    "OUTPUT_FORMATS",
+    "RECORD_FORMATS",
+    "detect_format",
+    "format_of",
+    "spelled",
+]

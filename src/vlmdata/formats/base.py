@@ -10,13 +10,13 @@ A format module provides
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vlmdata.errors import Location, Problem, RecordError, json_type
+from vlmdata.images import ImageValueError, parse_value
 
 IMAGE_TOKEN = "<image>"
 
@@ -62,66 +62,43 @@ class ReadContext:
         return value or ""
 
     def image(self, value, path: str) -> dict:
-        """Turn what a format stores for an image into `{"bytes", "path"}`.
+        """Turn what a format stores for an image into `{"bytes", "path"}` (parsing: vlmdata.images).
 
         "imgs/a.jpg" | {"path": "imgs/a.jpg"} | {"bytes": b"...", "path": None} | "data:image/png;base64,..."
         -> {"bytes": None, "path": "/abs/dataset/imgs/a.jpg"} or {"bytes": b"...", "path": None}
+
+        Relative paths must stay inside the dataset folder (links followed); absolute paths are read
+        where they are when the file exists, as LLaMA-Factory, Qwen-VL and ms-swift read them.
         """
-        if isinstance(value, dict):
-            if value.get("bytes") is not None:
-                data = value["bytes"]
-                if isinstance(data, str):  # JSON can only carry bytes as base64 text
-                    data = _b64(data, self, path)
-                elif not isinstance(data, bytes | bytearray):
-                    self.fail(
-                        "image-value",
-                        "image bytes must be base64 text",
-                        f"{path}.bytes",
-                        "string",
-                        json_type(data),
-                    )
-                return {"bytes": data, "path": value.get("path")}
-            value = value.get("path")
-        if not isinstance(value, str) or not value:
-            self.fail(
-                "image-value",
-                "image must be a path, a data: URL or {bytes, path}",
-                path,
-                "string",
-                json_type(value),
-            )
-        if value.startswith("data:"):
-            header, _, payload = value.partition(",")
-            if ";base64" not in header:
-                self.fail("image-value", "data: URLs must be base64", path, "data:<mime>;base64,...", header)
-            return {"bytes": _b64(payload, self, path), "path": None}
-        if value.startswith(("http://", "https://")):
-            self.fail(
-                "image-url",
-                "remote image URLs are not fetched",
-                path,
-                "a local path",
-                value,
-                "download the images and reference them by path",
-            )
-        resolved = (self.media_dir / value).resolve() if not os.path.isabs(value) else Path(value).resolve()
+        try:
+            data, file = parse_value(value)
+        except ImageValueError as e:
+            self.fail(e.code, e.message, path + e.sub, e.expected, e.found, e.fix)
+        if data is not None:
+            return {"bytes": data, "path": value.get("path") if isinstance(value, dict) else None}
+        if os.path.isabs(file):
+            resolved = Path(file).resolve()
+            if not resolved.is_relative_to(self.root) and not resolved.is_file():
+                self.fail(
+                    "image-missing",
+                    "absolute image path does not exist on this machine",
+                    path,
+                    "an existing file",
+                    file,
+                    "copy the images here and make the paths relative (or fix the absolute paths)",
+                )
+            return {"bytes": None, "path": str(resolved)}
+        resolved = (self.media_dir / file).resolve()
         if not resolved.is_relative_to(self.root):
             self.fail(
                 "image-outside",
                 "image path escapes the dataset folder",
                 path,
                 f"a path inside {self.root}",
-                value,
-                "move the image into the dataset folder or pass --media-dir",
+                file,
+                "move the image into the dataset folder, pass --media-dir, or give its absolute path",
             )
         return {"bytes": None, "path": str(resolved)}
-
-
-def _b64(text: str, ctx: ReadContext, path: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except ValueError:
-        ctx.fail("image-value", "image bytes are not valid base64", path, "base64 text", text[:20] + "...")
 
 
 _MAGIC = [(b"\x89PNG", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF8", ".gif"), (b"BM", ".bmp")]

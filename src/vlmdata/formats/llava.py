@@ -12,12 +12,17 @@ records are lossy (the writer's `multi_image=True` writes a list instead).
 
 from __future__ import annotations
 
-from vlmdata.errors import json_type
+from vlmdata.checks import ImageRef, Turn, check_turns, count_problem, listed_images
+from vlmdata.errors import Problem, json_type
 from vlmdata.formats.base import IMAGE_TOKEN, ReadContext, WriteContext
 from vlmdata.formats.sharegpt import literal_marker_changes
 from vlmdata.record import image_part, make_record, normalize_content, text_part
 
 NAME = "llava"
+SUFFIX = ".json"  # one JSON list, as LLaVA's llava_v1_5_mix665k.json
+SCHEMA = "llava"
+CANONICAL = False
+WRITER_OPTIONS = {"llava_image_list": "multi_image"}  # --llava-image-list: several images as a list
 ROLE_MAP = {"human": "user", "gpt": "assistant"}
 FROM = {"user": "human", "assistant": "gpt"}
 
@@ -135,3 +140,40 @@ def _keep_first_image(messages: list[dict]) -> list[dict]:
             content.append(p)
         result.append({"role": m["role"], "content": normalize_content(content)})
     return result
+
+
+def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
+    conv = raw.get("conversations")
+    if not isinstance(conv, list):
+        return [], []
+    problems: list[Problem] = []
+    turns: list[Turn] = []
+    n_marks = 0
+    for i, m in enumerate(conv):
+        if not isinstance(m, dict):
+            continue
+        text = m.get("value")
+        empty = False
+        if isinstance(text, str):
+            marks = text.count(IMAGE_TOKEN)
+            n_marks += marks
+            empty = not marks and not text.strip()
+        role = m.get("from")
+        turns.append((i, ROLE_MAP.get(role) if type(role) is str else None, empty))
+    problems.extend(check_turns(turns, "$.conversations", "from"))
+    images = listed_images(raw.get("image"), "$.image")
+    if n_marks != len(images):
+        problems.append(
+            count_problem(
+                len(images),
+                n_marks,
+                f"{IMAGE_TOKEN} tokens",
+                "$.image",
+                f"put one {IMAGE_TOKEN} in the human turn per image",
+            )
+        )
+    return problems, images
+
+
+def sidecar(name: str, files: dict[str, str]) -> dict[str, bytes]:
+    return {}

@@ -13,11 +13,16 @@ Read also: content as a plain string; inline `{"type": "image", "image": path}`;
 
 from __future__ import annotations
 
-from vlmdata.errors import json_type
+from vlmdata.checks import ImageRef, Turn, check_turns, count_problem, listed_images
+from vlmdata.errors import Location, Problem, json_type
 from vlmdata.formats.base import ReadContext, WriteContext
 from vlmdata.record import ROLES, image_part, make_record, normalize_content, text_part
 
 NAME = "oai"
+SUFFIX = ".jsonl"  # one record per line, as TRL's and fms-hf-tuning's JSON loaders stream it
+SCHEMA = "oai"
+CANONICAL = False  # records are read and written through to_canonical/from_canonical
+WRITER_OPTIONS: dict[str, str] = {}  # CLI option -> from_canonical keyword
 
 
 def detect(raw: dict) -> bool:
@@ -132,3 +137,72 @@ def from_canonical(rec: dict, ctx: WriteContext) -> tuple[dict, list[str]]:
     if rec.get("source"):
         out["source"] = rec["source"]
     return out, []
+
+
+def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
+    messages = raw.get("messages")
+    if type(messages) is not list:
+        return [], []
+    problems: list[Problem] = []
+    turns: list[Turn] = []
+    inline: list[ImageRef] = []
+    n_parts = 0
+    for i, m in enumerate(messages):
+        if type(m) is not dict:
+            continue
+        role = m.get("role")
+        content = m.get("content")
+        empty = False
+        if type(content) is str:
+            empty = not content.strip()
+        elif type(content) is list:
+            empty = True
+            for j, part in enumerate(content):
+                if type(part) is not dict:
+                    continue
+                kind = part.get("type")
+                if kind == "text":
+                    if empty:
+                        value = part.get("text", part.get("value"))
+                        empty = not (type(value) is str and value.strip())
+                elif kind == "image" or kind == "image_url":
+                    empty = False
+                    n_parts += 1
+                    if kind == "image":
+                        value = part.get("image")
+                    else:
+                        value = part.get("image_url", part.get("value"))
+                        if type(value) is dict:
+                            value = value.get("url")
+                    if value is not None:
+                        inline.append((f"$.messages[{i}].content[{j}]", value))
+        turns.append((i, role if role in ROLES else None, empty))
+    problems.extend(check_turns(turns, "$.messages", "role"))
+    listed = raw.get("images")
+    listed = listed_images(listed, "$.images") if isinstance(listed, list) else []
+    if inline and listed:
+        problems.append(
+            Problem(
+                "image-count",
+                "images given both inline in parts and in the images list",
+                Location(path="$.images"),
+                "one of the two",
+                "both",
+            )
+        )
+    images = inline or listed
+    if n_parts != len(images):
+        problems.append(
+            count_problem(
+                len(images),
+                n_parts,
+                "image parts",
+                "$.images",
+                "add an image part per image, or list one image per part",
+            )
+        )
+    return problems, images
+
+
+def sidecar(name: str, files: dict[str, str]) -> dict[str, bytes]:
+    return {}

@@ -13,11 +13,16 @@ and tag, because LLaMA-Factory turns any key left out of `columns`/`tags` into N
 
 from __future__ import annotations
 
-from vlmdata.errors import json_type
+from vlmdata.checks import ImageRef, Turn, check_turns, count_problem, listed_images
+from vlmdata.errors import Location, Problem, json_type
 from vlmdata.formats.base import IMAGE_TOKEN, ReadContext, WriteContext
 from vlmdata.record import image_part, make_record, normalize_content, text_part
 
 NAME = "sharegpt"
+SUFFIX = ".json"  # one JSON list, as LLaMA-Factory's examples ship it
+SCHEMA = "sharegpt"
+CANONICAL = False
+WRITER_OPTIONS: dict[str, str] = {}
 DEFAULT_ROLE_MAP = {
     "human": "user",
     "user": "user",
@@ -155,6 +160,19 @@ def from_canonical(rec: dict, ctx: WriteContext) -> tuple[dict, list[str]]:
     return out, changes
 
 
+def sidecar(name: str, files: dict[str, str]) -> dict[str, bytes]:
+    """dataset_info.json for a written folder: one entry per split file ({"train": "train.json"}), the
+    train split named after the folder (`name`), others `name_split`."""
+    import orjson
+
+    entry = name.replace("-", "_") or "dataset"
+    info = {
+        (entry if split == "train" else f"{entry}_{split}"): dataset_info_entry(file)
+        for split, file in sorted(files.items())
+    }
+    return {"dataset_info.json": orjson.dumps(info, option=orjson.OPT_INDENT_2) + b"\n"}
+
+
 def dataset_info_entry(file_name: str) -> dict:
     """The dataset_info.json entry LLaMA-Factory needs to load one written file unchanged."""
     return {
@@ -163,3 +181,54 @@ def dataset_info_entry(file_name: str) -> dict:
         "columns": dict(WRITE_COLUMNS),
         "tags": dict(WRITE_TAGS),
     }
+
+
+def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
+    key = "messages" if "messages" in raw else "conversations"
+    messages = raw.get(key)
+    if not isinstance(messages, list):
+        return [], []
+    problems: list[Problem] = []
+    turns: list[Turn] = []
+    system = raw.get("system")
+    if isinstance(system, str) and system:
+        turns.append((-1, "system", False))
+    first = messages[0] if messages and isinstance(messages[0], dict) else {}
+    role_tag = "role" if "role" in first else "from"
+    content_tag = "content" if "content" in first else "value"
+    n_marks = 0
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            continue
+        if role_tag not in m and i:
+            problems.append(
+                Problem(
+                    "role",
+                    "turn uses other keys than the first turn",
+                    Location(path=f"$.{key}[{i}]"),
+                    f"{role_tag}/{content_tag} like the first turn",
+                    "/".join(sorted(m)) or "no keys",
+                    "use the same keys in every turn",
+                )
+            )
+        text = m.get(content_tag)
+        empty = False
+        if isinstance(text, str):
+            marks = text.count(IMAGE_TOKEN)
+            n_marks += marks
+            empty = not marks and not text.strip()
+        role = m.get(role_tag)
+        turns.append((i, DEFAULT_ROLE_MAP.get(role) if type(role) is str else None, empty))
+    problems.extend(check_turns(turns, f"$.{key}", role_tag))
+    images = listed_images(raw.get("images"), "$.images")
+    if n_marks != len(images):
+        problems.append(
+            count_problem(
+                len(images),
+                n_marks,
+                f"{IMAGE_TOKEN} placeholders",
+                "$.images",
+                f"put one {IMAGE_TOKEN} in the text per image",
+            )
+        )
+    return problems, images

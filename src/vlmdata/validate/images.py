@@ -10,34 +10,13 @@ distinct file is opened once however many records use it.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 import os
-import warnings
-from contextlib import contextmanager
 
 from vlmdata.errors import Location, Problem
+from vlmdata.images import DEFAULT_MAX_PIXELS, ImageValueError, inspect, own_pixel_limit, parse_value  # noqa: F401 (re-exported)
 
-# PIL's own decompression-bomb limit: an image over it makes PIL warn (and raise at twice as many).
-DEFAULT_MAX_PIXELS = 89_478_485
 MODES = ("exists", "header", "full")
 _ESCAPES = frozenset({"\0escapes"})  # listing marker: the folder is a link out of the dataset
-
-
-@contextmanager
-def own_pixel_limit():
-    """Let this module apply the pixel limit (with a precise message) instead of PIL raising."""
-    from PIL import Image
-
-    saved = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = saved
 
 
 def _p(code, message, path, expected, found, fix=None) -> Problem:
@@ -57,49 +36,20 @@ class ImageChecker:
         self._listings: dict[str, frozenset] = {}
         self._opened: dict[str, list[tuple]] = {}
         self.checked = 0  # image references checked
+        self.outside = 0  # of which absolute paths outside the dataset folder
 
     def check(self, value, path: str, media_dir: str) -> list[Problem]:
         """Problems of one image reference: a path, a data: URL, or {bytes, path}."""
         self.checked += 1
-        if isinstance(value, dict):
-            data = value.get("bytes")
-            if data is not None:
-                if isinstance(data, str):
-                    data = self._b64(data, path)
-                    if isinstance(data, Problem):
-                        return [data]
-                return self._open_bytes(data, path) if isinstance(data, bytes | bytearray) else []
-            value = value.get("path")
-        if not isinstance(value, str) or not value:
-            return []  # the schema reports wrong types
-        if value.startswith("data:"):
-            header, _, payload = value.partition(",")
-            if ";base64" not in header:
-                return [
-                    _p("image-value", "data: URLs must be base64", path, "data:<mime>;base64,...", header)
-                ]
-            data = self._b64(payload, path)
-            return [data] if isinstance(data, Problem) else self._open_bytes(data, path)
-        if value.startswith(("http://", "https://")):
-            return [
-                _p(
-                    "image-url",
-                    "remote image URLs are not fetched",
-                    path,
-                    "a local path",
-                    value,
-                    "download the images and reference them by path",
-                )
-            ]
-        return self._check_file(value, path, media_dir)
-
-    def _b64(self, text: str, path: str):
         try:
-            return base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            return _p(
-                "image-value", "image bytes are not valid base64", path, "base64 text", text[:20] + "..."
-            )
+            data, file = parse_value(value)
+        except ImageValueError as e:
+            if e.wrong_type:
+                return []  # the schema reports wrong types
+            return [_p(e.code, e.message, path + e.sub, e.expected, e.found, e.fix)]
+        if data is not None:
+            return self._open_bytes(data, path)
+        return self._check_file(file, path, media_dir)
 
     def _check_file(self, value: str, path: str, media_dir: str) -> list[Problem]:
         if value[0] != "/" and value[0] != "." and "/." not in value and "//" not in value:
@@ -107,6 +57,8 @@ class ImageChecker:
         else:
             full = os.path.normpath(value if os.path.isabs(value) else os.path.join(media_dir, value))
         if not full.startswith(self._prefix):
+            if os.path.isabs(value):  # as LLaMA-Factory, Qwen-VL and ms-swift read them
+                return self._outside(full, value, path)
             return [
                 _p(
                     "image-outside",
@@ -114,7 +66,7 @@ class ImageChecker:
                     path,
                     f"a path inside {self.root}",
                     value,
-                    "move the image into the dataset folder",
+                    "move the image into the dataset folder, or give its absolute path",
                 )
             ]
         folder, _, name = full.rpartition("/")
@@ -177,46 +129,33 @@ class ImageChecker:
                 ]
         return []
 
+    def _outside(self, full: str, value: str, path: str) -> list[Problem]:
+        """An absolute path outside the dataset folder: read when the file exists (and is an image)."""
+        found = self._opened.get(full)
+        if found is None:
+            if not os.path.isfile(full):
+                found = [
+                    (
+                        "image-missing",
+                        "absolute image path does not exist on this machine",
+                        "an existing file",
+                        value,
+                        "copy the images here and make the paths relative (or fix the absolute paths)",
+                    )
+                ]
+            else:
+                found = [] if self.mode == "exists" else self._open(full)
+            self._opened[full] = found
+        if not found:
+            self.outside += 1
+        return [_p(code, msg, path, exp, fnd, fix) for code, msg, exp, fnd, fix in found]
+
     def _open_bytes(self, data: bytes, path: str) -> list[Problem]:
         if self.mode == "exists":
             return []
-        return [
-            _p(code, msg, path, exp, fnd, fix) for code, msg, exp, fnd, fix in self._open(io.BytesIO(data))
-        ]
+        return [_p(code, msg, path, exp, fnd, fix) for code, msg, exp, fnd, fix in self._open(data)]
 
     def _open(self, source) -> list[tuple]:
         """[(code, message, expected, found, fix)] for one file or buffer; [] when it is fine."""
-        from PIL import Image, UnidentifiedImageError
-
-        try:
-            with Image.open(source) as im:
-                width, height = im.size
-                pixels = width * height
-                if pixels > self.max_pixels:
-                    return [
-                        (
-                            "image-too-large",
-                            f"image has {pixels:,} pixels ({width}x{height}), over the limit",
-                            f"at most {self.max_pixels:,} pixels",
-                            f"{pixels:,} pixels",
-                            "resize the image or raise --max-pixels",
-                        )
-                    ]
-                if self.mode == "full":
-                    im.load()
-        except UnidentifiedImageError:
-            return [
-                (
-                    "image-corrupt",
-                    "not a readable image (unknown format)",
-                    "an image file",
-                    "unreadable data",
-                    None,
-                )
-            ]
-        except (OSError, ValueError, SyntaxError, EOFError) as exc:
-            # Truncated or damaged pixel data: PIL raises OSError, sometimes ValueError/SyntaxError.
-            return [
-                ("image-corrupt", f"image data is damaged: {exc}", "a decodable image", "damaged data", None)
-            ]
-        return []
+        found = inspect(source, self.max_pixels, full=self.mode == "full")
+        return [found] if found else []

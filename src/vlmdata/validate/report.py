@@ -34,6 +34,7 @@ class ValidationReport:
     records: int = 0
     bad_records: int = 0
     images: int = 0
+    images_outside: int = 0  # absolute paths outside the dataset folder (read where they are)
     seconds: float = 0.0
     tokens: TokenCounts | None = None  # with --model: per-record token counts
 
@@ -55,8 +56,12 @@ class ValidationReport:
         return [(k[0], k[1], counts[k], p) for k, p in firsts.items()]
 
     def summary(self) -> str:
+        outside = f" ({self.images_outside:,} outside the dataset folder)" if self.images_outside else ""
         if self.ok:
-            return f"valid: {self.records:,} record(s) in {len(self.files)} file(s), {self.images:,} image(s) checked"
+            return (
+                f"valid: {self.records:,} record(s) in {len(self.files)} file(s), "
+                f"{self.images:,} image(s) checked{outside}"
+            )
         return (
             f"invalid: {len(self.problems):,} problem(s) in {self.bad_records:,} of {self.records:,} record(s) "
             f"in {len(self.files)} file(s)"
@@ -69,6 +74,7 @@ class ValidationReport:
             "records": self.records,
             "bad_records": self.bad_records,
             "images": self.images,
+            "images_outside": self.images_outside,
             "seconds": round(self.seconds, 3),
             "counts": self.counts(),
             "files": [f.to_dict() for f in self.files],

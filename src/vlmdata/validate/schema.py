@@ -18,11 +18,12 @@ import re
 from functools import cache
 from importlib import resources
 
-from vlmdata.checks import json_type
-from vlmdata.errors import Location, Problem
+from vlmdata.errors import Location, Problem, json_type
+from vlmdata.formats import FORMATS
 from vlmdata.formats.sharegpt import DEFAULT_ROLE_MAP
 
-SCHEMA_NAMES = ("oai", "sharegpt", "llava", "dataset_info")
+# every format's JSON Schema (formats.FORMATS), plus LLaMA-Factory's dataset_info.json
+SCHEMA_NAMES = (*(m.SCHEMA for m in FORMATS.values() if m.SCHEMA), "dataset_info")
 
 
 @cache
@@ -171,7 +172,7 @@ def _jsonable(value):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
-    if isinstance(value, bytes | bytearray):
+    if isinstance(value, bytes | bytearray | memoryview):
         return "<bytes>"
     return value
 

@@ -84,6 +84,18 @@ def check_dataset_info(root: Path, info_path: Path) -> tuple[list[InputFile], li
         if not isinstance(file_name, str) or not file_name:
             continue
         target = root / file_name
+        if not target.resolve().is_relative_to(root):
+            problems.append(
+                Problem(
+                    "dataset-info",
+                    "file_name points outside the dataset folder",
+                    Location(file, path=where),
+                    f"a path inside {root}",
+                    file_name,
+                    "move the file into the folder next to dataset_info.json",
+                )
+            )
+            continue
         if not target.exists():
             problems.append(
                 Problem(
@@ -109,9 +121,11 @@ def check_dataset_info(root: Path, info_path: Path) -> tuple[list[InputFile], li
                 )
                 continue
             split = split_of(p.name) if split_of(p.name) != "train" else split_of(name.rsplit("_", 1)[-1])
-            f = InputFile(p, split, SUFFIXES[p.suffix], "sharegpt", columns, tags)
-            f.entry, f.raw_entry, f.lf = name, entry, lf_view(entry)  # for LLaMA-Factory's own checks
-            files.append(f)
+            files.append(
+                InputFile(
+                    p, split, SUFFIXES[p.suffix], "sharegpt", columns, tags, name, entry, lf_view(entry)
+                )
+            )
     return files, problems, skipped
 
 
@@ -128,7 +142,7 @@ def column_problems(f: InputFile, info_path: Path, seen: set, records: int) -> l
     """Columns LLaMA-Factory will read for this entry that no record of its file has, and images it
     would drop because `columns` does not name them (without `columns` it reads no images at all)."""
     problems = []
-    entry = getattr(f, "entry", "?")
+    entry = f.entry
     columns, _ = f.lf
     given = "columns" in f.raw_entry
     for key, column in columns.items():

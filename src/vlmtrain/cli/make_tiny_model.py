@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from vlmtrain.cli import handle_errors
+from vlmtrain.families import NAMES
 
 
-@click.command("make-tiny-model")
+@click.command("make-tiny-model", epilog=f"FAMILY is one of: {', '.join(NAMES)}.")
 @click.argument("family")
 @click.option(
     "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="New folder to write."

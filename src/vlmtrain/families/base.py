@@ -1,7 +1,8 @@
 """The model-family contract: what shared code (collator, run, check, predict) asks of a family.
 
-One module per family in `vlmtrain/families/<name>.py` builds a `Family` with its names and quirks;
-shared code never branches on model type. The default `encode_one` works for every family whose
+One package per family, `vlmtrain/families/<name>/`, builds a `Family` (or a subclass overriding the
+methods below) with its names and quirks, its header rule and its tiny model; shared code reaches a
+family only through these fields and methods, never by probing attributes or branching on its name. The default `encode_one` works for every family whose
 processor takes a chat-template text plus images (Qwen2-VL, Idefics3, LLaVA, Gemma3, Mllama, ...):
 
     record {"id": "r1", "messages": [{"role": "user", "content": [{"type": "image", "text": None},
@@ -21,12 +22,14 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from vlmtrain.errors import VlmTrainError
+from vlmtrain.families._expansion import Expansion
+from vlmtrain.families.align import IGNORE_INDEX, align_labels, space_ids
 
-IGNORE_INDEX = -100
 LM_PROJ_NAMES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 # Keys padded along the sequence dimension (dim 1), with their pad value (None = the tokenizer's pad id).
 SEQ_PAD = {
@@ -56,6 +59,7 @@ class Family:
     fsdp_wrap_classes: tuple[str, ...]
     model_class: str  # transformers class name
     processor_class: str  # transformers class name
+    tiny_end_of_turn: str  # what the tiny model's template closes an assistant turn with (tests check labels)
     # Tokens besides pad that never get a label (image placeholders and their delimiters).
     image_related_tokens: tuple[str, ...] = ()
     image_related_pattern: str | None = None  # regex over the tokenizer's added tokens, e.g. <row_1_col_2>
@@ -69,6 +73,9 @@ class Family:
     # Keys whose dim 0 is the row (not the image): rows without images get zeros so the batch stays aligned.
     per_row_keys: tuple[str, ...] = ()
     processor_kwargs: dict[str, Any] = field(default_factory=dict)
+    # The token count does not depend on image size (PaliGemma): the processor fallback of `vlmtrain
+    # check` may feed 32x32 stand-ins instead of decoding every image.
+    image_counts_size_independent: bool = False
     # Sequence packing (`vlmtrain.packing`): "text" -> several samples share a row, position ids restart at
     # each sample and transformers' packed-sequence masking keeps them apart; "mrope" -> the same with the
     # model's own 3-row M-RoPE ids per sample plus the text row (4 rows). None: the family cannot be packed
@@ -78,10 +85,15 @@ class Family:
 
     def __post_init__(self) -> None:
         if self.lora_target_modules is None:
-            # peft full-matches a str against module names: only the language model's projections, never
-            # the vision tower's q/k/v (CLIP, SigLIP, Idefics3 and Mllama towers use the same names).
-            names = "|".join(LM_PROJ_NAMES)
-            self.lora_target_modules = rf"{re.escape(self.language_model)}\..*\.({names})"
+            self.lora_target_modules = _lm_only(self.language_model)
+
+    def derive(self, cls: type[Family] | None = None, **changes) -> Family:
+        """A sibling family (Qwen2.5-VL from Qwen2-VL): this one's fields with `changes`, built as `cls`
+        (a subclass that overrides behaviour) or as this family's own class."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        if "lora_target_modules" not in changes and self.lora_target_modules == _lm_only(self.language_model):
+            values["lora_target_modules"] = None  # recomputed from the (possibly new) language_model
+        return (cls or type(self))(**{**values, **changes})
 
     # ---- packing -------------------------------------------------------------------------------
     def packed_position_ids(self, feat: dict, model_config=None):
@@ -146,6 +158,39 @@ class Family:
         if pad is not None:
             ids.add(pad)
         return ids
+
+    # ---- token counting (`vlmtrain check`; see vlmtrain.tokens.count) -----------------------------
+    # A header rule counts a record's tokens from its image sizes and one text-only tokenization, without
+    # decoding pixels. A family without one keeps these defaults: `count_unsupported` says so and the
+    # check counts with the real processor (`encode_one`) instead.
+    def count_unsupported(self, processor) -> str | None:
+        """Why this family's header rule cannot count for `processor` (None: it can).
+
+        Qwen2VLProcessor with do_resize off -> "do_resize is off"
+        """
+        return f"the {self.name} family has no header rule"
+
+    def image_placeholder(self, processor) -> str:
+        """What the chat template writes for one image, e.g. "<|image_pad|>" (Gemma3: "<start_of_image>")."""
+        return processor.image_token
+
+    def expand_image(self, processor, width: int, height: int) -> Expansion:
+        """One image of width x height (after EXIF) -> what its placeholder becomes (see `Expansion`).
+
+            Qwen2-VL tiny (28..56 px), 640x480 -> Expansion(text="<|image_pad|>", extra=3, image_tokens=4)
+
+        Raises ValueError for an image the processor itself would refuse (Qwen's aspect-ratio limit).
+        Only called when `count_unsupported` is None (or, for the image count alone, when
+        `image_counts_size_independent`).
+        """
+        raise NotImplementedError(f"the {self.name} family has no header rule")
+
+    # ---- tiny model (`vlmtrain make-tiny-model`) ------------------------------------------------
+    def build_tiny(self, out_dir: Path) -> None:
+        """Write a random-weight model of this family into the existing empty folder `out_dir`:
+        config.json, model.safetensors, tokenizer and processor files (loadable by `load_processor` and
+        `load_model`), generation stopping at EOS and `tiny_end_of_turn`. Offline; torch seeded by caller."""
+        raise NotImplementedError(f"the {self.name} family has no tiny model")
 
     # ---- encoding ------------------------------------------------------------------------------
     def render(self, processor, messages: list[dict], add_generation_prompt: bool) -> str:
@@ -228,8 +273,8 @@ class Family:
                 tid if any(s <= a < e for s, e in spans) else IGNORE_INDEX
                 for tid, (a, _b) in zip(plain["input_ids"], plain["offset_mapping"], strict=True)
             ]
-            space_ids = _space_ids(tok, {*plain["input_ids"], *e_ids} - image_ids)
-            labels = align_labels(plain["input_ids"], u_labels, e_ids, image_ids, record, space_ids)
+            spaces = space_ids(tok, {*plain["input_ids"], *e_ids} - image_ids)
+            labels = align_labels(plain["input_ids"], u_labels, e_ids, image_ids, record, spaces)
         # Image tokens never train. Padding is masked by position in `collate`, not by id: several
         # families use their end-of-turn token (e.g. </s>) as pad, and that token must keep its label.
         labels = [IGNORE_INDEX if t in image_ids else lab for t, lab in zip(e_ids, labels, strict=True)]
@@ -237,6 +282,17 @@ class Family:
 
         out["labels"] = torch.tensor([labels], dtype=torch.long)
         return out
+
+    def encode_prompt(self, processor, record: dict) -> dict:
+        """A prompt record (no final assistant turn) -> processor outputs with batch dim 1, ending where
+        the answer starts (the template's generation prompt), for `vlmtrain predict`."""
+        tok = _tokenizer(processor)
+        images = decode_images(record.get("images") or [], record.get("id"))
+        text = self.render(processor, record["messages"], add_generation_prompt=True)
+        # As in training (assistant_spans): templates without BOS rely on the tokenizer adding it.
+        if tok.bos_token and not text.startswith(tok.bos_token) and _adds_bos(tok):
+            text = tok.bos_token + text
+        return self.call_processor(processor, text, images, record)
 
     def encode(self, processor, records: list[dict], train_on_prompt: bool = False):
         """Records -> one padded BatchFeature (input_ids, attention_mask, labels, pixel inputs, ...)."""
@@ -279,20 +335,10 @@ def check_image_count(record: dict, images: list) -> None:
         )
 
 
-_SPACE_CACHE: dict[tuple[int, int], bool] = {}
-
-
-def _space_ids(tok, ids) -> set[int]:
-    """The ids among `ids` that decode to whitespace only (cached per tokenizer object)."""
-    key = id(tok)
-    out = set()
-    for t in ids:
-        hit = _SPACE_CACHE.get((key, t))
-        if hit is None:
-            hit = _SPACE_CACHE[(key, t)] = not tok.decode([t]).strip()
-        if hit:
-            out.add(t)
-    return out
+def _lm_only(language_model: str) -> str:
+    # peft full-matches a str against module names: only the language model's projections, never the
+    # vision tower's q/k/v (CLIP, SigLIP, Idefics3 and Mllama towers use the same names).
+    return rf"{re.escape(language_model)}\..*\.({'|'.join(LM_PROJ_NAMES)})"
 
 
 def _adds_bos(tok) -> bool:
@@ -353,64 +399,3 @@ def decode_images(images: list, record_id=None) -> list:
                 ) from exc
         out.append(img.convert("RGB") if img.mode != "RGB" else img)
     return out
-
-
-def _segments(ids: list[int], image_ids: set[int], space_ids: set[int]) -> list[tuple[int, int]]:
-    """[start, end) of the text segments around runs of image tokens: always runs + 1 segments.
-
-    Whitespace-only text between two image tokens joins their runs: templates and processors put
-    different whitespace between adjacent images (Gemma3 wraps each image in "\n\n").
-    """
-    runs: list[list[int]] = []
-    i = 0
-    while i < len(ids):
-        if ids[i] in image_ids:
-            j = i
-            while j < len(ids) and ids[j] in image_ids:
-                j += 1
-            if runs and all(t in space_ids for t in ids[runs[-1][1] : i]):
-                runs[-1][1] = j
-            else:
-                runs.append([i, j])
-            i = j
-        else:
-            i += 1
-    bounds = [0] + [x for run in runs for x in run] + [len(ids)]
-    return [(bounds[n], bounds[n + 1]) for n in range(0, len(bounds), 2)]
-
-
-def align_labels(
-    u_ids, u_labels, e_ids, image_ids: set[int], record: dict, space_ids=frozenset()
-) -> list[int]:
-    """Carry labels from the plain tokenization `u_ids` to the processor's expanded `e_ids`.
-
-    The processor only rewrites image placeholders (e.g. one `<image>` -> 64 of them, or Gemma3's
-    `<start_of_image>` -> "\\n\\n<start_of_image><image_soft_token>*256<end_of_image>\\n\\n"), so the text
-    segments between image-token runs match pairwise up to a few tokens at their edges. Within each pair
-    the common prefix and suffix take the plain labels; edge tokens that differ get -100, and if one of
-    those was a trained token the mapping is ambiguous and we stop rather than guess.
-    """
-    su, se = _segments(u_ids, image_ids, space_ids), _segments(e_ids, image_ids, space_ids)
-    if len(su) != len(se):
-        raise VlmTrainError(
-            f"record {record.get('id')!r}: the processor produced {len(se) - 1} image-token run(s) but the "
-            f"chat template has {len(su) - 1}; the record's image parts and images do not line up"
-        )
-    labels = [IGNORE_INDEX] * len(e_ids)
-    for (ua, ub), (ea, eb) in zip(su, se, strict=True):
-        n = min(ub - ua, eb - ea)
-        p = 0
-        while p < n and u_ids[ua + p] == e_ids[ea + p]:
-            p += 1
-        q = 0
-        while q < n - p and u_ids[ub - 1 - q] == e_ids[eb - 1 - q]:
-            q += 1
-        labels[ea : ea + p] = u_labels[ua : ua + p]
-        if q:
-            labels[eb - q : eb] = u_labels[ub - q : ub]
-        if any(lab != IGNORE_INDEX for lab in u_labels[ua + p : ub - q]):
-            raise VlmTrainError(
-                f"record {record.get('id')!r}: cannot align assistant tokens with the processor's output "
-                "(the processor changed text next to an assistant turn)"
-            )
-    return labels

@@ -4,31 +4,30 @@
       config.json, model.safetensors (~0.5 MB), tokenizer.json, tokenizer_config.json,
       processor_config.json / preprocessor_config.json, chat_template.jinja
 
-Each family's builder (`vlmtrain/tiny/<family>.py`, function `build(out_dir, seed)`) shrinks the real
-config (text hidden 64, 1-2 layers, small vision tower), trains a byte-level BPE tokenizer locally on a
-few sentences, and uses the family's real image processor and processor classes. Nothing is downloaded.
+Each family builds its own (`Family.build_tiny`, in `families/<name>/tiny.py`): the real config shrunk
+(text hidden 64, 1-2 layers, small vision tower), a byte-level BPE tokenizer trained locally on a few
+sentences, and the family's real image processor and processor classes. Nothing is downloaded.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 from vlmtrain.errors import VlmTrainError
-from vlmtrain.families import FAMILIES
+from vlmtrain.families import BY_NAME, NAMES
 
-# One builder module per registered family (tiny/<name>.py), in the registry's order.
-BUILDERS = list(FAMILIES)
+# Every registered family has a tiny model, in the registry's order.
+BUILDERS = list(NAMES)
 
 __all__ = ["BUILDERS", "make_tiny_model"]
 
 
 def make_tiny_model(family: str, out_dir, seed: int = 0) -> Path:
-    """Build the tiny model of `family` (a config model_type) into `out_dir` (written atomically)."""
-    if family not in BUILDERS:
+    """Build the tiny model of `family` (a family name) into `out_dir` (written atomically)."""
+    if family not in BY_NAME:
         raise VlmTrainError(f"no tiny model for {family!r}; available: {', '.join(BUILDERS)}")
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
@@ -39,7 +38,7 @@ def make_tiny_model(family: str, out_dir, seed: int = 0) -> Path:
         import torch
 
         torch.manual_seed(seed)
-        importlib.import_module(f"vlmtrain.tiny.{family}").build(tmp)
+        BY_NAME[family].build_tiny(tmp)
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)

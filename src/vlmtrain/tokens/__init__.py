@@ -1,5 +1,7 @@
 """Exact token counts before training: per-family image expansion from headers, reports, label views.
 
+`family` below is a Family or anything `vlmtrain.families.resolve_family` takes (a name, a model folder).
+
 Public API (what `vlmtrain check`, `vlmtrain run` and `vlmdata validate --model` call):
 
     count_records(records, processor, family) -> (list[SampleCount], list[Problem])
@@ -12,17 +14,14 @@ Public API (what `vlmtrain check`, `vlmtrain run` and `vlmdata validate --model`
 """
 
 from vlmtrain.tokens.check import check_lengths
-from vlmtrain.tokens.count import SampleCount, count_records
+from vlmtrain.tokens.count import SampleCount, count_records, image_token_count
 from vlmtrain.tokens.report import Report, preflight
-from vlmtrain.tokens.rules import Expansion, get_rule, image_token_count
 
 __all__ = [
-    "Expansion",
     "Report",
     "SampleCount",
     "check_lengths",
     "count_records",
-    "get_rule",
     "image_token_count",
     "preflight",
 ]

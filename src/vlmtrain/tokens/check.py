@@ -8,13 +8,8 @@ The config is the one `vlmtrain run` reads, checked by the same `vlmtrain.config
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from vlmtrain.errors import VlmTrainError
 from vlmtrain.tokens import shards
 from vlmtrain.tokens.report import Report, preflight
-from vlmtrain.tokens.rules import RULE_MODULES
 
 # `vlmtrain run`'s defaults for what the check reads (trl: max_length 1024; transformers: batch 8).
 DEFAULTS = {
@@ -39,32 +34,11 @@ def load_settings(config_path, overrides: dict | None = None, config_overrides=(
 
 
 def load_processor(model_dir):
-    """(family, processor) for a local model folder: the family layer's loader when it knows the family.
+    """(family, processor) for a local model folder, the family's own processor class."""
+    from vlmtrain.families import family_for_model
 
-    A model whose family has a token rule here but no training family yet (counting works before
-    training does) loads through AutoProcessor and is named by its config's model_type.
-    """
-    cfg_path = Path(model_dir) / "config.json"
-    if not cfg_path.is_file():
-        raise VlmTrainError(
-            f"{model_dir}: no config.json; give a local model folder (download Hub models first)"
-        )
-    model_type = json.loads(cfg_path.read_text()).get("model_type")
-    try:
-        from vlmtrain.families import FAMILIES, family_for_model
-    except ImportError:
-        FAMILIES, family_for_model = {}, None
-    if family_for_model is not None and (model_type in FAMILIES or model_type not in RULE_MODULES):
-        family = family_for_model(model_dir)
-        return family, family.load_processor(model_dir)
-    from transformers import AutoProcessor
-
-    processor = AutoProcessor.from_pretrained(str(model_dir))
-    if not hasattr(processor, "image_processor"):
-        raise VlmTrainError(
-            f"{model_dir}: AutoProcessor gave a {type(processor).__name__}, not an image+text processor"
-        )
-    return model_type, processor
+    family = family_for_model(model_dir)
+    return family, family.load_processor(model_dir)
 
 
 def check_data(data_dir, model_dir, max_length: int, split: str = "train", batch_size: int = 8) -> Report:

@@ -1,13 +1,15 @@
 """Exact input_ids length per record, from image headers and one text-only tokenization.
 
-    count_records(records, processor, "qwen2_vl")
+    count_records(records, processor, family)
       -> ([SampleCount(index=0, id="a", length=342, image_tokens=[300], image_sizes=[(640, 480)],
                        image_end=318, method="rule"), ...], problems)
 
-The route: render the chat template with placeholders (render.py), replace each placeholder by its
-family rule's collapsed expansion (rules/), tokenize all rendered texts in one batched fast-tokenizer
-call, and add back the tokens the collapsed runs stand for. Nothing decodes pixels. A family without a
-rule, or a processor setting a rule does not model, falls back to the real processor for those records.
+The route: the family renders the training text with placeholders (`Family.assistant_spans`, the
+collator's own render), each placeholder is replaced by the family's collapsed expansion
+(`Family.expand_image`), all texts are tokenized in one batched fast-tokenizer call, and the tokens the
+collapsed runs stand for are added back. Nothing decodes pixels. A family without a header rule, or a
+processor setting its rule does not model (`Family.count_unsupported`), is counted with the real
+processor instead.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from dataclasses import asdict, dataclass, field
 
 from vlmdata.errors import Location, Problem
 from vlmtrain.errors import VlmTrainError
+from vlmtrain.families import Family, resolve_family
 from vlmtrain.tokens import render
 from vlmtrain.tokens.headers import ImageHeaderError, record_image_sizes
-from vlmtrain.tokens.rules import family_name, get_rule
 
 
 @dataclass(slots=True)  # one per record: millions for the_cauldron-sized splits
@@ -45,12 +47,14 @@ class SampleCount:
         return d
 
 
-def fallback_reason(processor, family) -> str | None:
+def fallback_reason(processor, family: Family) -> str | None:
     """Why this family/processor pair is counted with the real processor (None: the rule applies)."""
-    rule = get_rule(family)
-    if rule is None:
-        return f"no header rule for family {family_name(family)!r}"
-    return rule.unsupported(processor)
+    return family.count_unsupported(processor)
+
+
+def image_token_count(family, processor, width: int, height: int) -> int:
+    """Tokens one image of width x height becomes for this family (a Family or name) and processor."""
+    return resolve_family(family).expand_image(processor, width, height).image_tokens
 
 
 def count_records(
@@ -68,18 +72,11 @@ def count_records(
     max_pixels: the run's image cap (images over it are downscaled before the collator), applied to the
     header sizes with the same arithmetic.
     """
-    family = render.resolve_family(family)
-    reason = fallback_reason(processor, family)
-    if reason is not None:
-        rule = get_rule(family)
-        stand_in = bool(rule is not None and getattr(rule, "SIZE_INDEPENDENT", False))
-        return _count_with_processor(
-            records, processor, family, start, file, max_pixels, train_on_prompt, stand_in
-        )
-    rule = get_rule(family)
-    placeholder = rule.placeholder(processor)
-    image_token = getattr(rule, "image_token", rule.placeholder)(processor)
-    image_token_id = processor.tokenizer.convert_tokens_to_ids(image_token)
+    family = resolve_family(family)
+    if fallback_reason(processor, family) is not None:
+        return _count_with_processor(records, processor, family, start, file, max_pixels, train_on_prompt)
+    placeholder = family.image_placeholder(processor)
+    image_token_id = processor.tokenizer.convert_tokens_to_ids(family.image_token)
 
     problems: list[Problem] = []
     pending: list[tuple[SampleCount, int, str]] = []  # (count without text, extra, expanded text)
@@ -92,11 +89,11 @@ def count_records(
             problems.append(exc.problem)
             continue
         try:
-            text, spans = render.render_with_spans(processor, record, family)
+            text, spans = family.assistant_spans(processor, record)
         except VlmTrainError as exc:  # the family refuses the record (its collator would too)
             problems.append(_rejected(index, file, exc))
             continue
-        if spans is not None and not spans and not train_on_prompt:
+        if not spans and not train_on_prompt:
             problems.append(
                 Problem(
                     code="no-assistant-turn",
@@ -111,7 +108,7 @@ def count_records(
             problems.append(_placeholder_problem(index, file, placeholder, len(pieces) - 1, len(sizes)))
             continue
         try:
-            expansions = [rule.expand(processor, w, h) for w, h in sizes]
+            expansions = [family.expand_image(processor, w, h) for w, h in sizes]
         except ValueError as exc:  # e.g. Qwen's aspect-ratio limit: the processor raises the same
             problems.append(
                 Problem(
@@ -133,9 +130,9 @@ def count_records(
         pending.append((sample, sum(e.extra for e in expansions), expanded))
 
     if pending:
-        ids = processor.tokenizer(
-            [t for _, _, t in pending], add_special_tokens=render.add_special_tokens(family)
-        )["input_ids"]
+        # As `Family.call_processor` tokenizes (templates write BOS; assistant_spans adds it otherwise).
+        add_special = bool(family.processor_kwargs.get("add_special_tokens", False))
+        ids = processor.tokenizer([t for _, _, t in pending], add_special_tokens=add_special)["input_ids"]
         for (sample, extra, _), toks in zip(pending, ids, strict=True):
             sample.length = len(toks) + extra
             last = _last_index(toks, image_token_id)
@@ -170,17 +167,14 @@ def _placeholder_problem(index, file, placeholder, found, expected) -> Problem:
     )
 
 
-def _count_with_processor(
-    records, processor, family, start, file, max_pixels=None, train_on_prompt=False, stand_in=False
-):
-    """The slow route: the real processor per record. Used where no rule applies.
+def _count_with_processor(records, processor, family, start, file, max_pixels=None, train_on_prompt=False):
+    """The slow route: the family's own encoding (the collator's) per record, where no rule applies.
 
-    stand_in: the family's count does not depend on image size (rules/*.SIZE_INDEPENDENT), so each
+    When the family's count does not depend on image size (`image_counts_size_independent`), each
     image is replaced by a cached 32x32 stand-in instead of being decoded: exact and much cheaper.
     """
-    rule = get_rule(family)
-    token = getattr(rule, "image_token", getattr(rule, "placeholder", None)) if rule else None
-    image_id = processor.tokenizer.convert_tokens_to_ids(token(processor)) if token else None
+    stand_in = family.image_counts_size_independent
+    image_id = processor.tokenizer.convert_tokens_to_ids(family.image_token)
     out, problems = [], []
     for offset, record in enumerate(records):
         index = start + offset
@@ -196,11 +190,10 @@ def _count_with_processor(
             continue
         rid = record.get("id") or str(index)
         ids = [int(t) for t in ids]
-        last = _last_index(ids, image_id) if image_id is not None else -1
-        # Without a known image token, assume the images reach to the end (conservative).
-        image_end = last + 1 if last >= 0 else (len(ids) if sizes and image_id is None else 0)
+        last = _last_index(ids, image_id)
+        image_end = last + 1 if last >= 0 else 0
         method = "stand-in" if stand_in else "processor"
-        per_image = [rule.expand(processor, w, h).image_tokens for w, h in sizes] if stand_in else []
+        per_image = [family.expand_image(processor, w, h).image_tokens for w, h in sizes] if stand_in else []
         out.append(SampleCount(index, rid, len(ids), per_image, sizes, image_end=image_end, method=method))
     return out, problems
 

@@ -6,8 +6,8 @@
                         {"kind": "image", "text": "<image x300>", "tokens": 300},
                         {"kind": "trained", "text": "A cat.<|im_end|>"}, ...]}, ...]
 
-The ids and labels come from the training collator itself (vlmtrain.collator.VLMCollator, or the
-family's `encode_one`), so what is shown is what trains. Rendering: `to_rich` for the terminal,
+The ids and labels come from the training collator itself (vlmtrain.collator.VLMCollator), so what
+is shown is what trains. Rendering: `to_rich` for the terminal,
 `to_html` for a page.
 """
 
@@ -15,22 +15,15 @@ from __future__ import annotations
 
 import html
 
-from vlmtrain.tokens.render import resolve_family
-from vlmtrain.tokens.rules import get_rule
+from vlmtrain.collator import VLMCollator
+from vlmtrain.families import resolve_family
 
 IGNORE_INDEX = -100
 
 
 def _encode(processor, family, record: dict, max_length: int, train_on_prompt: bool) -> tuple[list, list]:
-    try:
-        from vlmtrain.collator import VLMCollator
-    except ImportError:
-        VLMCollator = None
-    if VLMCollator is not None:
-        # no max_length: show over-long samples whole (the report lists them; the run filters them)
-        batch = VLMCollator(processor, family, None, train_on_prompt)([record])
-    else:
-        batch = family.encode_one(processor, record, train_on_prompt)
+    # no max_length: show over-long samples whole (the report lists them; the run filters them)
+    batch = VLMCollator(processor, family, None, train_on_prompt)([record])
     ids = batch["input_ids"][0].tolist()
     labels = batch["labels"][0].tolist()
     mask = batch.get("attention_mask")
@@ -41,16 +34,9 @@ def _encode(processor, family, record: dict, max_length: int, train_on_prompt: b
 
 
 def image_token_ids(processor, family) -> set[int]:
-    """The repeated image token(s) whose runs collapse to `<image xN>`."""
-    tok = getattr(processor, "tokenizer", processor)
-    rule = get_rule(family)
-    names = set()
-    if rule is not None:
-        names.add(getattr(rule, "image_token", rule.placeholder)(processor))
-    if getattr(family, "image_token", None):
-        names.add(family.image_token)
-    vocab = tok.get_vocab()
-    return {vocab[n] for n in names if n in vocab}
+    """The repeated image token whose runs collapse to `<image xN>` (its delimiters stay visible)."""
+    vocab = processor.tokenizer.get_vocab()
+    return {vocab[family.image_token]} if family.image_token in vocab else set()
 
 
 def segments(ids: list[int], labels: list[int], tokenizer, image_ids: set[int]) -> list[dict]:

@@ -1,25 +1,14 @@
-"""The text the collator tokenizes for one record, with each image still a single placeholder.
+"""Reference token ids: what the real processor gives for one record (the slow route the counts must equal).
 
-    {"messages": [{"role": "user", "content": [{"type": "image", "text": None}, {"type": "text", ...}]}, ...]}
-      -> "<|im_start|>user\\n<|vision_start|><|image_pad|><|vision_end|>What is this?<|im_end|>\\n..."
+    reference_ids(processor, record, family)  -> family.encode_one(...)["input_ids"][0]   (the collator's ids)
+    reference_ids(processor, record)          -> processor(text=[chat template render], images=[[...]])
 
-The family object (vlmtrain.families) owns rendering and the processor call; this module asks it, so the
-counts follow whatever the collator does. Without the family layer (a bare family name), the processor's
-chat template and its default tokenizer call are used.
+With a family, the ids are the collator's own (`Family.encode_one`); without one, the bare processor on
+its own chat template's render, as a user of transformers would call it (tests and benchmarks compare
+the family layer against that independent reference).
 """
 
 from __future__ import annotations
-
-
-def resolve_family(family):
-    """A family name -> the registered family object when the family layer has it; else the name."""
-    if not isinstance(family, str):
-        return family
-    try:
-        from vlmtrain.families import FAMILIES
-    except ImportError:
-        return family
-    return FAMILIES.get(family, family)
 
 
 def template_messages(record: dict) -> list[dict]:
@@ -33,35 +22,9 @@ def template_messages(record: dict) -> list[dict]:
     ]
 
 
-def render_with_spans(processor, record: dict, family=None) -> tuple[str, list | None]:
-    """(text, assistant spans or None when the family layer is absent)."""
-    # The family's full training text: its template render plus what it inserts (EOS after assistant
-    # turns for templates without one, BOS where the tokenizer would add it).
-    spans = getattr(family, "assistant_spans", None)
-    if callable(spans):
-        return spans(processor, record)
-    return render_text(processor, record, family), None
-
-
-def render_text(processor, record: dict, family=None) -> str:
-    spans = getattr(family, "assistant_spans", None)
-    if callable(spans):
-        return spans(processor, record)[0]
-    render = getattr(family, "render", None)
-    if callable(render):
-        return render(processor, record["messages"], add_generation_prompt=False)
+def render_text(processor, record: dict) -> str:
+    """The processor's own chat template over the record (no generation prompt)."""
     return processor.apply_chat_template(template_messages(record), tokenize=False)
-
-
-def add_special_tokens(family) -> bool:
-    """Whether the collator's tokenizer call adds BOS/EOS itself.
-
-    The family layer calls the processor with add_special_tokens=False (its chat templates write BOS);
-    a bare processor call defaults to True.
-    """
-    if hasattr(family, "call_processor"):
-        return bool((getattr(family, "processor_kwargs", None) or {}).get("add_special_tokens", False))
-    return True
 
 
 def decode_images(record: dict) -> list:
@@ -88,11 +51,11 @@ def reference_ids(
     images: list | None = None,
     train_on_prompt: bool = False,
 ) -> list[int]:
-    """input_ids from the real processor (decodes every image): the slow route the rules must equal.
+    """input_ids from the real processor (decodes every image).
 
-    Uses the family's own `encode_one(processor, record)` when there is one, so the ids are the
-    collator's; otherwise `processor(text=[rendered], images=[[...]])`. `images` replaces the record's
-    (stand-ins for families whose count does not depend on image size).
+    family: a Family -> its `encode_one(processor, record)` (the collator's ids); None -> the bare
+    `processor(text=[rendered], images=[[...]])`. `images` replaces the record's (stand-ins for
+    families whose count does not depend on image size).
     """
     if images is None:
         images = decode_images(record)
@@ -100,13 +63,10 @@ def reference_ids(
             from vlmtrain.tokens.headers import cap_size
 
             images = [im.resize(cap_size(im.width, im.height, max_pixels)) for im in images]
-    encode_one = getattr(family, "encode_one", None)
-    if callable(encode_one):
-        out = encode_one(processor, {**record, "images": images}, train_on_prompt)
+    if family is not None:
+        out = family.encode_one(processor, {**record, "images": images}, train_on_prompt)
     else:
-        text = render_text(processor, record, family)
-        kwargs = {"add_special_tokens": add_special_tokens(family)}
-        out = processor(text=[text], images=[images] if images else None, **kwargs)
+        out = processor(text=[render_text(processor, record)], images=[images] if images else None)
     return list(out["input_ids"][0])
 
 

@@ -1,6 +1,6 @@
 """The pre-flight report: exact lengths, what max_length cuts, images per sample, padding waste.
 
-    preflight(records, processor, "qwen2_vl", max_length=2048, batch_size=8) -> Report
+    preflight(records, processor, family, max_length=2048, batch_size=8) -> Report
       report.ok            -> False when any record would break training (listed in report.blocking)
       report.to_dict()     -> {"samples": 2000, "lengths": {"min": 41, "p50": 388, ..., "histogram": [...]},
                                "over_max_length": [...], "image_truncated": [...], "images_per_sample": {...},
@@ -20,9 +20,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from vlmdata.errors import Location, Problem
+from vlmtrain.families import resolve_family
 from vlmtrain.tokens.count import SampleCount, count_records, fallback_reason
-from vlmtrain.tokens.render import resolve_family
-from vlmtrain.tokens.rules import family_name
 
 
 @dataclass
@@ -130,7 +129,7 @@ def preflight(
     family = resolve_family(family)
     reason = fallback_reason(processor, family)
     report = Report(
-        family=family_name(family),
+        family=family.name,
         max_length=max_length,
         batch_size=batch_size,
         method="processor" if reason else "rule",

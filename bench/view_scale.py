@@ -1,0 +1,276 @@
+"""Benchmark: `vlmdata view` on a 1,000,000-record canonical Parquet dataset, run as the real command.
+
+Targets (issue 12): the first page (HTML and its thumbnails) in under 2 s from starting the command, and
+the server's memory flat while paging through the dataset (row groups read on demand, never the whole
+file). Measured in the same run, for reference:
+  - the same first page on a 10,000-record dataset (what "does not depend on size" should look like);
+  - the usual way to look at a Parquet dataset: `pandas.read_parquet` of the whole file (time to the
+    first row, and peak memory), in its own process.
+
+The records are caption-style (one image, a question, a 60-120 character answer); the images are a few
+distinct 64x48 PNGs so the dataset stays small on disk (Parquet dictionary-encodes repeated bytes).
+RSS is sampled from the server process (psutil) after every page, with its thumbnails fetched, first
+while the background index and validation run, then after they finish.
+
+    python bench/view_scale.py [--records 1000000] [--pages 200]
+    -> bench/results/view_scale.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+PER_PAGE = 20
+WORDS = [
+    "red",
+    "blue",
+    "small",
+    "large",
+    "cat",
+    "dog",
+    "house",
+    "tree",
+    "car",
+    "boat",
+    "bird",
+    "sky",
+    "water",
+    "road",
+    "field",
+    "city",
+]
+
+
+def make_images(n: int) -> list[bytes]:
+    from PIL import Image
+
+    out = []
+    for i in range(n):
+        buf = io.BytesIO()
+        Image.new("RGB", (64, 48), (40 * i % 256, 90, 160)).save(buf, "PNG")
+        out.append(buf.getvalue())
+    return out
+
+
+def build(folder: Path, n: int, chunk: int = 50_000) -> dict:
+    """n canonical records written through vlmdata's own ShardWriter (what download/convert write)."""
+    from vlmdata.io import ShardWriter
+    from vlmdata.record import ARROW_SCHEMA
+
+    folder.mkdir(parents=True)
+    images = make_images(4)
+    rng = np.random.default_rng(0)
+    start = time.perf_counter()
+    writer = ShardWriter(folder, "train")
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        rows = []
+        for i in range(lo, hi):
+            words = " ".join(WORDS[j] for j in rng.integers(0, len(WORDS), 12))
+            rows.append(
+                {
+                    "id": f"rec-{i:07d}",
+                    "messages": [
+                        {"role": "user", "content": [{"type": "image", "text": None},
+                                                     {"type": "text", "text": "Describe the picture."}]},
+                        {"role": "assistant", "content": [{"type": "text", "text": f"A picture {i}: {words}."}]},
+                    ],
+                    "images": [{"bytes": images[i % len(images)], "path": f"{i % len(images)}.png"}],
+                    "source": f"bench/{'ab'[i % 2]}",
+                }
+            )  # fmt: skip
+        writer.write_batch(pa.Table.from_pylist(rows, schema=ARROW_SCHEMA))
+    files = writer.close()
+    return {
+        "records": n,
+        "files": len(files),
+        "bytes_on_disk": sum(f.stat().st_size for f in files),
+        "build_s": round(time.perf_counter() - start, 1),
+    }
+
+
+def get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=120) as r:
+        return r.read()
+
+
+class Server:
+    def __init__(self, folder: Path):
+        env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+        self.t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "vlmdata", "view", str(folder), "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        line = self.proc.stdout.readline()
+        m = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+        if not m:
+            raise SystemExit(f"server did not start: {line!r} {self.proc.stderr.read()}")
+        self.url = m.group(1)
+        self.url_s = time.perf_counter() - self.t0
+        import psutil
+
+        self.ps = psutil.Process(self.proc.pid)
+
+    def rss_mb(self) -> float:
+        return round(self.ps.memory_info().rss / 1e6, 1)
+
+    def page(self, number: int) -> float:
+        """Seconds to fetch one page and every thumbnail on it."""
+        start = time.perf_counter()
+        html = get(f"{self.url}?page={number}").decode()
+        for src in re.findall(r'<img class="thumb" src="([^"]+)"', html):
+            get(self.url + src.lstrip("/").replace("&amp;", "&"))
+        return time.perf_counter() - start
+
+    def status(self) -> dict:
+        return json.loads(get(self.url + "api/status"))
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+def first_page(folder: Path) -> dict:
+    server = Server(folder)
+    try:
+        html = get(server.url).decode()
+        html_s = time.perf_counter() - server.t0
+        for src in re.findall(r'<img class="thumb" src="([^"]+)"', html):
+            get(server.url + src.lstrip("/"))
+        total = re.search(r'<span id="total">([\d,]+)</span>', html).group(1)
+        return {
+            "url_printed_s": round(server.url_s, 3),
+            "first_page_html_s": round(html_s, 3),
+            "first_page_with_thumbnails_s": round(time.perf_counter() - server.t0, 3),
+            "records_shown": html.count('<article class="record'),
+            "total_on_page": total,
+        }
+    finally:
+        server.close()
+
+
+def paging(folder: Path, n: int, pages: int) -> dict:
+    """Page through the dataset (spread over all of it) while sampling the server's RSS."""
+    last = -(-n // PER_PAGE)
+    numbers = np.linspace(1, last, pages).astype(int).tolist()
+    server = Server(folder)
+    try:
+        server.page(1)
+        during, during_s = [], []
+        for number in numbers:
+            during_s.append(server.page(number))
+            during.append(server.rss_mb())
+        wait_start = time.perf_counter()
+        while not server.status()["done"]:
+            time.sleep(1)
+        index_done_s = time.perf_counter() - server.t0
+        status = server.status()
+        server.page(1)
+        after, after_s = [], []
+        for number in numbers:
+            after_s.append(server.page(number))
+            after.append(server.rss_mb())
+        search_start = time.perf_counter()
+        hits = json.loads(get(server.url + "api/records?q=rec-0999999"))["total"]
+        search_s = time.perf_counter() - search_start
+        return {
+            "pages_fetched_per_phase": len(numbers),
+            "page_numbers": f"{numbers[0]}..{numbers[-1]} (evenly spread)",
+            "during_indexing": {
+                "rss_mb_first": during[0], "rss_mb_last": during[-1], "rss_mb_max": max(during),
+                "page_s_median": round(statistics.median(during_s), 3), "page_s_max": round(max(during_s), 3),
+            },
+            "index_and_validate_done_s": round(index_done_s, 1),
+            "waited_for_index_s": round(time.perf_counter() - wait_start, 1),
+            "status_after": status,
+            "after_indexing": {
+                "rss_mb_first": after[0], "rss_mb_last": after[-1], "rss_mb_max": max(after),
+                "rss_mb_min": min(after), "growth_mb_first_to_last": round(after[-1] - after[0], 1),
+                "page_s_median": round(statistics.median(after_s), 3), "page_s_max": round(max(after_s), 3),
+            },
+            "search_one_id_s": round(search_s, 2),
+            "search_hits": hits,
+        }  # fmt: skip
+    finally:
+        server.close()
+
+
+PANDAS = """
+import resource, sys, time
+t = time.perf_counter()
+import pandas as pd, glob
+df = pd.concat([pd.read_parquet(f) for f in sorted(glob.glob(sys.argv[1] + "/*.parquet"))])
+row = df.iloc[0]["id"]
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1000, len(df))
+"""
+
+
+def pandas_reference(folder: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", PANDAS, str(folder)], capture_output=True, text=True, check=True
+    )
+    seconds, peak, rows = out.stdout.split()
+    return {"first_row_s": round(float(seconds), 2), "peak_rss_mb": round(float(peak), 1), "rows": int(rows)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--pages", type=int, default=200)
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "view_scale.json")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="view-bench-"))
+    try:
+        big, small = tmp / "big", tmp / "small"
+        built = build(big, args.records)
+        print("built", built, flush=True)
+        build(small, args.small)
+        result = {
+            "benchmark": "vlmdata view: first page and memory while paging",
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "dataset": built,
+            "first_page": first_page(big),
+            "reference_first_page_small": {"records": args.small, **first_page(small)},
+        }  # fmt: skip
+        print("first page", result["first_page"], flush=True)
+        result["paging"] = paging(big, args.records, args.pages)
+        print("paging", result["paging"], flush=True)
+        result["reference_pandas_read_whole"] = pandas_reference(big)
+        fp = result["first_page"]["first_page_with_thumbnails_s"]
+        after = result["paging"]["after_indexing"]
+        result["targets"] = {
+            "first_page_under_2s": fp < 2.0,
+            "rss_flat_while_paging": abs(after["growth_mb_first_to_last"]) < 0.1 * after["rss_mb_first"],
+        }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result, indent=2))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

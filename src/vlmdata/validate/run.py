@@ -1,0 +1,188 @@
+"""validate's checks as iterators, so that `validate` and `convert` run the very same code.
+
+    checks = Checks.open("data/lf", fmt="auto", mode="header")     # dataset_info.json problems in
+    checks.report.problems                                        # checks.report already
+    for index, line, raw, problems in checks.json_records(f, summary):
+        ...   # problems: [] for a valid record; index None for a whole-file problem
+
+    checks.row_problems(f, rows, first)  # canonical Parquet rows (image bytes as memoryviews) -> problems
+
+Per record: the format's JSON Schema (jsonschema_rs yes/no; jsonschema's messages only for failures),
+the format module's semantic checks (`FORMATS[name].check`) on the raw record, the image checks
+(inside the dataset folder or an existing absolute path, the header within the pixel limit), and for a
+dataset that dataset_info.json declares for LLaMA-Factory, what LLaMA-Factory itself would refuse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import chain
+from pathlib import Path
+
+from vlmdata.checks import check_llamafactory
+from vlmdata.errors import Location, Problem, UsageError
+from vlmdata.formats import FORMATS, RECORD_FORMATS, detect_format, spelled
+from vlmdata.inputs import Dataset, InputFile, discover, iter_raw
+from vlmdata.validate.canonical import check_canonical
+from vlmdata.validate.images import ImageChecker
+from vlmdata.validate.lf import column_types, wrapped_problem
+from vlmdata.validate.report import FileSummary, ValidationReport
+from vlmdata.validate.schema import Renamer, SchemaChecker, needs_renaming
+from vlmdata.validate.sources import check_dataset_info, column_problems
+
+DETECT_WINDOW = 1000  # records looked at to tell a file's format before giving up
+FILE = -1  # the index of whole-file problems in json_records' items
+Item = tuple[int | None, int | None, dict | None, list[Problem]]
+
+
+class Checks:
+    """State shared by the files of one dataset: options, caches, the report being filled."""
+
+    def __init__(self, dataset: Dataset, fmt: str, images: ImageChecker, media_dir: Path | None):
+        self.dataset = dataset
+        self.fmt = fmt
+        self.images = images
+        self.media_dir = media_dir
+        self.report = ValidationReport(str(dataset.root))
+        self._schemas: dict[str, SchemaChecker] = {}
+
+    @classmethod
+    def open(cls, path, fmt: str, mode: str, max_pixels: int, media_dir=None) -> Checks:
+        """The dataset at `path` (a folder, a dataset_info.json folder or one file), read as validate and
+        convert read it; dataset_info.json problems land in `report.problems`."""
+        root = Path(path)
+        info_problems: list[Problem] = []
+        skipped: list[str] = []
+        if root.is_dir() and (root / "dataset_info.json").exists():
+            files, info_problems, skipped = check_dataset_info(root.resolve(), root / "dataset_info.json")
+            dataset = Dataset(root.resolve(), files, {})
+        else:
+            dataset = discover(root)
+        base = Path(media_dir).resolve() if media_dir else None
+        if base is not None and not base.is_dir():
+            raise UsageError(f"--media-dir {media_dir} is not a folder")
+        # The folder relative image paths must stay inside: the dataset's, or --media-dir above it.
+        allowed = base if base is not None and dataset.root.is_relative_to(base) else dataset.root
+        checks = cls(dataset, fmt, ImageChecker(allowed, mode, max_pixels), base)
+        checks.report.problems.extend(info_problems)
+        checks.report.skipped.extend(skipped)
+        return checks
+
+    @property
+    def root(self) -> Path:
+        """Relative image paths resolve inside this folder (the readers' ReadContext.root)."""
+        return Path(self.images.root)
+
+    def media_dir_of(self, f: InputFile) -> Path:
+        return self.media_dir or f.path.parent.resolve()
+
+    def schema(self, name: str) -> SchemaChecker:
+        if name not in self._schemas:
+            self._schemas[name] = SchemaChecker(name)
+        return self._schemas[name]
+
+    def detect(self, records, f: InputFile) -> tuple[str | None, list]:
+        """A file's format: forced (dataset_info.json, --format) or told from its first records."""
+        if f.fmt or self.fmt != "auto":
+            return f.fmt or self.fmt, []
+        seen = []
+        for item in records:
+            seen.append(item)
+            name = detect_format(item[2])
+            if name or len(seen) >= DETECT_WINDOW:
+                return name, seen
+        return None, seen
+
+    def json_records(self, f: InputFile, summary: FileSummary) -> Iterator[Item]:
+        """(index, line, raw, problems) for every record of a JSON/JSONL file or of a Parquet file in a
+        record format; bad lines come with raw None, whole-file problems with index FILE."""
+        bad_lines: list[Problem] = []
+        records = iter_raw(f, on_error=bad_lines.append)
+        fmt, head = self.detect(records, f)
+        summary.format = fmt
+        if fmt is None:
+            yield from ((p.where.record, p.where.line, None, [p]) for p in bad_lines)
+            if head:
+                keys = ", ".join(sorted(head[0][2])[:8]) or "no keys"
+                problem = Problem(
+                    "format",
+                    "cannot tell the record format",
+                    Location(str(f.path)),
+                    f"{spelled()} records",
+                    f"keys {keys}",
+                    f"pass --format {'|'.join(RECORD_FORMATS)}",
+                )
+                self.report.skipped.append(f"{f.path}: {len(head)} record(s) not checked (unknown format)")
+                yield FILE, None, None, [problem]
+            return
+        check = self.record_check(f, fmt)
+        types = column_types() if f.lf is not None else None
+        seen_keys: set | None = set() if f.lf is not None else None
+        count = 0
+        for index, line, raw in chain(head, records):
+            while bad_lines:
+                p = bad_lines.pop(0)
+                count += 1
+                yield p.where.record, p.where.line, None, [p]
+            count += 1
+            if seen_keys is not None:
+                seen_keys.update(raw)
+                types.add(raw, index, line)
+            yield index, line, raw, check(index, line, raw)
+        for p in bad_lines:
+            count += 1
+            yield p.where.record, p.where.line, None, [p]
+        if seen_keys is not None:
+            info = self.dataset.root / "dataset_info.json"
+            found = column_problems(f, info, seen_keys, count) + types.problems(str(f.path))
+            if f.notes:  # known once the file is read
+                found.insert(0, wrapped_problem(f))
+            if found:
+                yield FILE, None, None, found
+
+    def record_check(self, f: InputFile, fmt: str):
+        """check(index, line, raw) -> located problems of one raw record of this file ([] when valid)."""
+        module = FORMATS[fmt]
+        schema = self.schema(module.SCHEMA)
+        is_valid, semantic = schema.is_valid, module.check
+        rename = Renamer(f.columns, f.tags) if needs_renaming(f.columns, f.tags) else None
+        lf = f.lf
+        file = str(f.path)
+        media_dir = str(self.media_dir_of(f))
+        images = self.images
+
+        def check(index, line, raw) -> list[Problem]:
+            rec = rename(raw) if rename else raw
+            try:
+                found = [] if is_valid(rec) else schema.problems(rec)
+            except ValueError:  # bytes in a Parquet row: the slow path converts them
+                found = schema.problems(rec)
+            sem, refs = semantic(rec)
+            if sem:
+                found += sem
+            for jpath, value in refs:
+                img = images.check(value, jpath, media_dir)
+                if img:
+                    found += img
+            if lf is not None:
+                known = {p.where.path for p in found}
+                found += [
+                    p for p in check_llamafactory(raw, lf[0]["messages"], lf[1]) if p.where.path not in known
+                ]
+            for p in found:
+                path = rename.path_back(p.where.path) if rename else p.where.path
+                p.where = Location(file, index, line, path)
+            return found
+
+        return check
+
+    def row_problems(self, f: InputFile, rec: dict, index: int) -> list[Problem]:
+        """One canonical Parquet row: normal form, turns, image counts, and each image's header."""
+        found, refs = check_canonical(rec)
+        if refs:
+            media_dir = str(self.media_dir_of(f))
+            for jpath, value in refs:
+                found += self.images.check(value, jpath, media_dir)
+        for p in found:
+            p.where = Location(str(f.path), index, None, p.where.path)
+        return found

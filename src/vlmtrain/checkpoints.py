@@ -1,0 +1,110 @@
+"""Checkpoints that are complete or absent: a kill at any moment never leaves a half-written checkpoint-N.
+
+The Trainer writes checkpoint-N in several steps (weights, optimizer, scheduler, RNG states, and
+trainer_state.json last); a run killed between them used to leave a checkpoint-N that
+`resume_from_checkpoint: true` then picked and failed on. Here every save goes to
+`<output_dir>/.incomplete/checkpoint-N` and is renamed to `<output_dir>/checkpoint-N` once every rank has
+finished writing it:
+
+    runs/x/.incomplete/checkpoint-16/   while saving (removed by the next run if the save was killed)
+    runs/x/checkpoint-16/               after the rename: model, optimizer.pt, rng_state.pth, trainer_state.json
+
+`newest_complete(output_dir)` -> "runs/x/checkpoint-16": the highest-numbered checkpoint-N holding a
+trainer_state.json, skipping (and naming) incomplete ones an older version may have left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+from pathlib import Path
+
+STAGING = ".incomplete"
+STATE_NAME = "trainer_state.json"  # transformers' TRAINER_STATE_NAME, written last by a save
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+def checkpoints(output_dir: str | Path) -> list[Path]:
+    """checkpoint-N folders of output_dir, lowest N first."""
+    root = Path(output_dir)
+    if not root.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in root.iterdir() if (m := _CHECKPOINT.match(p.name)) and p.is_dir()]
+    return [p for _, p in sorted(found)]
+
+
+def is_complete(checkpoint: str | Path) -> bool:
+    return (Path(checkpoint) / STATE_NAME).is_file()
+
+
+def newest_complete(output_dir: str | Path) -> tuple[Path | None, list[Path]]:
+    """(newest complete checkpoint or None, incomplete checkpoints newer than it)."""
+    skipped: list[Path] = []
+    for path in reversed(checkpoints(output_dir)):
+        if is_complete(path):
+            return path, skipped
+        skipped.append(path)
+    return None, skipped
+
+
+def clear_staging(output_dir: str | Path) -> None:
+    """Remove what a save killed midway left in <output_dir>/.incomplete."""
+    shutil.rmtree(Path(output_dir) / STAGING, ignore_errors=True)
+
+
+def publish(staged: Path, final: Path) -> None:
+    """Rename a fully written checkpoint into place. An existing folder of the same name (a re-run of
+    that step after resuming from an earlier checkpoint) is moved aside first: rename cannot replace a
+    non-empty folder, and the old one stays whole until the new one is in place."""
+    old = None
+    if final.exists():
+        old = staged.parent / f"{final.name}.replaced"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final, old)
+    os.replace(staged, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+class AtomicCheckpoints:
+    """Trainer mixin (`class T(AtomicCheckpoints, SFTTrainer)`): each checkpoint is written under
+    .incomplete/ and renamed into place when every rank has written its part."""
+
+    _staging_save = False
+
+    def _get_output_dir(self, trial):
+        run_dir = super()._get_output_dir(trial)
+        return os.path.join(run_dir, STAGING) if self._staging_save else run_dir
+
+    def _save_checkpoint(self, model, trial):
+        from transformers.trainer_utils import rotate_checkpoints
+
+        run_dir = Path(super()._get_output_dir(trial))
+        name = f"checkpoint-{self.state.global_step}"
+        staged, final = run_dir / STAGING / name, run_dir / name
+        if self.args.should_save:
+            shutil.rmtree(staged, ignore_errors=True)
+        self.accelerator.wait_for_everyone()
+        self._staging_save = True
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            self._staging_save = False
+        self.accelerator.wait_for_everyone()  # every rank's shards and RNG state are on disk
+        if self.args.should_save:
+            if self.state.best_model_checkpoint == str(staged):
+                # This step is the best so far: the Trainer recorded the staging path.
+                self.state.best_model_checkpoint = str(final)
+                self.state.save_to_json(str(staged / STATE_NAME))
+            publish(staged, final)
+            with contextlib.suppress(OSError):  # empty now, unless another save is under way
+                staged.parent.rmdir()
+            rotate_checkpoints(
+                output_dir=str(run_dir),
+                save_total_limit=self.args.save_total_limit,
+                best_model_checkpoint=self.state.best_model_checkpoint,
+                use_mtime=True,
+            )
+        self.accelerator.wait_for_everyone()

@@ -1,0 +1,78 @@
+"""Tiny LLaVA-1.5: Llama text 64 x 2 layers, CLIP vision 32 x 2 layers at 32 px / patch 8 -> 16 image
+tokens ("default" strategy drops CLS); llava-hf's template; the tokenizer adds BOS like Llama's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import vlmtrain.families._tiny_common as _common
+from vlmtrain.families._tiny_common import save, train_tokenizer
+
+IMAGE_SIZE, PATCH = 32, 8
+END_OF_TURN = "</s>"  # inserted by the family: llava-hf's template writes none
+# llava-hf/llava-1.5-7b-hf's template (images first, then text; no EOS after the assistant).
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] != 'system' %}{{ message['role'].upper() + ': '}}"
+    "{% endif %}{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}"
+    "{{ '<image>\n' }}{% endfor %}{% if message['role'] != 'assistant' %}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ content['text'] + ' '}}"
+    "{% endfor %}{% else %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}"
+    "{% generation %}{{ content['text'] + ' '}}{% endgeneration %}{% endfor %}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}"
+)
+
+
+def text_config(tok) -> dict:
+    # anyres (llava_next) images expand to many tokens: room for long sequences
+    return _common.text_config(tok, model_type="llama", max_position_embeddings=4096)
+
+
+def clip_config(image_size: int = IMAGE_SIZE) -> dict:
+    return dict(
+        model_type="clip_vision_model",
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=image_size,
+        patch_size=PATCH,
+        projection_dim=32,
+    )
+
+
+def llama_tokenizer(extra: list[str] = ()):
+    return train_tokenizer(
+        ["<unk>", "<s>", "</s>", "<pad>", "<image>", *extra],
+        add_bos=True,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+    )
+
+
+def build(out: Path) -> None:
+    from transformers import LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    tok = llama_tokenizer()
+    ip = CLIPImageProcessorPil(
+        size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}
+    )
+    processor = LlavaProcessor(
+        image_processor=ip,
+        tokenizer=tok,
+        patch_size=PATCH,
+        vision_feature_select_strategy="default",
+        chat_template=CHAT_TEMPLATE,
+        num_additional_image_tokens=1,
+    )
+    config = LlavaConfig(
+        text_config=text_config(tok),
+        vision_config=clip_config(),
+        image_token_id=tok.convert_tokens_to_ids("<image>"),
+        vision_feature_layer=-2,
+        vision_feature_select_strategy="default",
+        image_seq_length=(IMAGE_SIZE // PATCH) ** 2,
+    )
+    save(out, LlavaForConditionalGeneration(config), processor, END_OF_TURN)

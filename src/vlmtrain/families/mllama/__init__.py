@@ -1,0 +1,51 @@
+"""Mllama (Llama 3.2 Vision): one `<|image|>` per image, read through cross-attention layers.
+
+Inputs per row: pixel_values (rows, images, tiles, 3, H, W), aspect_ratio_ids/mask, and
+cross_attention_mask (rows, seq, images, tiles). Its processor refuses a call that mixes rows with and
+without images, so rows are always encoded one by one (the default) and text-only rows get zeros for
+all four (`per_row_keys`); zero cross-attention rows attend to nothing. No FlashAttention-2.
+Header rule: tokens.py (one token per image); tiny model: tiny.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vlmtrain.families.base import Family
+from vlmtrain.families.mllama import tiny, tokens
+
+
+@dataclass
+class MllamaFamily(Family):
+    def count_unsupported(self, processor):
+        return tokens.unsupported(processor)
+
+    def expand_image(self, processor, width, height):
+        return tokens.expand(processor, width, height)
+
+    def build_tiny(self, out_dir):
+        tiny.build(out_dir)
+
+
+FAMILY = MllamaFamily(
+    name="mllama",
+    model_types=("mllama",),
+    image_token="<|image|>",
+    vision_tower="model.vision_model",
+    projector="model.multi_modal_projector",
+    language_model="model.language_model",
+    lm_layers="model.language_model.layers",
+    fsdp_wrap_classes=(
+        "MllamaSelfAttentionDecoderLayer",
+        "MllamaCrossAttentionDecoderLayer",
+        "MllamaVisionEncoderLayer",
+    ),
+    model_class="MllamaForConditionalGeneration",
+    processor_class="MllamaProcessor",
+    tiny_end_of_turn=tiny.END_OF_TURN,
+    supports_flash_attention_2=False,
+    per_row_keys=("pixel_values", "aspect_ratio_ids", "aspect_ratio_mask", "cross_attention_mask"),
+    packing=None,
+    packing_refusal="its cross-attention layers read a row's images through one cross_attention_mask per row, "
+    "so samples packed into a row would attend to each other's images",
+)

@@ -1,0 +1,86 @@
+"""Tiny Qwen2-VL: text hidden 64 x 2 layers (head_dim 16, mrope_section 2+3+3), vision 32 wide x 1 block."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import vlmtrain.families._tiny_common as _common
+from vlmtrain.families._tiny_common import save, train_tokenizer
+
+# Qwen2-VL-7B-Instruct's template (image/video parts, default system prompt).
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}<|im_start|>system\n"
+    "You are a helpful assistant.<|im_end|>\n{% endif %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n{% else %}"
+    "{% for content in message['content'] %}{% if content['type'] == 'image' or 'image' in content %}"
+    "<|vision_start|><|image_pad|><|vision_end|>{% elif content['type'] == 'video' %}"
+    "<|vision_start|><|video_pad|><|vision_end|>{% elif 'text' in content %}{{ content['text'] }}{% endif %}"
+    "{% endfor %}<|im_end|>\n{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% endif %}"
+)
+SPECIALS = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+]
+
+
+def tokenizer_and_image_processor():
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    tok = train_tokenizer(SPECIALS, eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    # 28..56 px a side: a 32 px image becomes a 2x2 patch grid -> 1 merged token, a 56 px one -> 4.
+    ip = Qwen2VLImageProcessorPil(min_pixels=28 * 28, max_pixels=56 * 56)
+    return tok, ip
+
+
+def text_config(tok, vocab_size=None):
+    return _common.text_config(
+        tok,
+        vocab_size=vocab_size or len(tok),
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
+        bos_token_id=None,
+    )
+
+
+def special_ids(tok) -> dict:
+    ids = tok.convert_tokens_to_ids
+    return dict(
+        image_token_id=ids("<|image_pad|>"),
+        video_token_id=ids("<|video_pad|>"),
+        vision_start_token_id=ids("<|vision_start|>"),
+        vision_end_token_id=ids("<|vision_end|>"),
+    )
+
+
+def build(out: Path) -> None:
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLProcessor
+
+    from vlmtrain.families._compat import no_video_subclass
+
+    tok, ip = tokenizer_and_image_processor()
+    processor = no_video_subclass(Qwen2VLProcessor)(
+        image_processor=ip, tokenizer=tok, chat_template=CHAT_TEMPLATE
+    )
+    config = Qwen2VLConfig(
+        text_config=text_config(tok),
+        vision_config=dict(
+            depth=1,
+            embed_dim=32,
+            hidden_size=64,
+            num_heads=2,
+            mlp_ratio=2,
+            patch_size=14,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+        ),
+        **special_ids(tok),
+    )
+    save(out, Qwen2VLForConditionalGeneration(config), processor, END_OF_TURN)
+
+
+END_OF_TURN = "<|im_end|>"  # what the template closes an assistant turn with (tests check labels end with it)
