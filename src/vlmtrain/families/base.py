@@ -76,6 +76,12 @@ class Family:
     # The token count does not depend on image size (PaliGemma): the processor fallback of `vlmtrain
     # check` may feed 32x32 stand-ins instead of decoding every image.
     image_counts_size_independent: bool = False
+    # Sequence packing (`vlmtrain.packing`): "text" -> several samples share a row, position ids restart at
+    # each sample and transformers' packed-sequence masking keeps them apart; "mrope" -> the same with the
+    # model's own 3-row M-RoPE ids per sample plus the text row (4 rows). None: the family cannot be packed
+    # exactly, and `packing_refusal` says why (shown when a config asks for `packing: true`).
+    packing: str | None = "text"
+    packing_refusal: str = ""
 
     def __post_init__(self) -> None:
         if self.lora_target_modules is None:
@@ -88,6 +94,15 @@ class Family:
         if "lora_target_modules" not in changes and self.lora_target_modules == _lm_only(self.language_model):
             values["lora_target_modules"] = None  # recomputed from the (possibly new) language_model
         return (cls or type(self))(**{**values, **changes})
+
+    # ---- packing -------------------------------------------------------------------------------
+    def packed_position_ids(self, feat: dict, model_config=None):
+        """Position ids of one encoded sample as it sits in a packed row, restarting at 0:
+        {"input_ids": [1, T], ...} -> LongTensor[1, T] = [[0, 1, ..., T-1]] (families with 1-D RoPE).
+        M-RoPE families return [4, T]: the text row, then the model's temporal/height/width rows."""
+        import torch
+
+        return torch.arange(feat["input_ids"].shape[1]).unsqueeze(0)
 
     # ---- loading -------------------------------------------------------------------------------
     def load_processor(self, path, image_backend: str | None = None):

@@ -96,4 +96,7 @@ FAMILY = PaliGemmaFamily(
     image_counts_size_independent=True,
     multi_turn=False,
     supports_text_only=False,
+    packing=None,
+    packing_refusal="it is a prefix-LM: image and prompt tokens attend to each other in both directions "
+    "(token_type_ids), which per-sample causal masking of a packed row cannot express",
 )
