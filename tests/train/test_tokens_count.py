@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tokens_helpers import granite_tokenizer_with_gemma3_tokens, record
+from real_processors import BACKENDS, REAL, TOKENS_640x480
+from tokens_helpers import GRANITE_DIR, granite_tokenizer_with_gemma3_tokens, record
 
 from vlmtrain.families import NAMES
 from vlmtrain.tokens import count_records
@@ -296,11 +297,63 @@ def test_record_without_assistant_turn_is_a_problem_unless_train_on_prompt(tiny_
 @budget(8)
 @given(sizes=st.lists(st.tuples(st.integers(1, 600), st.integers(1, 600)), min_size=1, max_size=2))
 def test_tiny_family_random_sizes(tiny_processor, name, sizes):
+    from vlmtrain.errors import VlmTrainError
+
     fam, proc = tiny_processor(name)
     rec = record(sizes)
     counts, problems = count_records([rec], proc, fam)
     if max(max(w, h) / min(w, h) for w, h in sizes) > 200 and name.startswith("qwen"):
         assert problems[0].code == "image-rejected"
         return
+    if problems and problems[0].code == "image-rejected":  # e.g. Idefics2 splitting a 1 px image
+        assert min(min(w, h) for w, h in sizes) < 2
+        with pytest.raises(VlmTrainError, match=r"\$\.images\[\d\]: image is \d+x\d+ px"):
+            fam.encode_one(proc, rec)
+        return
     assert problems == []
     assert counts[0].length == len(fam.encode_one(proc, rec)["input_ids"][0])
+
+
+REAL_SIZES = [(1, 1), (10, 1000), (1000, 10), (333, 517), (4000, 3000), (640, 480), (2, 2)]
+
+
+def real_records():
+    """One image at each size, EXIF-rotated JPEGs, two images in one turn, images in a later user turn."""
+    recs = [record([size], rid=f"{size[0]}x{size[1]}") for size in REAL_SIZES]
+    recs += [record([(600, 200)], rid=f"exif{o}", exif_orientation=o) for o in (6, 8, 3)]
+    recs.append(record([(333, 517), (1000, 10)], rid="two", question="Compare the two images."))
+    later = record([(517, 333), (90, 1000)], rid="later")
+    second = later["messages"][0]["content"][1]
+    later["messages"] = [
+        {"role": "user", "content": [later["messages"][0]["content"][0], {"type": "text", "text": "What?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "A gray box."}]},
+        {"role": "user", "content": [{"type": "text", "text": "And this?"}, second]},
+        {"role": "assistant", "content": [{"type": "text", "text": "Another one."}]},
+    ]
+    recs.append(later)
+    recs.append(record([], rid="text-only"))
+    return recs
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_counts_equal_processor_configured_as_the_checkpoint(tiny_model, name, backend):
+    """The header rule against the bare processor (its own chat template, every image decoded), with the
+    real checkpoint's image settings, under both image-processor backends. Records the processor
+    raises on must be reported (image-rejected), never counted."""
+    fam, tiny = _family_processor(tiny_model, name)
+    proc = REAL[name](tiny, backend)
+    recs = real_records()
+    counts, problems = count_records(recs, proc, fam)
+    by_id = {c.id: c.length for c in counts}
+    rejected = {recs[p.where.record]["id"] for p in problems}
+    assert {p.code for p in problems} <= {"image-rejected"}
+    for r in recs:
+        try:
+            expected = reference_length(proc, r)
+        except Exception:  # the processor's own failure (e.g. ZeroDivisionError splitting 1x1)
+            assert r["id"] in rejected and r["id"] not in by_id
+            continue
+        assert by_id.get(r["id"]) == expected, r["id"]
+    assert len(by_id) >= len(recs) - 1
+    assert next(c.image_tokens for c in counts if c.id == "640x480") == [TOKENS_640x480[name]]

@@ -201,6 +201,12 @@ class Family:
         """
         raise NotImplementedError(f"the {self.name} family has no header rule")
 
+    def rewrite_expanded(self, processor, text: str) -> str:
+        """The counted text once every placeholder holds its `expand_image` text: a processor that
+        rewrites the text around images does the same here (Idefics2 merges adjacent images'
+        delimiters and puts a space after an image followed by a word). Most processors do not."""
+        return text
+
     # ---- tiny model (`vlmtrain make-tiny-model`) ------------------------------------------------
     def build_tiny(self, out_dir: Path) -> None:
         """Write a random-weight model of this family into the existing empty folder `out_dir`:

@@ -121,6 +121,7 @@ def count_records(
             )
             continue
         expanded = pieces[0] + "".join(e.text + p for e, p in zip(expansions, pieces[1:], strict=True))
+        expanded = family.rewrite_expanded(processor, expanded)
         sample = SampleCount(
             index=index,
             id=rid,
