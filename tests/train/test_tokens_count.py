@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from real_processors import BACKENDS, REAL, TOKENS_640x480
-from tokens_helpers import GRANITE_DIR, granite_tokenizer_with_gemma3_tokens, record
+from tokens_helpers import granite_tokenizer_with_gemma3_tokens, record
 
 from vlmtrain.families import NAMES
 from vlmtrain.tokens import count_records
