@@ -4,7 +4,6 @@ checkpoint's Qwen-style chat template (llava-onevision-qwen2-0.5b-ov-hf chat_tem
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from vlmtrain.families._tiny_common import save, text_config, train_tokenizer
@@ -93,6 +92,5 @@ def build(out: Path) -> None:
         vision_aspect_ratio="anyres_max_9",
         image_grid_pinpoints=PINPOINTS,
     )
-    save(out, LlavaOnevisionForConditionalGeneration(config), processor, END_OF_TURN)
-    text = json.dumps(video_processor_config(), indent=2, sort_keys=True) + "\n"
-    (Path(out) / "video_preprocessor_config.json").write_text(text, encoding="utf-8")
+    model = LlavaOnevisionForConditionalGeneration(config)
+    save(out, model, processor, END_OF_TURN, video_processor_config())
