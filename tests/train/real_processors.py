@@ -63,13 +63,42 @@ def _llava_onevision(tiny, backend: str):
     )
 
 
+def _internvl(tiny, backend: str):
+    from transformers.models.got_ocr2.image_processing_got_ocr2 import GotOcr2ImageProcessor
+    from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import GotOcr2ImageProcessorPil
+
+    from vlmtrain.families import get_family
+
+    # OpenGVLab/InternVL3-1B-hf (and the other InternVL3/3.5 -hf checkpoints, as transformers'
+    # convert_internvl_weights_to_hf writes them; the same file ships with InternVLProcessor models
+    # such as internlm/Intern-S1-mini): preprocessor_config.json size 448x448, crop_to_patches false
+    # (InternVLProcessor's images_kwargs default turns it on at call time), min_patches 1, max_patches
+    # 12, resample 3, ImageNet mean/std; processor_config.json image_seq_length 256
+    # ((448 / 14)^2 x downsample_ratio 0.5^2).
+    cls = GotOcr2ImageProcessorPil if backend == "pil" else GotOcr2ImageProcessor
+    ip = cls(
+        size={"height": 448, "width": 448},
+        crop_to_patches=False,
+        min_patches=1,
+        max_patches=12,
+        resample=3,
+        image_mean=[0.485, 0.456, 0.406],
+        image_std=[0.229, 0.224, 0.225],
+    )
+    return get_family("internvl").no_video_processor_class()(
+        image_processor=ip, tokenizer=tiny.tokenizer, image_seq_length=256, chat_template=tiny.chat_template
+    )
+
+
 REAL = {
     "idefics2": _idefics2,
     "llava_onevision": _llava_onevision,
+    "internvl": _internvl,
 }
 # Tokens one 640x480 image becomes with those settings (checked against the processor in the test).
 TOKENS_640x480 = {
     "idefics2": 5 * 64 + 6,  # 4 crops + the image, 64 latents each, 6 shared delimiters
     # base 27x27 + the 768x768 pinpoint's 54x54 features unpadded to 40 rows + 40 newlines
     "llava_onevision": 729 + 40 * 54 + 40,
+    "internvl": (4 * 3 + 1) * 256 + 2,  # a 4x3 grid of 448 px tiles + the thumbnail, <img> and </img>
 }

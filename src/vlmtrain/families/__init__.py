@@ -54,6 +54,7 @@ PACKAGES = (
     "llava",
     "llava_next",
     "llava_onevision",
+    "internvl",
     "mllama",
     "paligemma",
     "gemma3",

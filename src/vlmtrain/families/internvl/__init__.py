@@ -1,0 +1,51 @@
+"""InternVL 3 / 3.5, transformers-native (OpenGVLab/InternVL3-*-hf, InternVL3_5-*-HF): each image becomes
+`<img>` + `<IMG_CONTEXT>` x 256 per tile + `</img>`, tiles from crop_to_patches (tokens.py).
+
+pixel_values are every tile of every image stacked (tiles, 3, H, W), the model matching them to the
+`<IMG_CONTEXT>` runs in order, so the default collate (concatenate along dim 0) is right. The Qwen2/
+Qwen3 decoder is `model.language_model`; the projector (pixel shuffle + MLP) `model.multi_modal_projector`.
+Tiny model: tiny.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vlmtrain.families.base import Family
+from vlmtrain.families.internvl import tiny, tokens
+
+
+@dataclass
+class InternVLFamily(Family):
+    def count_unsupported(self, processor):
+        return tokens.unsupported(processor)
+
+    def expand_image(self, processor, width, height):
+        return tokens.expand_all(processor, [(width, height)])[0]
+
+    def expand_images(self, processor, sizes):
+        return tokens.expand_all(processor, sizes)
+
+    def build_tiny(self, out_dir):
+        tiny.build(out_dir)
+
+
+FAMILY = InternVLFamily(
+    name="internvl",
+    model_types=("internvl",),
+    image_token="<IMG_CONTEXT>",
+    image_related_tokens=("<img>", "</img>", "<video>"),
+    vision_tower="model.vision_tower",
+    projector="model.multi_modal_projector",
+    language_model="model.language_model",
+    lm_layers="model.language_model.layers",
+    fsdp_wrap_classes=(
+        "Qwen2DecoderLayer",
+        "Qwen3DecoderLayer",
+        "Qwen3MoeDecoderLayer",
+        "InternVLVisionLayer",
+    ),
+    model_class="InternVLForConditionalGeneration",
+    processor_class="InternVLProcessor",
+    tiny_end_of_turn=tiny.END_OF_TURN,
+)

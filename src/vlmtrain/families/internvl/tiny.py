@@ -1,0 +1,91 @@
+"""Tiny InternVL: Qwen2 text 64 x 2 layers, InternViT-like vision 32 x 1 layer at 32 px / patch 8,
+pixel-shuffle 0.5 -> 4 `<IMG_CONTEXT>` tokens a tile, up to 6 tiles (+ thumbnail) per image; the -hf
+checkpoints' chat template and the tokenizer's named image tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vlmtrain.families._tiny_common import save, text_config, train_tokenizer
+
+IMAGE_SIZE, PATCH, DOWNSAMPLE = 32, 8, 0.5
+IMAGE_SEQ_LENGTH = int((IMAGE_SIZE // PATCH) ** 2 * DOWNSAMPLE**2)
+END_OF_TURN = "<|im_end|>"
+# OpenGVLab/InternVL3-1B-hf chat_template.jinja (as transformers' convert_internvl_weights_to_hf writes it).
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n'}}"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for content in message['content'] %}{% if content['type'] == 'image' %}{{ '<IMG_CONTEXT>\\n' }}"
+    "{% elif content['type'] == 'video' %}{{ '<video>\\n' }}{% elif content['type'] == 'text' %}"
+    "{{ content['text'] }}{% endif %}{% endfor %}{% endif %}{{'<|im_end|>\\n'}}{% endfor %}"
+    "{% if add_generation_prompt %}{{'<|im_start|>assistant\\n' }}{% endif %}"
+)
+# The tokenizer's named tokens InternVLProcessor reads (tokenizer_config.json extra_special_tokens).
+NAMED = {
+    "start_image_token": "<img>",
+    "end_image_token": "</img>",
+    "context_image_token": "<IMG_CONTEXT>",
+    "video_token": "<video>",
+}
+
+
+def video_processor_config() -> dict:
+    """`InternVLVideoProcessor(size=<the tiny tile>)` as its save_pretrained writes it (class defaults)."""
+    return {
+        "do_convert_rgb": True,
+        "do_normalize": True,
+        "do_rescale": True,
+        "do_resize": True,
+        "do_sample_frames": False,
+        "image_mean": [0.48145466, 0.4578275, 0.40821073],
+        "image_std": [0.26862954, 0.26130258, 0.27577711],
+        "initial_shift": True,
+        "resample": 3,
+        "rescale_factor": 1 / 255,
+        "return_metadata": False,
+        "size": {"height": IMAGE_SIZE, "width": IMAGE_SIZE},
+        "video_processor_type": "InternVLVideoProcessor",
+    }
+
+
+def build(out: Path) -> None:
+    from transformers import InternVLConfig, InternVLForConditionalGeneration, InternVLProcessor
+    from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import GotOcr2ImageProcessorPil
+
+    from vlmtrain.families._compat import no_video_subclass
+
+    tok = train_tokenizer(
+        ["<|endoftext|>", "<|im_start|>", "<|im_end|>", *NAMED.values()],
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        extra_special_tokens=NAMED,
+    )
+    # As the -hf checkpoints: crop_to_patches false here, turned on by the processor at call time.
+    ip = GotOcr2ImageProcessorPil(
+        size={"height": IMAGE_SIZE, "width": IMAGE_SIZE},
+        crop_to_patches=False,
+        min_patches=1,
+        max_patches=6,
+        image_mean=[0.485, 0.456, 0.406],
+        image_std=[0.229, 0.224, 0.225],
+    )
+    processor = no_video_subclass(InternVLProcessor)(
+        image_processor=ip, tokenizer=tok, image_seq_length=IMAGE_SEQ_LENGTH, chat_template=CHAT_TEMPLATE
+    )
+    config = InternVLConfig(
+        text_config=text_config(tok, model_type="qwen2", max_position_embeddings=2048),
+        vision_config=dict(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=[IMAGE_SIZE, IMAGE_SIZE],
+            patch_size=[PATCH, PATCH],
+        ),
+        image_token_id=tok.convert_tokens_to_ids("<IMG_CONTEXT>"),
+        image_seq_length=IMAGE_SEQ_LENGTH,
+        downsample_ratio=DOWNSAMPLE,
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="default",
+    )
+    save(out, InternVLForConditionalGeneration(config), processor, END_OF_TURN, video_processor_config())
