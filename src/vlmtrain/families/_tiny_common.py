@@ -92,3 +92,24 @@ def text_config(tok, **overrides) -> dict:
         "eos_token_id": tok.eos_token_id,
         **overrides,
     }
+
+
+def clip_video_processor_config(video_processor_type: str, size: dict, **extra) -> dict:
+    """A video processor config as `save_pretrained` writes one whose class keeps the base defaults
+    (CLIP mean/std, bicubic, no frame sampling) at `size`, plus the class's own `extra` keys; for the
+    builders that hand-write video_preprocessor_config.json (see `save`)."""
+    return {
+        "do_convert_rgb": True,
+        "do_normalize": True,
+        "do_rescale": True,
+        "do_resize": True,
+        "do_sample_frames": False,
+        "image_mean": [0.48145466, 0.4578275, 0.40821073],
+        "image_std": [0.26862954, 0.26130258, 0.27577711],
+        "resample": 3,
+        "rescale_factor": 1 / 255,
+        "return_metadata": False,
+        "size": size,
+        "video_processor_type": video_processor_type,
+        **extra,
+    }

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families._tiny_common import save, text_config, train_tokenizer
+from vlmtrain.families._tiny_common import (
+    clip_video_processor_config,
+    save,
+    text_config,
+    train_tokenizer,
+)
 
 IMAGE_SIZE, PATCH, DOWNSAMPLE = 32, 8, 0.5
 IMAGE_SEQ_LENGTH = int((IMAGE_SIZE // PATCH) ** 2 * DOWNSAMPLE**2)
@@ -31,21 +36,9 @@ NAMED = {
 
 def video_processor_config() -> dict:
     """`InternVLVideoProcessor(size=<the tiny tile>)` as its save_pretrained writes it (class defaults)."""
-    return {
-        "do_convert_rgb": True,
-        "do_normalize": True,
-        "do_rescale": True,
-        "do_resize": True,
-        "do_sample_frames": False,
-        "image_mean": [0.48145466, 0.4578275, 0.40821073],
-        "image_std": [0.26862954, 0.26130258, 0.27577711],
-        "initial_shift": True,
-        "resample": 3,
-        "rescale_factor": 1 / 255,
-        "return_metadata": False,
-        "size": {"height": IMAGE_SIZE, "width": IMAGE_SIZE},
-        "video_processor_type": "InternVLVideoProcessor",
-    }
+    return clip_video_processor_config(
+        "InternVLVideoProcessor", {"height": IMAGE_SIZE, "width": IMAGE_SIZE}, initial_shift=True
+    )
 
 
 def build(out: Path) -> None:

@@ -22,15 +22,20 @@ def tile_size(image_processor) -> tuple[int, int]:
     return edge, edge
 
 
-def unsupported(processor) -> str | None:
-    ip = processor.image_processor
-    if not getattr(ip, "image_grid_pinpoints", None):
+def anyres_unsupported(image_processor) -> str | None:
+    """Why an anyres image processor's tiling cannot be modelled (shared with LLaVA-OneVision)."""
+    if not getattr(image_processor, "image_grid_pinpoints", None):
         return "image processor has no image_grid_pinpoints"
-    if not getattr(ip, "do_resize", True):
+    if not getattr(image_processor, "do_resize", True):
         return "do_resize is off"
-    if processor_attr(processor, "patch_size") is None:
-        return "processor has no patch_size"
     return None
+
+
+def unsupported(processor) -> str | None:
+    why = anyres_unsupported(processor.image_processor)
+    if why is None and processor_attr(processor, "patch_size") is None:
+        why = "processor has no patch_size"
+    return why
 
 
 def select_best_resolution(height: int, width: int, pinpoints) -> tuple[int, int]:
@@ -45,6 +50,18 @@ def select_best_resolution(height: int, width: int, pinpoints) -> tuple[int, int
     return best
 
 
+def unpadded(height: int, width: int, cur_h: int, cur_w: int) -> tuple[int, int]:
+    """The grid's feature rows and columns once the padding the resize added is cut off again
+    (`_get_unpadded_features`): the image's aspect ratio decides which side was padded."""
+    if width / height > cur_w / cur_h:
+        new_h = int(round(height * (cur_w / width), 7))
+        cur_h -= ((cur_h - new_h) // 2) * 2
+    else:
+        new_w = int(round(width * (cur_h / height), 7))
+        cur_w -= ((cur_w - new_w) // 2) * 2
+    return cur_h, cur_w
+
+
 def count(processor, width: int, height: int) -> int:
     ip = processor.image_processor
     patch = processor_attr(processor, "patch_size")
@@ -53,13 +70,7 @@ def count(processor, width: int, height: int) -> int:
     scale_h, scale_w = best_h // tile_h, best_w // tile_w
     patches_h, patches_w = tile_h // patch, tile_w // patch
 
-    cur_h, cur_w = patches_h * scale_h, patches_w * scale_w
-    if width / height > cur_w / cur_h:
-        new_h = int(round(height * (cur_w / width), 7))
-        cur_h -= ((cur_h - new_h) // 2) * 2
-    else:
-        new_w = int(round(width * (cur_h / height), 7))
-        cur_w -= ((cur_w - new_w) // 2) * 2
+    cur_h, cur_w = unpadded(height, width, patches_h * scale_h, patches_w * scale_w)
     additional = getattr(processor, "num_additional_image_tokens", 0) or 0
     total = cur_h * cur_w + cur_h + patches_h * patches_w + additional
     if getattr(processor, "vision_feature_select_strategy", None) == "default":

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families._tiny_common import save, text_config, train_tokenizer
+from vlmtrain.families._tiny_common import (
+    clip_video_processor_config,
+    save,
+    text_config,
+    train_tokenizer,
+)
 
 IMAGE_SIZE, PATCH = 32, 8
 END_OF_TURN = "<|im_end|>"
@@ -30,20 +35,9 @@ CHAT_TEMPLATE = (
 def video_processor_config() -> dict:
     """`LlavaOnevisionVideoProcessor(size=<the tiny tile>)` as its save_pretrained writes it (class
     defaults: CLIP mean/std, bicubic), so stock AutoProcessor loads the folder."""
-    return {
-        "do_convert_rgb": True,
-        "do_normalize": True,
-        "do_rescale": True,
-        "do_resize": True,
-        "do_sample_frames": False,
-        "image_mean": [0.48145466, 0.4578275, 0.40821073],
-        "image_std": [0.26862954, 0.26130258, 0.27577711],
-        "resample": 3,
-        "rescale_factor": 1 / 255,
-        "return_metadata": False,
-        "size": {"height": IMAGE_SIZE, "width": IMAGE_SIZE},
-        "video_processor_type": "LlavaOnevisionVideoProcessor",
-    }
+    return clip_video_processor_config(
+        "LlavaOnevisionVideoProcessor", {"height": IMAGE_SIZE, "width": IMAGE_SIZE}
+    )
 
 
 def build(out: Path) -> None:

@@ -16,30 +16,25 @@ from __future__ import annotations
 import math
 
 from vlmtrain.families._expansion import Expansion
-from vlmtrain.families.llava_next.tokens import select_best_resolution, tile_size
+from vlmtrain.families.llava_next.tokens import (
+    anyres_unsupported,
+    select_best_resolution,
+    tile_size,
+    unpadded,
+)
 
 
 def unsupported(processor) -> str | None:
-    ip = processor.image_processor
-    if not getattr(ip, "image_grid_pinpoints", None):
-        return "image processor has no image_grid_pinpoints"
-    if not getattr(ip, "do_resize", True):
-        return "do_resize is off"
-    if not processor.num_image_tokens:
-        return "processor has no num_image_tokens"
-    if not str(processor.vision_aspect_ratio).startswith("anyres_max_"):
-        return f"vision_aspect_ratio {processor.vision_aspect_ratio!r} is not anyres_max_N"
-    return None
+    why = anyres_unsupported(processor.image_processor)
+    if why is None and not processor.num_image_tokens:
+        why = "processor has no num_image_tokens"
+    if why is None and not str(processor.vision_aspect_ratio).startswith("anyres_max_"):
+        why = f"vision_aspect_ratio {processor.vision_aspect_ratio!r} is not anyres_max_N"
+    return why
 
 
 def _unpadded(processor, height: int, width: int, patches: int, scale_h: int, scale_w: int):
-    cur_h, cur_w = patches * scale_h, patches * scale_w
-    if width / height > cur_w / cur_h:
-        new_h = int(round(height * (cur_w / width), 7))
-        cur_h -= ((cur_h - new_h) // 2) * 2
-    else:
-        new_w = int(round(width * (cur_h / height), 7))
-        cur_w -= ((cur_w - new_w) // 2) * 2
+    cur_h, cur_w = unpadded(height, width, patches * scale_h, patches * scale_w)
     features, newlines = cur_h * cur_w, cur_h
     max_num_patches = int(processor.vision_aspect_ratio.removeprefix("anyres_max_"))  # digits: as strip()
     ratio = math.sqrt(cur_h * cur_w / (max_num_patches * patches**2))
