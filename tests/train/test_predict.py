@@ -6,6 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from family_records import ALL
 from post_helpers import RECORDS, foreign_adapter, narrower_qwen_adapter, png, qa, write_shards
 
 from vlmtrain.cli import cli
@@ -288,3 +289,19 @@ def test_left_padded_batch_equals_single_rows(tiny_loaded, family_name):
         with torch.no_grad():
             single_logits = model(**single).logits[0, -1]
         assert torch.allclose(batch_logits[i], single_logits, atol=1e-4), (family_name, i)
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+@pytest.mark.parametrize("record", [ALL[0], ALL[1]], ids=lambda r: r["id"])
+def test_prompt_is_the_training_text_up_to_the_answer(tiny_loaded, name, record):
+    """Every family: `predict` prompts as training saw the turn, its ids are the trained record's ids up
+    to where the last answer's labels start (LLaVA-OneVision's template writes a generation prompt its
+    assistant turns do not have; the family prompts with the header they are trained after)."""
+    fam, proc, _model = tiny_loaded(name)
+    if not fam.multi_turn and len(record["messages"]) > 2:
+        pytest.skip(f"{name} trains on single-turn records")
+    trained = fam.encode_one(proc, record)
+    ids, labels = trained["input_ids"][0].tolist(), trained["labels"][0].tolist()
+    answer = max(i for i in range(1, len(labels)) if labels[i] != -100 and labels[i - 1] == -100)
+    prompt = encode_for_generation(fam, proc, [split_record(record)[0]])
+    assert prompt["input_ids"][0].tolist() == ids[:answer]

@@ -330,13 +330,19 @@ class Family:
     def encode_prompt(self, processor, record: dict) -> dict:
         """A prompt record (no final assistant turn) -> processor outputs with batch dim 1, ending where
         the answer starts (the template's generation prompt), for `vlmtrain predict`."""
-        tok = _tokenizer(processor)
         images = decode_images(record.get("images") or [], record.get("id"))
-        text = self.render(processor, record["messages"], add_generation_prompt=True)
-        # As in training (assistant_spans): templates without BOS rely on the tokenizer adding it.
-        if tok.bos_token and not text.startswith(tok.bos_token) and _adds_bos(tok):
-            text = tok.bos_token + text
-        return self.call_processor(processor, text, images, record)
+        # The turns exactly as training renders them (BOS where the tokenizer adds it, the EOS a family
+        # inserts after each assistant turn), then the generation prompt: a multi-turn history reads
+        # as it did in training.
+        text, _spans = self.assistant_spans(processor, record)
+        plain = self.render(processor, record["messages"], add_generation_prompt=False)
+        prompted = self.render(processor, record["messages"], add_generation_prompt=True)
+        if not prompted.startswith(plain):
+            raise VlmTrainError(
+                f"record {record.get('id')!r}: the {self.name} chat template's generation prompt does not "
+                "extend the rendered conversation, so the prompt cannot be built"
+            )
+        return self.call_processor(processor, text + prompted[len(plain) :], images, record)
 
     def encode(self, processor, records: list[dict], train_on_prompt: bool = False):
         """Records -> one padded BatchFeature (input_ids, attention_mask, labels, pixel inputs, ...)."""
