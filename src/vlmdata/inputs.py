@@ -206,20 +206,21 @@ def iter_raw(f: InputFile, on_error=None) -> Iterator[tuple[int, int | None, dic
         index = 0
         with open(f.path, "rb") as fh:
             for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    if not line.isascii():
-                        _decode(line, f.path, lineno)
-                    try:
-                        raw = orjson.loads(line)
-                    except orjson.JSONDecodeError as exc:
-                        raise _json_error(exc, f.path, lineno - 1, index) from None
-                    raw = _must_be_object(raw, f.path, index, lineno)
-                except RecordError as exc:
+                try:  # the common case first: one JSON object per line
+                    raw = orjson.loads(line)
+                    if type(raw) is not dict:
+                        raise RecordError(_not_object(raw, f.path, index, lineno))
+                except (orjson.JSONDecodeError, RecordError) as exc:
+                    if not line.strip():
+                        continue  # blank lines are allowed
+                    problem = (
+                        exc.problem
+                        if isinstance(exc, RecordError)
+                        else _line_problem(line, f.path, lineno, index)
+                    )
                     if on_error is None:
-                        raise
-                    on_error(exc.problem)
+                        raise RecordError(problem) from None
+                    on_error(problem)
                     index += 1
                     continue
                 yield index, lineno, raw
@@ -250,6 +251,19 @@ def iter_raw(f: InputFile, on_error=None) -> Iterator[tuple[int, int | None, dic
             on_error(_not_object(raw, f.path, index, None))
             continue
         yield index, None, _must_be_object(raw, f.path, index, None)
+
+
+def _line_problem(line: bytes, path: Path, lineno: int, index: int) -> Problem:
+    """Why a JSONL line does not parse: not UTF-8 (the byte), or the JSON error (line and column)."""
+    try:
+        if not line.isascii():
+            _decode(line, path, lineno)
+        orjson.loads(line)
+    except RecordError as exc:
+        return exc.problem
+    except orjson.JSONDecodeError as exc:
+        return _json_error(exc, path, lineno - 1, index).problem
+    raise AssertionError("the line parsed the second time")  # pragma: no cover
 
 
 def _not_object(raw, path: Path, index: int, line: int | None) -> Problem:
