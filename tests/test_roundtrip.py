@@ -54,8 +54,14 @@ def _write(folder: Path, items) -> Path:
 
 def _expected(items):
     return [
-        {"id": f"r{i}", "messages": m, "images": [im["bytes"] for im in imgs], "videos": [], "audios": [],
-         "source": "gen"}  # fmt: skip
+        {
+            "id": f"r{i}",
+            "messages": m,
+            "images": [im["bytes"] for im in imgs],
+            "videos": [],
+            "audios": [],
+            "source": "gen",
+        }  # fmt: skip
         for i, (m, imgs) in enumerate(items)
     ]
 

@@ -197,7 +197,7 @@ def _write(source, loc, opts, units, configs, totals, checkpoint, report, local)
                 "nothing was written. Check --subset, --split and the --num-*-samples caps"
             )
         if not target.CANONICAL:
-            convert_to(canonical, tmp, opts.format, opts.quiet, opts.allow_lossy)
+            convert_to(canonical, tmp, opts.format, opts.quiet, opts.allow_lossy, name=Path(opts.out).name)
         data_files = sorted(p.name for p in tmp.iterdir() if p.is_file())
         report.files = data_files + ["README.md", MANIFEST]
         info = manifest(source, loc, opts, configs, report, tmp, data_files)

@@ -15,15 +15,23 @@ from vlmdata.formats import FORMATS
 from vlmdata.io import alive
 
 
-def convert_to(canonical: Path, tmp: Path, fmt: str, quiet: bool = True, allow_lossy: bool = False) -> None:
-    """Convert the canonical shards in `canonical` into `fmt` files placed directly in `tmp`."""
+def convert_to(
+    canonical: Path,
+    tmp: Path,
+    fmt: str,
+    quiet: bool = True,
+    allow_lossy: bool = False,
+    name: str | None = None,
+) -> None:
+    """Convert the canonical shards in `canonical` into `fmt` files placed directly in `tmp`. `name`: the
+    dataset's name in files that carry one (sharegpt's dataset_info.json), the --out folder's name."""
     from vlmdata.convert import convert
 
-    staged = tmp / ".converted"
+    staged = tmp / ".converted" / (name or tmp.name)  # convert names the dataset after its folder
     convert(canonical, fmt, staged, quiet=quiet, allow_lossy=allow_lossy)
     for path in staged.iterdir():
         path.rename(tmp / path.name)
-    shutil.rmtree(staged)
+    shutil.rmtree(staged.parent)
     shutil.rmtree(canonical)
 
 
