@@ -192,12 +192,16 @@ def load_json(path: Path):
         raise _json_error(exc, path) from None
 
 
-def iter_raw(f: InputFile, on_error=None) -> Iterator[tuple[int, int | None, dict]]:
+def iter_raw(
+    f: InputFile, on_error=None, span: tuple[int, int] | None = None
+) -> Iterator[tuple[int, int | None, dict]]:
     """Yield (record index, line or None, raw record) for one file; parse errors name line and column.
 
     By default the first bad JSONL line raises RecordError. With `on_error` (a callable taking a
     Problem), a bad line is passed to it and reading goes on with the next line (`validate` lists
     every bad line); the bad line still takes a record index, so indexes match the file's lines.
+    span=(start, end): only the JSONL lines starting in that byte range (both at line starts), with
+    lines and indexes counted from the range's start (validate.parallel adds the offsets).
     """
     if f.kind == "parquet":
         yield from _iter_parquet(f.path)
@@ -205,7 +209,8 @@ def iter_raw(f: InputFile, on_error=None) -> Iterator[tuple[int, int | None, dic
     if f.kind == "jsonl":
         index = 0
         with open(f.path, "rb") as fh:
-            for lineno, line in enumerate(fh, 1):
+            lines = fh if span is None else _lines_in(fh, *span)
+            for lineno, line in enumerate(lines, 1):
                 try:  # the common case first: one JSON object per line
                     raw = orjson.loads(line)
                     if type(raw) is not dict:
@@ -251,6 +256,16 @@ def iter_raw(f: InputFile, on_error=None) -> Iterator[tuple[int, int | None, dic
             on_error(_not_object(raw, f.path, index, None))
             continue
         yield index, None, _must_be_object(raw, f.path, index, None)
+
+
+def _lines_in(fh, start: int, end: int) -> Iterator[bytes]:
+    fh.seek(start)
+    pos = start
+    for line in fh:
+        if pos >= end:
+            return
+        pos += len(line)
+        yield line
 
 
 def _line_problem(line: bytes, path: Path, lineno: int, index: int) -> Problem:
