@@ -27,8 +27,11 @@ def jobs_available() -> int:
 
 
 def eligible(f: InputFile, counting: bool) -> bool:
+    import threading
+
     return (
-        f.kind == "jsonl"
+        threading.active_count() == 1  # forking a threaded process (vlmdata view's server) can deadlock
+        and f.kind == "jsonl"
         and f.lf is None
         and not counting
         and jobs_available() > 1
