@@ -559,3 +559,15 @@ def test_pages_across_row_groups(tmp_path):
         assert cl.get(f"/api/record/{pos}").json()["id"] == f"r{pos:04d}"
     assert decoded(cl.get(f"/image/{7 * 33}/0")).size == (32, 32)
     assert cl.get("/api/records?images=1").json()["total"] == len(range(0, n, 7))
+
+
+def test_without_the_view_extra(canonical_dir, monkeypatch):
+    for name in [m for m in sys.modules if m.startswith(("vlmdata.view", "starlette"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "starlette", None)  # as if it were not installed
+    r = CliRunner().invoke(cli, ["view", str(canonical_dir)])
+    assert r.exit_code == 2
+    assert (
+        r.output
+        == "Error: vlmdata view needs the [view] extra (starlette is missing): pip install 'vlmkit[view]'\n"
+    )
