@@ -571,3 +571,9 @@ def test_without_the_view_extra(canonical_dir, monkeypatch):
         r.output
         == "Error: vlmdata view needs the [view] extra (starlette is missing): pip install 'vlmkit[view]'\n"
     )
+
+
+def test_source_filter_before_the_index_is_built(canonical_dir):
+    cl = TestClient(create_app(canonical_dir, allowed_hosts=["testserver"], start_index=False))
+    r = cl.get("/api/records?source=cam-a")  # not known yet: no record matches so far, not an error
+    assert r.status_code == 200 and r.json()["total"] == 0
