@@ -54,6 +54,7 @@ PACKAGES = (
     "mllama",
     "paligemma",
     "gemma3",
+    "gemma3n",
 )
 
 FAMILIES: dict[str, Family] = {}  # model_type -> Family
