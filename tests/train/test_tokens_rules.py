@@ -159,3 +159,37 @@ def test_unknown_family_is_an_error():
 
     with pytest.raises(VlmTrainError, match="'blip2' is not a supported vision-language family"):
         image_token_count("blip2", object(), 10, 10)
+
+
+@pytest.mark.parametrize("backend", ["pil", "torchvision"])
+@pytest.mark.parametrize("max_soft", [70, 280, 1120])
+def test_gemma4_soft_tokens_equal_image_processor_grid(backend, max_soft):
+    """Gemma4's aspect-preserving resize: the rule's soft-token count equals the image processor's own,
+    thin strips (one 48 px band, ratio capped) and dots included; sizes it refuses, both refuse."""
+    import transformers
+
+    from vlmtrain.families.gemma4 import tokens as gemma4_tokens
+
+    cls = getattr(transformers, "Gemma4ImageProcessor" + ("Pil" if backend == "pil" else ""))
+    ip = cls(max_soft_tokens=max_soft)
+    proc = _Proc(ip)
+    for w, h in [(1, 1), (10, 1000), (1000, 10), (333, 517), (4000, 3000), (1, 5000), (5000, 1), (47, 47)]:
+        out = ip(images=[Image.new("RGB", (w, h))])
+        assert gemma4_tokens.count(proc, w, h) == out["num_soft_tokens_per_image"][0], (w, h)
+
+
+@budget(30)
+@given(w=st.integers(1, 3000), h=st.integers(1, 3000), max_soft=st.sampled_from([70, 140, 280, 560]))
+def test_gemma4_rule_equals_image_processor_random(w, h, max_soft):
+    from transformers import Gemma4ImageProcessorPil
+
+    from vlmtrain.families.gemma4 import tokens as gemma4_tokens
+
+    ip = Gemma4ImageProcessorPil(max_soft_tokens=max_soft)
+    try:
+        expected = ip(images=[Image.new("RGB", (w, h))])["num_soft_tokens_per_image"][0]
+    except ValueError:
+        with pytest.raises(ValueError):
+            gemma4_tokens.count(_Proc(ip), w, h)
+        return
+    assert gemma4_tokens.count(_Proc(ip), w, h) == expected

@@ -78,6 +78,27 @@ CHECKPOINT_PROCESSOR_CONFIGS = {
         },
         "processor": {"image_seq_length": 256, "audio_seq_length": 188},
     },
+    # google/gemma-4-E2B-it (and the other released Gemma 4 checkpoints): the "image_processor" section
+    # of processor_config.json (as quoted in a public re-implementation's fixture): patch 16, pooling 3,
+    # 280 soft tokens, bicubic, no normalization (the model scales pixels itself); image_seq_length 280.
+    "gemma4": {
+        "image_processor": {
+            "image_processor_type": "Gemma4ImageProcessor",
+            "do_convert_rgb": True,
+            "do_normalize": False,
+            "do_rescale": True,
+            "do_resize": True,
+            "image_mean": [0.0, 0.0, 0.0],
+            "image_std": [1.0, 1.0, 1.0],
+            "image_seq_length": 280,
+            "max_soft_tokens": 280,
+            "patch_size": 16,
+            "pooling_kernel_size": 3,
+            "resample": 3,
+            "rescale_factor": 0.00392156862745098,
+        },
+        "processor": {"image_seq_length": 280},
+    },
 }
 
 # Sizes the checkpoint-config counts cover: a dot, thin strips, odd sides, a camera photo, two images.

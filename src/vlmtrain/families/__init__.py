@@ -55,6 +55,7 @@ PACKAGES = (
     "paligemma",
     "gemma3",
     "gemma3n",
+    "gemma4",
 )
 
 FAMILIES: dict[str, Family] = {}  # model_type -> Family
