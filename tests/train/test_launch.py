@@ -119,6 +119,7 @@ def test_nproc_2_on_cpu(tmp_path, tiny_model):
         "paligemma",
         "gemma3",
         "gemma3n",
+        "gemma4",
     ],
 )
 def test_fsdp_wrap_classes_are_those_in_the_model(tiny_model, name):
