@@ -3,7 +3,10 @@
 size (256 soft tokens on google/gemma-3n-E2B-it: the 768 px MobileNet-v5 output pooled to 16 x 16), so the
 header rule is Gemma3's without pan-and-scan (imported from its package). It returns `token_type_ids`
 (1 on soft tokens). The model also has an audio tower: audio parts are refused with the record's id, and
-LoRA covers only the language model (never the vision/audio towers or their embedders).
+LoRA covers only the language model (never the vision/audio towers or their embedders). Its attention is
+causal everywhere (token_type_ids are returned but not read for masking) and AltUp, LAuReL, per-layer
+embeddings and activation sparsity act per token, so packing keeps the default "text" (tests/train/
+test_packing.py proves packed loss, gradients and logits equal the padded batch's).
 """
 
 from __future__ import annotations

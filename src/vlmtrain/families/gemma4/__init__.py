@@ -48,4 +48,8 @@ FAMILY = Gemma4Family(
     model_class="Gemma4ForConditionalGeneration",
     processor_class="Gemma4Processor",
     tiny_end_of_turn=tiny.END_OF_TURN,
+    packing=None,
+    packing_refusal="with use_bidirectional_attention='vision' (the larger checkpoints) each image's tokens "
+    "attend to each other in both directions, and the image blocks are found from mm_token_type_ids over "
+    "the whole row, so packed samples' masks cannot be kept apart exactly",
 )

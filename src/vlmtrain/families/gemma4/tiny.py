@@ -6,7 +6,6 @@ none; the processor still carries the audio feature extractor, as the real one d
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from vlmtrain.families._tiny_common import save, text_config, train_tokenizer
@@ -136,6 +135,4 @@ def build(out: Path) -> None:
         eoa_token_index=ids("<audio|>"),
         audio_token_id=ids("<|audio|>"),
     )
-    save(out, Gemma4ForConditionalGeneration(config), processor, END_OF_TURN)
-    text = json.dumps(video_processor_config(), indent=2, sort_keys=True) + "\n"  # as transformers writes it
-    (Path(out) / "video_preprocessor_config.json").write_text(text, encoding="utf-8")
+    save(out, Gemma4ForConditionalGeneration(config), processor, END_OF_TURN, video_processor_config())

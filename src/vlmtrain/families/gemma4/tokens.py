@@ -2,7 +2,7 @@
 resize into the soft-token budget:
 
     patch 16, pooling 3, max_soft_tokens 280 (the released checkpoints):
-      640x480 -> 672x480 px -> 42 x 30 patches -> 1260 / 9 = 140 soft tokens (+2 delimiters)
+      640x480 -> 912x672 px -> 57 x 42 patches -> 2394 / 9 = 266 soft tokens (+2 delimiters)
 
 The side is a multiple of pooling * patch (48 px) and patches <= max_soft_tokens * pooling^2; an image
 thinner than one 48 px band keeps one band and the whole ratio (capped), as the image processor does. The
