@@ -76,14 +76,40 @@ def _gemma4(tiny, backend: str):
     return _with_image_processor(tiny, ip, image_seq_length=280)
 
 
+LFM2_VL_1_6B = dict(
+    # LiquidAI/LFM2-VL-1.6B processor_config.json: splitting on, downsample 2, encoder patch 16, 64..256
+    # image tokens, 2..10 tiles of 512, thumbnail on, max_pixels_tolerance 1.5 (LFM2-VL-450M: the same
+    # but tolerance 2.0 and no thumbnail); use_image_special_tokens true (the processor's default).
+    do_image_splitting=True,
+    downsample_factor=2,
+    encoder_patch_size=16,
+    min_image_tokens=64,
+    max_image_tokens=256,
+    min_tiles=2,
+    max_tiles=10,
+    tile_size=512,
+    use_thumbnail=True,
+    max_pixels_tolerance=1.5,
+)
+
+
+def _lfm2_vl(tiny, backend: str):
+    from transformers import Lfm2VlImageProcessor
+
+    # transformers has only the torchvision-backed image processor (the test skips "pil" for it)
+    return _with_image_processor(tiny, Lfm2VlImageProcessor(**LFM2_VL_1_6B))
+
+
 REAL = {
     "idefics2": _idefics2,
     "gemma3n": _gemma3n,
     "gemma4": _gemma4,
+    "lfm2_vl": _lfm2_vl,
 }
 # Tokens one 640x480 image becomes with those settings (checked against the processor in the test).
 TOKENS_640x480 = {
     "idefics2": 5 * 64 + 6,  # 4 crops + the image, 64 latents each, 6 shared delimiters
     "gemma3n": 256 + 2,  # fixed soft tokens + start/end of image, whatever the size
+    "lfm2_vl": 234 + 2,  # one tile resized to 576x416: 18 x 13 tokens, + image start/end
     "gemma4": 266 + 2,  # resized to 912x672: 57 x 42 patches pooled 3 x 3, + start/end of image
 }

@@ -120,6 +120,7 @@ def test_nproc_2_on_cpu(tmp_path, tiny_model):
         "gemma3",
         "gemma3n",
         "gemma4",
+        "lfm2_vl",
     ],
 )
 def test_fsdp_wrap_classes_are_those_in_the_model(tiny_model, name):

@@ -175,3 +175,30 @@ def test_gemma4_rule_equals_image_processor_random(w, h, max_soft):
             gemma4_tokens.count(_Proc(ip), w, h)
         return
     assert gemma4_tokens.count(_Proc(ip), w, h) == expected
+
+
+LFM2_VL_CONFIGS = [
+    dict(max_pixels_tolerance=1.5, use_thumbnail=True),  # LiquidAI/LFM2-VL-1.6B processor_config.json
+    dict(max_pixels_tolerance=2.0, use_thumbnail=False),  # LiquidAI/LFM2-VL-450M processor_config.json
+    dict(do_image_splitting=False),
+]
+
+
+@budget(40)
+@given(cfg=st.sampled_from(LFM2_VL_CONFIGS), w=st.integers(1, 3000), h=st.integers(1, 3000))
+def test_lfm2_vl_layout_equals_image_processor(cfg, w, h):
+    """Tiling, grid and smart-resize against Lfm2VlImageProcessor (torchvision only): rows, cols and the
+    resized size it reports, so the per-tile and thumbnail token counts follow."""
+    import math
+
+    from transformers import Lfm2VlImageProcessor
+
+    from vlmtrain.families.lfm2_vl import tokens as lfm2_vl_tokens
+
+    ip = Lfm2VlImageProcessor(**cfg)
+    out = ip(images=[[Image.new("RGB", (w, h))]], return_row_col_info=True)
+    rows, cols, per_tile, whole, _ = lfm2_vl_tokens.layout(_Proc(ip), w, h)
+    new_h, new_w = out["image_sizes"][0]
+    assert (rows, cols) == (out["image_rows"][0], out["image_cols"][0])
+    assert whole == math.ceil(new_h // 16 / 2) * math.ceil(new_w // 16 / 2)
+    assert per_tile == 256

@@ -58,6 +58,7 @@ PACKAGES = (
     "gemma3",
     "gemma3n",
     "gemma4",
+    "lfm2_vl",
 )
 
 FAMILIES: dict[str, Family] = {}  # model_type -> Family
