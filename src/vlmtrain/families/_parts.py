@@ -28,3 +28,19 @@ def refuse_parts(record: dict, family_name: str) -> None:
                     f"supported yet by the {family_name} family (only text and image); drop the record "
                     "or replace the part with sampled frames as images"
                 )
+
+
+class ImageTextOnly:
+    """Mixin for a Family subclass whose model takes other modalities too (Gemma3n's audio, Gemma4's audio
+    and video): every path that renders a record (labels, counts, prompts) refuses such parts first.
+
+        class Gemma4Family(ImageTextOnly, Family): ...
+    """
+
+    def assistant_spans(self, processor, record):
+        refuse_parts(record, self.name)
+        return super().assistant_spans(processor, record)
+
+    def encode_prompt(self, processor, record):
+        refuse_parts(record, self.name)
+        return super().encode_prompt(processor, record)

@@ -13,27 +13,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vlmtrain.families._parts import refuse_parts
+from vlmtrain.families._parts import ImageTextOnly
 from vlmtrain.families.base import Family
 from vlmtrain.families.gemma3 import tokens
 from vlmtrain.families.gemma3n import tiny
 
 
 @dataclass
-class Gemma3nFamily(Family):
+class Gemma3nFamily(ImageTextOnly, Family):
     def count_unsupported(self, processor):
         return None  # no cropping: a fixed count per image
 
     def expand_image(self, processor, width, height):
         return tokens.expand(processor, width, height)
-
-    def assistant_spans(self, processor, record):
-        refuse_parts(record, self.name)
-        return super().assistant_spans(processor, record)
-
-    def encode_prompt(self, processor, record):
-        refuse_parts(record, self.name)
-        return super().encode_prompt(processor, record)
 
     def build_tiny(self, out_dir):
         tiny.build(out_dir)

@@ -10,26 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vlmtrain.families._parts import refuse_parts
+from vlmtrain.families._parts import ImageTextOnly
 from vlmtrain.families.base import Family
 from vlmtrain.families.gemma4 import tiny, tokens
 
 
 @dataclass
-class Gemma4Family(Family):
+class Gemma4Family(ImageTextOnly, Family):
     def count_unsupported(self, processor):
         return tokens.unsupported(processor)
 
     def expand_image(self, processor, width, height):
         return tokens.expand(processor, width, height)
-
-    def assistant_spans(self, processor, record):
-        refuse_parts(record, self.name)
-        return super().assistant_spans(processor, record)
-
-    def encode_prompt(self, processor, record):
-        refuse_parts(record, self.name)
-        return super().encode_prompt(processor, record)
 
     def build_tiny(self, out_dir):
         tiny.build(out_dir)
