@@ -23,10 +23,11 @@ def refuse_parts(record: dict, family_name: str) -> None:
         for j, part in enumerate(msg.get("content") or []):
             kind = part.get("type")
             if kind not in SUPPORTED_PARTS:
+                # sampled frames can stand in for a video; nothing in an image+text record replaces audio
+                fix = " or replace the part with sampled frames as images" if kind == "video" else ""
                 raise VlmTrainError(
                     f"record {record.get('id')!r} $.messages[{i}].content[{j}]: {kind} parts are not "
-                    f"supported yet by the {family_name} family (only text and image); drop the record "
-                    "or replace the part with sampled frames as images"
+                    f"supported yet by the {family_name} family (only text and image); drop the record" + fix
                 )
 
 
