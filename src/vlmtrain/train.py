@@ -60,6 +60,7 @@ def fill_fsdp_config(cfg: dict, family, present: set[str] | None = None) -> None
                 "is in this model; set fsdp_config.transformer_layer_cls_to_wrap"
             )
         fsdp_config["transformer_layer_cls_to_wrap"] = classes
+    fsdp_config.setdefault("version", 2)  # FSDP2 (per-parameter sharding, fully_shard: vlmtrain.fsdp)
     if not any(k in cfg for k in ("activation_checkpointing", "gradient_checkpointing")):
         # FSDP's own (non-reentrant) checkpointing: the Trainer's would add an AllGather in backward.
         cfg["activation_checkpointing"] = False
@@ -315,8 +316,17 @@ def _train(cfg: dict[str, Any]) -> Path:
             file=sys.stderr,
         )
     # max_length here only guards: preflight already removed every record that would exceed it.
+    # Sharded runs: a text-only batch gets a label-free image row so every rank runs the vision tower
+    # (vlmtrain.fsdp; without it the ranks' collectives differ and the run hangs).
+    keep_vision = bool(cfg.get("fsdp")) and args.world_size > 1
     collator = CappedCollator(
-        VLMCollator(processor, family, max_length=args.max_length, train_on_prompt=args.train_on_prompt),
+        VLMCollator(
+            processor,
+            family,
+            max_length=args.max_length,
+            train_on_prompt=args.train_on_prompt,
+            keep_vision=keep_vision,
+        ),
         args.max_pixels,
     )
     # Length-grouped batches (vlmtrain.sampling) from preflight's `length` column; counted here only when
