@@ -79,7 +79,6 @@ def test_keep_alive_row_leaves_the_loss_alone(tiny_loaded, name):
     import torch
 
     from vlmtrain.collator import VLMCollator
-
     from vlmtrain.errors import VlmTrainError
 
     fam, processor, model = tiny_loaded(name)
