@@ -46,7 +46,7 @@ def test_every_problem_listed_at_once(workdir):
         "lerning_rate: 1e-4\n"
         "num_train_epochs: three\n"
         "lora_r: 0\n"
-        "packing: true\n"
+        "padding_free: true\n"
         "lr_scheduler_type: cosin\n",
     )
     result = CliRunner().invoke(cli, ["run", config, "bogus"])
@@ -55,7 +55,8 @@ def test_every_problem_listed_at_once(workdir):
         "Error: bad.yaml: 9 problem(s):\n"
         "  - override 'bogus': expected KEY=VALUE (e.g. learning_rate=1e-4)\n"
         "  - unknown key 'lerning_rate' (did you mean 'learning_rate'?)\n"
-        "  - key 'packing' is set by vlmtrain: packing is not supported for image records\n"
+        "  - key 'padding_free' is set by vlmtrain: use packing: true (vlmtrain's padding-free rows of whole "
+        "samples)\n"
         "  - num_train_epochs: expected number, found string 'three'\n"
         "  - lr_scheduler_type: expected one of linear|cosine|cosine_with_restarts|polynomial|constant|"
         "constant_with_warmup|inverse_sqrt|reduce_lr_on_plateau|cosine_with_min_lr|cosine_warmup_with_min_lr|"
