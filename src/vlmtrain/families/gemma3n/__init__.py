@@ -40,8 +40,9 @@ FAMILY = Gemma3nFamily(
     projector="model.embed_vision",
     language_model="model.language_model",
     lm_layers="model.language_model.layers",
-    # the timm MobileNet-v5 encoder and the audio conformer are frozen: one unit each
-    fsdp_wrap_classes=("Gemma3nTextDecoderLayer", "MobileNetV5Encoder", "Gemma3nAudioEncoder"),
+    # The vision tower is one unit at its transformers wrapper: TimmWrapperModel runs the timm encoder
+    # through `forward_features`, a method call FSDP's hooks on MobileNetV5Encoder would never see.
+    fsdp_wrap_classes=("Gemma3nTextDecoderLayer", "TimmWrapperModel", "Gemma3nAudioEncoder"),
     model_class="Gemma3nForConditionalGeneration",
     processor_class="Gemma3nProcessor",
     tiny_end_of_turn=tiny.END_OF_TURN,
