@@ -59,6 +59,9 @@ PACKAGES = (
     "mllama",
     "paligemma",
     "gemma3",
+    "gemma3n",
+    "gemma4",
+    "lfm2_vl",
 )
 
 FAMILIES: dict[str, Family] = {}  # model_type -> Family
