@@ -289,7 +289,7 @@ def run_path(
     from vlmtrain.data import load_split
     from vlmtrain.families import family_for_model
     from vlmtrain.methods import apply_method, load_model, resolve_precision
-    from vlmtrain.packing import PackedCollator, packed_trainer_class, plan_rows
+    from vlmtrain.packing import PackedCollator, flat_rows, packed_trainer_class, plan_rows
     from vlmtrain.sampling import grouped_trainer_class, record_lengths
     from vlmtrain.training_args import VlmTrainConfig
 
@@ -358,7 +358,7 @@ def run_path(
         rows = plan_rows(lengths, pack_length, seed)
         count_s += time.perf_counter() - t0
         collator = PackedCollator(
-            processor, family, pack_length, model_config=model.config, flatten=attn.startswith("flash")
+            processor, family, pack_length, model_config=model.config, flatten=flat_rows(attn)
         )
         trainer = packed_trainer_class()(
             model=model,

@@ -14,6 +14,7 @@ from vlmtrain.families import FAMILIES
 from vlmtrain.packing import (
     PackedCollator,
     PackedRowSampler,
+    flat_rows,
     packing_refusal,
     packing_stats,
     plan_rows,
@@ -136,6 +137,18 @@ def test_two_rows_with_padding_equal_padded_batch(name, tiny_model):
     assert int(real_tokens(batch["input_ids"], batch["position_ids"], pad_id)) == n0 + n1 + n2
     torch.testing.assert_close(logits_p[0, n0 : n0 + n1], logits_u[1, :n1], rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(logits_p[1, :n2], logits_u[2, :n2], rtol=1e-5, atol=1e-5)
+    # flash-attention kernels get the rows flattened into one row: the same loss, no padding at all
+    flat = PackedCollator(processor, family, max_length=4096, model_config=model.config, flatten=True)(rows)
+    assert flat["input_ids"].shape == (1, n0 + n1 + n2)
+    loss_f, logits_f, _ = _step(model, flat)
+    assert abs(loss_f.item() - loss_u.item()) <= 1e-5 * abs(loss_u.item())
+    torch.testing.assert_close(logits_f[0, n0 + n1 :], logits_u[2, :n2], rtol=1e-5, atol=1e-5)
+
+
+def test_flash_attention_kernels_get_flat_rows():
+    assert [flat_rows(k) for k in (None, "sdpa", "eager", "flex_attention")] == [False] * 4
+    assert flat_rows("flash_attention_2") and flat_rows("flash_attention_3")
+    assert flat_rows("kernels-community/flash-attn3")  # any kernel not known to take the packed mask
 
 
 # ---- isolation: nothing crosses a boundary -----------------------------------------------------------------

@@ -49,13 +49,14 @@ from vlmtrain.packing.plan import (
     step_batches,
     step_stats,
 )
-from vlmtrain.packing.trainer import packed_trainer_class, packed_training
+from vlmtrain.packing.trainer import flat_rows, packed_trainer_class, packed_training
 
 __all__ = [
     "PackedCollator",
     "PackedRowSampler",
     "PackedRows",
     "batch_rows",
+    "flat_rows",
     "pack_features",
     "packed_trainer_class",
     "packed_training",

@@ -7,13 +7,23 @@ from vlmtrain.families.base import Family
 from vlmtrain.packing.collate import PackedCollator, real_tokens, refuse_unpackable
 from vlmtrain.packing.plan import PackedRows, PackedRowSampler, plan_rows
 
+# Kernels that take transformers' packed-sequence *mask* (built from the position ids per batch row). Any
+# other kernel (flash-attention 2/3, hub kernels) finds sample boundaries from the position ids only when the
+# batch is a single row, so a step's rows are flattened into one for it.
+MASKED_KERNELS = (None, "sdpa", "eager", "flex_attention")
+
+
+def flat_rows(attn_implementation: str | None) -> bool:
+    """True when packed rows must be flattened into one row for this attention kernel."""
+    return attn_implementation not in MASKED_KERNELS
+
 
 def packed_training(args, processor, family: Family, model, train_ds, lengths=None):
     """What `vlmtrain run` needs for `packing: true`: (collator, trainer kwargs, a one-line summary).
 
     Lengths: `lengths` if given, else the dataset's `length` column (preflight's exact counts). With a
-    flash-attention kernel the rows of a batch are flattened into one (no padding; transformers reads the
-    sample boundaries from the position ids)."""
+    flash-attention kernel the rows of a batch are flattened into one (`flat_rows`: no padding at all, and
+    transformers reads the sample boundaries from the position ids)."""
     refuse_unpackable(family)
     if args.max_length is None:
         raise VlmTrainError("packing: needs max_length (the length of a packed row)")
@@ -22,7 +32,7 @@ def packed_training(args, processor, family: Family, model, train_ds, lengths=No
     lengths = [int(n) for n in lengths]
     seed = args.data_seed if args.data_seed is not None else args.seed
     rows = plan_rows(lengths, args.max_length, seed)
-    flatten = str(args.attn_implementation or "").startswith("flash")
+    flatten = flat_rows(args.attn_implementation)
     collator = PackedCollator(
         processor,
         family,
@@ -36,7 +46,7 @@ def packed_training(args, processor, family: Family, model, train_ds, lengths=No
     note = (
         f"packing {len(lengths)} samples into {len(rows)} rows of at most {args.max_length} tokens "
         f"({fill:.1%} full), {args.per_device_train_batch_size} row(s) per device and step"
-        + (", flattened for flash-attention" if flatten else "")
+        + (f", flattened into one row for {args.attn_implementation}" if flatten else "")
     )
     return collator, {"pack_rows": rows, "pack_lengths": lengths}, note
 
