@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.base import Family
+from vlmtrain.packing.attention import PACKED_SDPA, use_packed_sdpa
 from vlmtrain.packing.collate import PackedCollator, real_tokens, refuse_unpackable
 from vlmtrain.packing.plan import PackedRows, PackedRowSampler, plan_rows
 
@@ -21,9 +22,10 @@ def flat_rows(attn_implementation: str | None) -> bool:
 def packed_training(args, processor, family: Family, model, train_ds, lengths=None):
     """What `vlmtrain run` needs for `packing: true`: (collator, trainer kwargs, a one-line summary).
 
-    Lengths: `lengths` if given, else the dataset's `length` column (preflight's exact counts). With a
-    flash-attention kernel the rows of a batch are flattened into one (`flat_rows`: no padding at all, and
-    transformers reads the sample boundaries from the position ids)."""
+    Lengths: `lengths` if given, else the dataset's `length` column (preflight's exact counts). With sdpa
+    (or no kernel chosen) the language model switches to `attention.PACKED_SDPA` (sdpa per sample). With it
+    or a flash-attention kernel the rows of a batch are flattened into one (`flat_rows`: no padding at all;
+    the sample boundaries come from the position ids)."""
     refuse_unpackable(family)
     if args.max_length is None:
         raise VlmTrainError("packing: needs max_length (the length of a packed row)")
@@ -32,7 +34,12 @@ def packed_training(args, processor, family: Family, model, train_ds, lengths=No
     lengths = [int(n) for n in lengths]
     seed = args.data_seed if args.data_seed is not None else args.seed
     rows = plan_rows(lengths, args.max_length, seed)
-    flatten = flat_rows(args.attn_implementation)
+    kernel = args.attn_implementation
+    if kernel in (None, "sdpa"):
+        # sdpa on the block mask would attend over whole rows; per sample it costs sum(T_i^2) instead.
+        use_packed_sdpa(model)
+        kernel = PACKED_SDPA
+    flatten = flat_rows(kernel)
     collator = PackedCollator(
         processor,
         family,
@@ -46,7 +53,7 @@ def packed_training(args, processor, family: Family, model, train_ds, lengths=No
     note = (
         f"packing {len(lengths)} samples into {len(rows)} rows of at most {args.max_length} tokens "
         f"({fill:.1%} full), {args.per_device_train_batch_size} row(s) per device and step"
-        + (f", flattened into one row for {args.attn_implementation}" if flatten else "")
+        + (f", flattened into one row for {kernel}" if flatten else "")
     )
     return collator, {"pack_rows": rows, "pack_lengths": lengths}, note
 
