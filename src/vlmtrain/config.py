@@ -252,7 +252,8 @@ def _model_not_found(model: str) -> str:
     path = Path(model).expanduser()
     hub_like = re.fullmatch(r"[\w.-]+(/[\w.-]+)?", model) is not None
     if not hub_like or model.startswith((".", "~")) or (path.parent != Path(".") and path.parent.is_dir()):
-        return f"folder {model!r} does not exist (looked for {path.absolute()})"
+        where = "" if Path(model).is_absolute() else f" (looked for {path.absolute()})"
+        return f"folder {model!r} does not exist{where}"
     return (
         f"{model!r} is not a local folder (no {path.absolute()}) and not a Hub model in the local cache; "
         f"for a Hub model, download it first: hf download {model}"

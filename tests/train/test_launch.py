@@ -44,6 +44,7 @@ def test_fsdp_config_gets_family_wrap_classes():
         "activation_checkpointing": False,  # FSDP checkpoints the wrapped layers itself
         "fsdp_config": {
             "transformer_layer_cls_to_wrap": list(family.fsdp_wrap_classes),
+            "version": 2,  # FSDP2 by default
             "activation_checkpointing": True,
         },
     }
@@ -53,7 +54,9 @@ def test_fsdp_config_gets_family_wrap_classes():
         "fsdp_config": {"transformer_layer_cls_to_wrap": ["X"], "min_num_params": 0},
     }
     fill_fsdp_config(mine, family)
-    assert mine["fsdp_config"] == {"transformer_layer_cls_to_wrap": ["X"], "min_num_params": 0}
+    assert mine["fsdp_config"] == {"transformer_layer_cls_to_wrap": ["X"], "min_num_params": 0, "version": 2}
+    assert fill_fsdp_config(old := {"fsdp": "full_shard", "fsdp_config": {"version": 1}}, family) is None
+    assert old["fsdp_config"]["version"] == 1  # the user's choice stays
     plain = {"fsdp_config": None}
     fill_fsdp_config(plain, family)
     assert plain == {"fsdp_config": None}
@@ -108,7 +111,20 @@ def test_nproc_2_on_cpu(tmp_path, tiny_model):
 
 @pytest.mark.parametrize(
     "name",
-    ["qwen2_vl", "qwen2_5_vl", "idefics3", "smolvlm", "llava", "llava_next", "mllama", "paligemma", "gemma3"],
+    [
+        "qwen2_vl",
+        "qwen2_5_vl",
+        "idefics3",
+        "smolvlm",
+        "llava",
+        "llava_next",
+        "mllama",
+        "paligemma",
+        "gemma3",
+        "gemma3n",
+        "gemma4",
+        "lfm2_vl",
+    ],
 )
 def test_fsdp_wrap_classes_are_those_in_the_model(tiny_model, name):
     """FSDP's auto-wrap refuses a class name it cannot find: only the family's classes present in this

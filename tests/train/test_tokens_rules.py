@@ -1,4 +1,5 @@
-"""Per-family expansion rules against the real processors, over grids and random image sizes."""
+"""Per-family expansion rules against the real processors, over grids and random image sizes, with the
+torchvision-backed and the PIL image processors (`image_backend`, conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from tokens_helpers import GRANITE_DIR
 
 from vlmtrain.families import get_family
 from vlmtrain.families.idefics3 import tokens as idefics3_tokens
@@ -21,13 +21,6 @@ def budget(n: int):
         derandomize=True,
         suppress_health_check=[HealthCheck.function_scoped_fixture],
     )
-
-
-@pytest.fixture(scope="module")
-def granite():
-    from transformers import LlavaNextProcessor
-
-    return LlavaNextProcessor.from_pretrained(str(GRANITE_DIR))
 
 
 def real_image_tokens(processor, width, height) -> int:
@@ -83,12 +76,6 @@ QWEN_CONFIGS = [
 ]
 
 
-def qwen_ip(cfg):
-    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
-
-    return Qwen2VLImageProcessorPil(**cfg)
-
-
 class _Proc:
     """Just enough of a processor for rules that only read the image processor."""
 
@@ -99,8 +86,8 @@ class _Proc:
 
 @budget(40)
 @given(cfg=st.sampled_from(QWEN_CONFIGS), w=st.integers(1, 1500), h=st.integers(1, 1500))
-def test_qwen_rule_equals_image_processor(cfg, w, h):
-    ip = qwen_ip(cfg)
+def test_qwen_rule_equals_image_processor(image_processor_class, cfg, w, h):
+    ip = image_processor_class("Qwen2VLImageProcessor")(**cfg)
     if max(w, h) / min(w, h) > 200:
         with pytest.raises(ValueError):
             ip(images=[Image.new("RGB", (w, h))])
@@ -114,22 +101,17 @@ def test_qwen_rule_equals_image_processor(cfg, w, h):
     )
 
 
-def idefics3_ip(splitting: bool, longest: int, tile: int):
-    from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
-
-    return Idefics3ImageProcessorPil(
-        do_image_splitting=splitting, size={"longest_edge": longest}, max_image_size={"longest_edge": tile}
-    )
-
-
 @budget(40)
 @given(
     cfg=st.sampled_from([(True, 96, 32), (True, 128, 48), (False, 64, 32), (True, 4 * 364, 364)]),
     w=st.integers(1, 900),
     h=st.integers(1, 900),
 )
-def test_idefics3_grid_equals_image_processor(cfg, w, h):
-    ip = idefics3_ip(*cfg)
+def test_idefics3_grid_equals_image_processor(image_processor_class, cfg, w, h):
+    splitting, longest, tile = cfg
+    ip = image_processor_class("Idefics3ImageProcessor")(
+        do_image_splitting=splitting, size={"longest_edge": longest}, max_image_size={"longest_edge": tile}
+    )
     out = ip(images=[[Image.new("RGB", (w, h))]], return_row_col_info=True)
     assert idefics3_tokens.grid(_Proc(ip), w, h) == (out["rows"][0][0], out["cols"][0][0])
 
@@ -138,10 +120,10 @@ def test_idefics3_grid_equals_image_processor(cfg, w, h):
     "crop, strategy, extra, expected",
     [(336, "default", 1, 576), (336, "full", 0, 576), (224, "full", 0, 256), (384, "full", 0, 729)],
 )
-def test_llava_fixed_count(crop, strategy, extra, expected):
-    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
-
-    ip = CLIPImageProcessorPil(size={"shortest_edge": crop}, crop_size={"height": crop, "width": crop})
+def test_llava_fixed_count(image_processor_class, crop, strategy, extra, expected):
+    ip = image_processor_class("CLIPImageProcessor")(
+        size={"shortest_edge": crop}, crop_size={"height": crop, "width": crop}
+    )
     proc = _Proc(
         ip,
         image_token="<image>",
@@ -159,3 +141,64 @@ def test_unknown_family_is_an_error():
 
     with pytest.raises(VlmTrainError, match="'blip2' is not a supported vision-language family"):
         image_token_count("blip2", object(), 10, 10)
+
+
+@pytest.mark.parametrize("backend", ["pil", "torchvision"])
+@pytest.mark.parametrize("max_soft", [70, 280, 1120])
+def test_gemma4_soft_tokens_equal_image_processor_grid(backend, max_soft):
+    """Gemma4's aspect-preserving resize: the rule's soft-token count equals the image processor's own,
+    thin strips (one 48 px band, ratio capped) and dots included; sizes it refuses, both refuse."""
+    import transformers
+
+    from vlmtrain.families.gemma4 import tokens as gemma4_tokens
+
+    cls = getattr(transformers, "Gemma4ImageProcessor" + ("Pil" if backend == "pil" else ""))
+    ip = cls(max_soft_tokens=max_soft)
+    proc = _Proc(ip)
+    for w, h in [(1, 1), (10, 1000), (1000, 10), (333, 517), (4000, 3000), (1, 5000), (5000, 1), (47, 47)]:
+        out = ip(images=[Image.new("RGB", (w, h))])
+        assert gemma4_tokens.count(proc, w, h) == out["num_soft_tokens_per_image"][0], (w, h)
+
+
+@budget(30)
+@given(w=st.integers(1, 3000), h=st.integers(1, 3000), max_soft=st.sampled_from([70, 140, 280, 560]))
+def test_gemma4_rule_equals_image_processor_random(w, h, max_soft):
+    from transformers import Gemma4ImageProcessorPil
+
+    from vlmtrain.families.gemma4 import tokens as gemma4_tokens
+
+    ip = Gemma4ImageProcessorPil(max_soft_tokens=max_soft)
+    try:
+        expected = ip(images=[Image.new("RGB", (w, h))])["num_soft_tokens_per_image"][0]
+    except ValueError:
+        with pytest.raises(ValueError):
+            gemma4_tokens.count(_Proc(ip), w, h)
+        return
+    assert gemma4_tokens.count(_Proc(ip), w, h) == expected
+
+
+LFM2_VL_CONFIGS = [
+    dict(max_pixels_tolerance=1.5, use_thumbnail=True),  # LiquidAI/LFM2-VL-1.6B processor_config.json
+    dict(max_pixels_tolerance=2.0, use_thumbnail=False),  # LiquidAI/LFM2-VL-450M processor_config.json
+    dict(do_image_splitting=False),
+]
+
+
+@budget(40)
+@given(cfg=st.sampled_from(LFM2_VL_CONFIGS), w=st.integers(1, 3000), h=st.integers(1, 3000))
+def test_lfm2_vl_layout_equals_image_processor(cfg, w, h):
+    """Tiling, grid and smart-resize against Lfm2VlImageProcessor (torchvision only): rows, cols and the
+    resized size it reports, so the per-tile and thumbnail token counts follow."""
+    import math
+
+    from transformers import Lfm2VlImageProcessor
+
+    from vlmtrain.families.lfm2_vl import tokens as lfm2_vl_tokens
+
+    ip = Lfm2VlImageProcessor(**cfg)
+    out = ip(images=[[Image.new("RGB", (w, h))]], return_row_col_info=True)
+    rows, cols, per_tile, whole, _ = lfm2_vl_tokens.layout(_Proc(ip), w, h)
+    new_h, new_w = out["image_sizes"][0]
+    assert (rows, cols) == (out["image_rows"][0], out["image_cols"][0])
+    assert whole == math.ceil(new_h // 16 / 2) * math.ceil(new_w // 16 / 2)
+    assert per_tile == 256

@@ -11,6 +11,21 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 GRANITE_DIR = FIXTURES / "granite_vision_processor"
 
 
+def granite_tokenizer_with_gemma3_tokens():
+    """The Granite BPE tokenizer (a real GPT-2-style vocabulary) with Gemma3's image tokens added, for
+    Gemma3 processors whose whitespace around images must merge as a real BPE merges it."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(
+        str(GRANITE_DIR),
+        extra_special_tokens={
+            "boi_token": "<start_of_image>",
+            "eoi_token": "<end_of_image>",
+            "image_token": "<image_soft_token>",
+        },
+    )
+
+
 def png_bytes(width: int, height: int, color: str = "gray", exif_orientation: int | None = None) -> bytes:
     buf = io.BytesIO()
     img = Image.new("RGB", (width, height), color)

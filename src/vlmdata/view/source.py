@@ -24,15 +24,17 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vlmdata.convert import _is_canonical_parquet
 from vlmdata.errors import Problem, RecordError
-from vlmdata.formats import FORMATS, detect_format
+from vlmdata.formats import FORMATS, detect_format, format_of
 from vlmdata.formats.base import ReadContext
 from vlmdata.inputs import InputFile, discover, iter_raw
 
 TEXT_COLUMNS = ["id", "messages", "source"]
+HEAD_ROWS = 200  # rows of a row group read on their own when a page needs only those
 
 
 @dataclass
@@ -105,36 +107,44 @@ class _CanonicalParquet(_Reader):
         self.n = self.starts[-1]
         self.cache = cache
 
-    def _group(self, rg: int, columns: list[str]):
+    def _group(self, rg: int, columns: list[str], head: bool = False):
+        """A row group's columns, whole, or (head=True) only its first HEAD_ROWS rows: Parquet decodes
+        pages in order, so the head of a row group costs a few pages instead of the whole chunk (the
+        first page of a dataset is served from it)."""
+
         def make():
             with self.lock:
+                if head:
+                    batches = self.pf.iter_batches(
+                        HEAD_ROWS, row_groups=[rg], columns=columns, use_threads=False
+                    )
+                    return pa.Table.from_batches([next(batches)])
                 return self.pf.read_row_group(rg, columns=columns, use_threads=False)
 
-        return self.cache.get((str(self.f.path), rg, tuple(columns)), make)
+        return self.cache.get((str(self.f.path), rg, tuple(columns), head), make)
 
     def _rows(self, start: int, stop: int, columns: list[str]) -> list[dict]:
         out: list[dict] = []
         rg = bisect.bisect_right(self.starts, start) - 1
         while start < stop and rg < len(self.starts) - 1:
-            table = self._group(rg, columns)
             lo, hi = start - self.starts[rg], min(stop, self.starts[rg + 1]) - self.starts[rg]
+            table = self._group(rg, columns, head=hi <= HEAD_ROWS)
             out.extend(table.slice(lo, hi - lo).to_pylist())
             start = self.starts[rg] + hi
             rg += 1
         return out
 
     def read(self, start: int, stop: int, images: bool = False):
-        if images:
-            return [
-                (i, None, row, None, None)
-                for i, row in enumerate(self._rows(start, stop, TEXT_COLUMNS + ["images"]), start)
-            ]
         rows = self._rows(start, stop, TEXT_COLUMNS + ["images.list.element.path"])
+        # the image column is its own cached read: the thumbnails of the same page reuse it
+        stored = self._rows(start, stop, ["images"]) if images else None
         out = []
-        for i, row in enumerate(rows, start):
-            # images hold only their paths here: the bytes are read when an image is asked for
-            row["images"] = [{"bytes": None, "path": im["path"]} for im in row["images"] or ()]
-            out.append((i, None, row, None, None))
+        for k, row in enumerate(rows):
+            if stored is not None:
+                row["images"] = stored[k]["images"]
+            else:  # only the paths: the bytes are read when an image is asked for
+                row["images"] = [{"bytes": None, "path": im["path"]} for im in row["images"] or ()]
+            out.append((start + k, None, row, None, None))
         return out
 
     def image(self, index: int, k: int) -> dict:
@@ -145,8 +155,8 @@ class _CanonicalParquet(_Reader):
         return images[k]
 
 
-def _raw_reader(f: InputFile, root: Path):
-    """The format reader and the context that locates each raw record, as convert.read_records uses."""
+def _read_context(f: InputFile, root: Path) -> ReadContext:
+    """The context that locates a raw record and resolves its image paths, as convert.read_records does."""
     base = f.path.parent.resolve()
     return ReadContext(str(f.path), root, base, columns=f.columns, tags=f.tags)
 
@@ -161,13 +171,10 @@ class _RawRecords(_Reader):
     def _convert(self, index: int, line, raw: dict | None, error: Problem | None):
         if raw is None:
             return index, line, None, None, error
-        ctx = _raw_reader(self.f, self.root)
+        ctx = _read_context(self.f, self.root)
         ctx.record, ctx.line = index, line
         try:
-            fmt = self.fmt or detect_format(raw)
-            if fmt is None:
-                ctx.fail("format", "record matches none of the formats", "$", "oai, sharegpt or llava keys",
-                         ", ".join(sorted(raw))[:80], "pass --format to say which format it is")  # fmt: skip
+            fmt = self.fmt or format_of(raw, ctx)
             return index, line, FORMATS[fmt].to_canonical(raw, ctx), raw, None
         except RecordError as exc:
             return index, line, None, raw, exc.problem
@@ -268,7 +275,7 @@ class ViewDataset:
     def open(cls, path) -> ViewDataset:
         """Discover the files as every other command does (vlmdata.inputs.discover)."""
         dataset = discover(path)
-        cache = _LRU(4)
+        cache = _LRU(6)  # row groups (or their heads) by columns: what a page and its thumbnails read
         readers: list[_Reader] = []
         for f in dataset.files:
             if f.kind == "parquet" and _is_canonical_parquet(f.path):

@@ -1,5 +1,9 @@
 """Processors without a video processor, for machines without torchvision.
 
+The tiny builders construct their processors with it (the stock class refuses video_processor=None and
+every video processor class needs torchvision) and then write the video processor config as JSON, so
+the saved folder loads with the stock class wherever torchvision is installed.
+
 Qwen2-VL, Qwen2.5-VL and SmolVLM processors take a video processor in their constructor, and every video
 processor needs torchvision. ProcessorMixin reads a processor's parts from its `__init__` signature, so a
 subclass whose `__init__` has no `video_processor` loads and saves image+text only. The subclass keeps
@@ -39,4 +43,18 @@ def no_video_subclass(cls):
         "apply_chat_template": ProcessorMixin.apply_chat_template,
         "__module__": __name__,
     }
-    return type(cls.__name__, (cls,), attrs)
+    # Gemma4's __init__ hands `video_processor=None` on to ProcessorMixin by keyword, which refuses a part
+    # the subclass's signature lacks: a shim between the two (next in the MRO) drops it.
+    return type(cls.__name__, (cls, _no_video_shim()), attrs)
+
+
+@functools.cache
+def _no_video_shim():
+    from transformers import ProcessorMixin
+
+    def __init__(self, *args, **kwargs):
+        if "video_processor" in kwargs and kwargs["video_processor"] is None:
+            del kwargs["video_processor"]
+        ProcessorMixin.__init__(self, *args, **kwargs)
+
+    return type("NoVideoProcessorMixin", (ProcessorMixin,), {"__init__": __init__, "__module__": __name__})

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vlmtrain.errors import VlmTrainError
-from vlmtrain.families.base import IGNORE_INDEX, Family, check_image_count, decode_images
+from vlmtrain.families.base import IGNORE_INDEX, Family
 from vlmtrain.families.paligemma import tiny, tokens
+from vlmtrain.families.records import check_image_count, decode_images
 
 
 def _text(message: dict) -> str:
