@@ -7,7 +7,9 @@ at least the grouped path's and at least 1.3x the stock path's, for lora and ful
     ours  : trl.SFTTrainer subclass with vlmtrain's VLMCollator + LengthGroupedSampler (vlmtrain.sampling)
     packed: the same trainer with `packing: true` (vlmtrain.packing): whole samples best-fit-decreasing into
             rows of --pack-length tokens, --pack-rows rows per step (default: as many tokens per step as
-            the grouped path's batch on average), position ids restarting per sample, no attention mask
+            the grouped path's batch on average), position ids restarting per sample, no attention mask;
+            with sdpa the language model runs vlmtrain's sdpa per sample (vlmtrain.packing.attention) on
+            the step's rows flattened into one, as `vlmtrain run` does
     stock : trl.SFTTrainer as it comes: its DataCollatorForVisionLanguageModeling and a random sampler
 
 `--device cuda` loads every path with flash-attention 2 when `flash_attn` is installed (sdpa otherwise; the
@@ -289,12 +291,20 @@ def run_path(
     from vlmtrain.data import load_split
     from vlmtrain.families import family_for_model
     from vlmtrain.methods import apply_method, load_model, resolve_precision
-    from vlmtrain.packing import PackedCollator, packed_trainer_class, plan_rows
+    from vlmtrain.packing import (
+        PACKED_SDPA,
+        PackedCollator,
+        flat_rows,
+        packed_trainer_class,
+        plan_rows,
+        use_packed_sdpa,
+    )
     from vlmtrain.sampling import grouped_trainer_class, record_lengths
     from vlmtrain.training_args import VlmTrainConfig
 
     cuda = device == "cuda"
     attn = attention_kernel(device)
+    kernel = attn  # the language model's kernel; packed + sdpa: vlmtrain's sdpa per sample
     if not cuda:
         # One intra-op thread: on a small shared CPU, torch's default thread pool oversubscribes the cores
         # and step times vary 10x from run to run; one thread per path makes the two paths comparable.
@@ -357,8 +367,11 @@ def run_path(
         t0 = time.perf_counter()
         rows = plan_rows(lengths, pack_length, seed)
         count_s += time.perf_counter() - t0
+        if attn == "sdpa":  # as `vlmtrain run` does (vlmtrain.packing.packed_training)
+            use_packed_sdpa(model)
+            kernel = PACKED_SDPA
         collator = PackedCollator(
-            processor, family, pack_length, model_config=model.config, flatten=attn.startswith("flash")
+            processor, family, pack_length, model_config=model.config, flatten=flat_rows(kernel)
         )
         trainer = packed_trainer_class()(
             model=model,
@@ -411,7 +424,7 @@ def run_path(
         "path": path,
         "collator": type(stats.collator).__name__ if path != "stock" else stock_collator,
         "sampler": sampler,
-        "attn_implementation": attn,
+        "attn_implementation": kernel,
         "method": method,
         "trainable_params": trainable,
         "steps": trainer.state.global_step,

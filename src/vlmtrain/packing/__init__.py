@@ -7,8 +7,8 @@
       -> {"input_ids": [2, W], "labels": [2, W], "position_ids": [2, W] (M-RoPE families: [4, 2, W]),
           "pixel_values": ..., <family extras>}                      # no attention_mask, W <= 1024
 
-Modules: `plan` (row plan, step order, sampler, statistics; no torch), `collate` (tensors), `trainer` (the
-`vlmtrain run` hook).
+Modules: `plan` (row plan, step order, sampler, statistics; no torch), `collate` (tensors), `attention`
+(sdpa per packed sample), `trainer` (the `vlmtrain run` hook).
 
 Rows: the exact pre-flight token counts (image expansion included) are placed best-fit decreasing into
 rows of at most `max_length` tokens; a sample is never split, so image tokens are never cut.
@@ -23,8 +23,9 @@ The first label of every sample is -100, so no sample is trained to predict the 
 (the loss shifts labels by one). Image inputs are concatenated in token order; keys whose dim 0 is the row
 (`Family.per_row_keys`, e.g. Idefics3's pixel_values) are concatenated along their image dim instead.
 A row shorter than the batch's longest is padded with pad tokens whose positions restart too, so the pad
-is a sequence of its own. With `flatten=True` (flash-attention) the rows of a batch become one row and
-there is no padding at all.
+is a sequence of its own. With `flatten=True` (flash-attention, or `attention.PACKED_SDPA`, which
+`vlmtrain run` uses in place of sdpa: sdpa per sample instead of over whole masked rows) the rows of a batch
+become one row and there is no padding at all.
 
 Steps: rows are dealt to global batches of rows_per_device * world_size so every optimizer step carries
 about the same number of tokens (largest row first, to the lightest batch), and inside a global batch to
@@ -33,6 +34,7 @@ round-robin to the ranks, as for `vlmtrain.sampling.LengthGroupedSampler`. The r
 the epoch (`set_epoch`) reshuffles which rows share a step and the step order.
 """
 
+from vlmtrain.packing.attention import PACKED_SDPA, use_packed_sdpa
 from vlmtrain.packing.collate import (
     PackedCollator,
     batch_rows,
@@ -49,13 +51,15 @@ from vlmtrain.packing.plan import (
     step_batches,
     step_stats,
 )
-from vlmtrain.packing.trainer import packed_trainer_class, packed_training
+from vlmtrain.packing.trainer import flat_rows, packed_trainer_class, packed_training
 
 __all__ = [
+    "PACKED_SDPA",
     "PackedCollator",
     "PackedRowSampler",
     "PackedRows",
     "batch_rows",
+    "flat_rows",
     "pack_features",
     "packed_trainer_class",
     "packed_training",
@@ -66,4 +70,5 @@ __all__ = [
     "refuse_unpackable",
     "step_batches",
     "step_stats",
+    "use_packed_sdpa",
 ]

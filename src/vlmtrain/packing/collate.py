@@ -18,6 +18,8 @@ def pack_features(family: Family, feats: list[dict], model_config=None) -> dict:
     for key in keys:
         vals = [f[key] for f in feats if key in f]
         if key in SEQ_PAD:
+            if len(vals) != len(feats):  # a sequence key must cover every token of the row
+                raise VlmTrainError(f"packing: {len(feats) - len(vals)} sample(s) of a row have no {key!r}")
             if key == "labels":
                 vals = [v.clone() for v in vals]
                 for v in vals:

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.base import Family
+from vlmtrain.packing.attention import PACKED_SDPA, use_packed_sdpa
 from vlmtrain.packing.collate import PackedCollator, real_tokens, refuse_unpackable
 from vlmtrain.packing.plan import PackedRows, PackedRowSampler, plan_rows
+
+# Kernels that take transformers' packed-sequence *mask* (built from the position ids per batch row). Any
+# other kernel (flash-attention 2/3, hub kernels) finds sample boundaries from the position ids only when the
+# batch is a single row, so a step's rows are flattened into one for it.
+MASKED_KERNELS = (None, "sdpa", "eager", "flex_attention")
+
+
+def flat_rows(attn_implementation: str | None) -> bool:
+    """True when packed rows must be flattened into one row for this attention kernel."""
+    return attn_implementation not in MASKED_KERNELS
 
 
 def packed_training(args, processor, family: Family, model, train_ds, lengths=None):
     """What `vlmtrain run` needs for `packing: true`: (collator, trainer kwargs, a one-line summary).
 
-    Lengths: `lengths` if given, else the dataset's `length` column (preflight's exact counts). With a
-    flash-attention kernel the rows of a batch are flattened into one (no padding; transformers reads the
-    sample boundaries from the position ids)."""
+    Lengths: `lengths` if given, else the dataset's `length` column (preflight's exact counts). With sdpa
+    (or no kernel chosen) the language model switches to `attention.PACKED_SDPA` (sdpa per sample). With it
+    or a flash-attention kernel the rows of a batch are flattened into one (`flat_rows`: no padding at all;
+    the sample boundaries come from the position ids)."""
     refuse_unpackable(family)
     if args.max_length is None:
         raise VlmTrainError("packing: needs max_length (the length of a packed row)")
@@ -22,7 +34,12 @@ def packed_training(args, processor, family: Family, model, train_ds, lengths=No
     lengths = [int(n) for n in lengths]
     seed = args.data_seed if args.data_seed is not None else args.seed
     rows = plan_rows(lengths, args.max_length, seed)
-    flatten = str(args.attn_implementation or "").startswith("flash")
+    kernel = args.attn_implementation
+    if kernel in (None, "sdpa"):
+        # sdpa on the block mask would attend over whole rows; per sample it costs sum(T_i^2) instead.
+        use_packed_sdpa(model)
+        kernel = PACKED_SDPA
+    flatten = flat_rows(kernel)
     collator = PackedCollator(
         processor,
         family,
@@ -36,7 +53,7 @@ def packed_training(args, processor, family: Family, model, train_ds, lengths=No
     note = (
         f"packing {len(lengths)} samples into {len(rows)} rows of at most {args.max_length} tokens "
         f"({fill:.1%} full), {args.per_device_train_batch_size} row(s) per device and step"
-        + (", flattened for flash-attention" if flatten else "")
+        + (f", flattened into one row for {kernel}" if flatten else "")
     )
     return collator, {"pack_rows": rows, "pack_lengths": lengths}, note
 
