@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tokens_helpers import GRANITE_DIR, record
+from tokens_helpers import (
+    CHECKPOINT_IMAGE_CONFIGS,
+    CHECKPOINT_SIZES,
+    GRANITE_DIR,
+    checkpoint_image_processor,
+    multi_turn_record,
+    record,
+)
 
 from vlmtrain.families import NAMES
 from vlmtrain.tokens import count_records
@@ -323,3 +330,27 @@ def test_tiny_family_random_sizes(tiny_model, name, sizes):
         return
     assert problems == []
     assert counts[0].length == len(fam.encode_one(proc, rec)["input_ids"][0])
+
+
+@pytest.mark.parametrize("backend", ["torchvision", "pil"])
+@pytest.mark.parametrize("name", sorted(CHECKPOINT_IMAGE_CONFIGS))
+def test_counts_equal_processor_configured_as_the_checkpoint(tmp_path, tiny_model, name, backend):
+    """The tiny tokenizer and template with the real checkpoint's image processor settings, loaded by
+    transformers on either backend: the count equals the bare processor (its own template render) for
+    one image, two images, a multi-turn record and EXIF-rotated JPEGs, at 1x1 .. 4000x3000."""
+    fam, tiny = _family_processor(tiny_model, name)
+    ip = checkpoint_image_processor(tmp_path, name, backend)
+    assert (type(ip).__name__.endswith("Pil")) == (backend == "pil")
+    proc = fam.no_video_processor_class()(
+        image_processor=ip, tokenizer=tiny.tokenizer, chat_template=tiny.chat_template
+    )
+    recs = [record(sizes, rid=f"c{i}") for i, sizes in enumerate(CHECKPOINT_SIZES)]
+    recs += [
+        multi_turn_record(),
+        record([(600, 200)], rid="exif6", exif_orientation=6),
+        record([(517, 333), (90, 700)], rid="exif8", exif_orientation=8),
+    ]
+    counts, problems = count_records(recs, proc, fam)
+    assert problems == []
+    assert [c.length for c in counts] == [reference_length(proc, r) for r in recs]
+    assert counts[-2].image_sizes == [(200, 600)]  # rotated as datasets decodes it

@@ -47,6 +47,7 @@ from vlmtrain.families.base import IGNORE_INDEX, Family
 PACKAGES = (
     "qwen2_vl",
     "qwen2_5_vl",
+    "qwen3_vl",
     "idefics3",
     "smolvlm",
     "llava",

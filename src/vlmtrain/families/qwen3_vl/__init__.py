@@ -1,0 +1,52 @@
+"""Qwen3-VL, dense and MoE (`qwen3_vl`, `qwen3_vl_moe`): Qwen2-VL's token layout and header rule (see
+qwen2_vl/) with patch 16, so image sides snap to multiples of 32:
+
+    <|vision_start|><|image_pad|> x prod(image_grid_thw) / 4 <|vision_end|>
+
+Both model types share `Qwen3VLProcessor`, the tokenizer and the chat template, and differ in the
+text decoder (MoE layers: fused experts, LoRA then reaches attention only). The processor also returns
+`mm_token_type_ids` (1 on image tokens), which the model needs for M-RoPE; it is padded like input_ids.
+DeepStack adds features from inner vision blocks to the first LM layers through
+`model.visual.deepstack_merger_list` (counted as vision tower: the contract has one projector prefix,
+`model.visual.merger`). Video parts are refused (not supported yet). Tiny model: tiny.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vlmtrain.families._parts import refuse_parts
+from vlmtrain.families.qwen2_vl import FAMILY as QWEN2_VL
+from vlmtrain.families.qwen2_vl import Qwen2VLFamily
+from vlmtrain.families.qwen3_vl import tiny
+
+
+@dataclass
+class Qwen3VLFamily(Qwen2VLFamily):
+    def assistant_spans(self, processor, record):
+        refuse_parts(record, self.name)
+        return super().assistant_spans(processor, record)
+
+    def encode_prompt(self, processor, record):
+        refuse_parts(record, self.name)
+        return super().encode_prompt(processor, record)
+
+    def build_tiny(self, out_dir):
+        tiny.build(out_dir)
+
+
+FAMILY = QWEN2_VL.derive(
+    Qwen3VLFamily,
+    name="qwen3_vl",
+    model_types=("qwen3_vl", "qwen3_vl_moe"),
+    fsdp_wrap_classes=(
+        "Qwen3VLTextDecoderLayer",
+        "Qwen3VLVisionBlock",
+        "Qwen3VLMoeTextDecoderLayer",
+        "Qwen3VLMoeVisionBlock",
+    ),
+    model_class="Qwen3VLForConditionalGeneration",
+    model_classes={"qwen3_vl_moe": "Qwen3VLMoeForConditionalGeneration"},
+    processor_class="Qwen3VLProcessor",
+    tiny_end_of_turn=tiny.END_OF_TURN,
+)
