@@ -15,9 +15,10 @@ from vlmdata.convert import convert
 from vlmdata.io import ShardWriter
 from vlmdata.record import image_part, normalize_content, text_part
 
-# Text without the placeholder (a literal <image> is lossy by design), including newlines and unicode.
+# Text without the placeholder (a literal <image> is lossy by design), including newlines and unicode;
+# never whitespace only (a blank turn is invalid data, which convert refuses).
 texts = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40).filter(
-    lambda t: "<image>" not in t
+    lambda t: "<image>" not in t and t.strip()
 )
 
 
