@@ -75,6 +75,8 @@ CHECKPOINT_IMAGE_CONFIGS = {
         "image_std": [0.5, 0.5, 0.5],
     },
 }
+# Qwen/Qwen3.5-2B-Base preprocessor_config.json (seen in a dump of the file): Qwen3-VL's values.
+CHECKPOINT_IMAGE_CONFIGS["qwen3_5"] = dict(CHECKPOINT_IMAGE_CONFIGS["qwen3_vl"])
 
 # Sizes the checkpoint-config counts cover: a dot, thin strips, odd sides, a camera photo.
 CHECKPOINT_SIZES = [

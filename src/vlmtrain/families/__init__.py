@@ -48,6 +48,7 @@ PACKAGES = (
     "qwen2_vl",
     "qwen2_5_vl",
     "qwen3_vl",
+    "qwen3_5",
     "idefics3",
     "smolvlm",
     "llava",
