@@ -25,14 +25,14 @@ def record(
     id="r0", turns=(("user", "What is it?"), ("assistant", "A square.")), images=1, system=None, source=""
 ):
     """A canonical record: `images` image parts at the start of the first user turn."""
-    from vlmdata.record import image_part, text_part
+    from vlmdata.record import image_part, make_record, text_part
 
     messages = [{"role": "system", "content": [text_part(system)]}] if system else []
     for k, (role, text) in enumerate(turns):
         content = [image_part() for _ in range(images)] if k == 0 else []
         messages.append({"role": role, "content": content + [text_part(text)]})
     imgs = [{"bytes": png_bytes((40 * i % 256, 0, 0)), "path": f"img{i}.png"} for i in range(images)]
-    return {"id": id, "messages": messages, "images": imgs, "source": source}
+    return make_record(id, messages, imgs, source)
 
 
 def write_canonical(folder: Path, records: list[dict], split: str = "train") -> Path:
@@ -55,5 +55,7 @@ def canonical(path, **kw) -> list[dict]:
     out = []
     for _, _, rec in read_records(discover(path), **kw):
         rec["images"] = [read_image_bytes(im)["bytes"] for im in rec["images"]]
+        for key in ("videos", "audios"):
+            rec[key] = [read_image_bytes(m)["bytes"] for m in rec[key]]
         out.append(rec)
     return out

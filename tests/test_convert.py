@@ -266,7 +266,8 @@ def test_interrupted_run_leaves_previous_output(lf_demo, tmp_path, monkeypatch):
     result = run("convert", lf_demo, "--to", "sharegpt", "--out", tmp_path / "out", "--overwrite")
     assert result.exit_code == 130
     assert result.output == (
-        "Interrupted: nothing was written to the output path (run the same command again; download resumes).\n"
+        "Interrupted: nothing was written to the output path; run the same command again "
+        "(a download resumes where it stopped, a convert starts over).\n"
     )
     assert (tmp_path / "out" / "train.json").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lf_demo", "out"]

@@ -15,10 +15,10 @@ from vlmdata.convert import convert
 from vlmdata.io import ShardWriter
 from vlmdata.record import image_part, normalize_content, text_part
 
-# Text without the placeholder (a literal <image> is lossy by design), including newlines and unicode;
-# never whitespace only (a blank turn is invalid data, which convert refuses).
+# Text without the placeholders (a literal <image>, <video>, <audio> is lossy by design), including newlines
+# and unicode; not only whitespace (validate, and so convert, refuses a turn with no text).
 texts = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40).filter(
-    lambda t: "<image>" not in t and t.strip()
+    lambda t: t.strip() and not any(m in t for m in ("<image>", "<video>", "<audio>"))
 )
 
 
@@ -54,7 +54,14 @@ def _write(folder: Path, items) -> Path:
 
 def _expected(items):
     return [
-        {"id": f"r{i}", "messages": m, "images": [im["bytes"] for im in imgs], "source": "gen"}
+        {
+            "id": f"r{i}",
+            "messages": m,
+            "images": [im["bytes"] for im in imgs],
+            "videos": [],
+            "audios": [],
+            "source": "gen",
+        }  # fmt: skip
         for i, (m, imgs) in enumerate(items)
     ]
 

@@ -184,7 +184,7 @@ def _validate_codes(fmt: str, raw: dict, folder: Path) -> set[str]:
     sem, refs = FORMATS[fmt].check(raw)
     problems += sem
     checker = ImageChecker(folder, "header")
-    for path, value in refs:
+    for path, value, _kind in refs:
         problems += checker.check(value, path, str(folder))
     return {p.code for p in problems}
 
@@ -351,13 +351,13 @@ def test_renamed_columns_never_crash(folder):
         ),
         (
             "oai",
-            {"messages": [{"role": "user", "content": [{"type": "video"}]}]},
+            {"messages": [{"role": "user", "content": [{"type": "input_audio"}]}]},
             (
                 "enum",
-                "'video' is not one of ['text', 'image', 'image_url']",
+                "'input_audio' is not one of ['text', 'image', 'image_url', 'video', 'audio']",
                 "$.messages[0].content[0].type",
-                "one of text|image|image_url",
-                "'video'",
+                "one of text|image|image_url|video|audio",
+                "'input_audio'",
             ),
         ),
         (

@@ -50,12 +50,16 @@ def test_the_cauldron_multi_image_rows(tmp_path, cache):
             "id": "nlvr2-train-00000-000000",
             "messages": [user(IMG, IMG, txt(q0)), assistant(a0)],
             "images": [img(10), img(11)],
+            "videos": [],
+            "audios": [],
             "source": "the_cauldron/nlvr2",
         },
         {
             "id": "nlvr2-train-00000-000001",
             "messages": [user(IMG, IMG, txt(q1)), assistant(a1)],
             "images": [img(12), img(13)],
+            "videos": [],
+            "audios": [],
             "source": "the_cauldron/nlvr2",
         },
     ]
@@ -85,6 +89,8 @@ def test_the_cauldron_multi_turn_rows_across_files(tmp_path, cache):
             assistant(turns[2][1]),
         ],
         "images": [img(seed)],
+        "videos": [],
+        "audios": [],
         "source": "the_cauldron/vqav2",
     }
     assert [len(r["messages"]) for r in got] == [4, 2, 6, 2]
@@ -166,6 +172,8 @@ def test_naruto_rows_with_prompt_pool(tmp_path, cache):
             "id": rid,
             "messages": [user(IMG, txt(pick(PROMPTS, rid, 0))), assistant(caption)],
             "images": [img(100 + i, "JPEG")],
+            "videos": [],
+            "audios": [],
             "source": "lambdalabs/naruto-blip-captions",
         }
         for i, (rid, caption) in enumerate(zip(ids, gen.NARUTO, strict=True))
@@ -228,6 +236,8 @@ def test_food101_label_names_in_dataset_order_and_real_validation(tmp_path, cach
             assistant("cheesecake"),
         ],
         "images": [img(300, "JPEG")],
+        "videos": [],
+        "audios": [],
         "source": "ethz/food101",
     }
     assert json.loads((out / "manifest.json").read_text())["rows"] == {"train": 6, "validation": 3}

@@ -68,6 +68,8 @@ def test_vqa_columns_map(tmp_path, cache):
                 {"role": "assistant", "content": [{"type": "text", "text": "red"}]},
             ],
             "images": [{"bytes": png("red"), "path": "a.png"}],
+            "videos": [],
+            "audios": [],
             "source": "vqa",
         }
     ]
@@ -135,6 +137,8 @@ def test_local_folder_in_oai_format(tmp_path, cache):
                 {"role": "assistant", "content": [{"type": "text", "text": "green"}]},
             ],
             "images": [{"bytes": png("green"), "path": "x.png"}],
+            "videos": [],
+            "audios": [],
             "source": "oai",
         }
     ]
@@ -189,6 +193,8 @@ def test_hub_repo_already_in_oai_layout(tmp_path, cache):
                 {"role": "assistant", "content": [{"type": "text", "text": "A square."}]},
             ],
             "images": [{"bytes": png("white"), "path": None}],
+            "videos": [],
+            "audios": [],
             "source": "HuggingFaceH4/llava-instruct-mix-vsft",
         }
     ]

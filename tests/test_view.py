@@ -22,6 +22,7 @@ from view_helpers import (
     make_sharegpt_folder,
 )
 from vlmdata.cli import cli
+from vlmdata.formats import RECORD_FORMATS
 
 pytest.importorskip("starlette")
 from starlette.testclient import TestClient  # noqa: E402
@@ -278,20 +279,25 @@ def test_symlink_out_of_the_dataset_is_not_served(tmp_path):
     assert cl.get("/api/record/0").json()["problems"][0]["code"] == "image-outside"
 
 
-@pytest.mark.parametrize("fmt", ["oai", "sharegpt", "llava"])
+@pytest.mark.parametrize("fmt", RECORD_FORMATS)
 def test_every_format_is_viewed(tmp_path, canonical_dir, fmt):
     from vlmdata.convert import convert
-    from vlmdata.formats import FORMATS
 
-    assert fmt in FORMATS
-    convert(canonical_dir, to=fmt, out=tmp_path / fmt, allow_lossy=True, llava_image_list=True)
+    # convert refuses the bad record (BAD_POS) unless told to skip it
+    convert(canonical_dir, to=fmt, out=tmp_path / fmt, allow_lossy=True, skip_invalid=True,
+            writer_options={"llava_image_list": True})  # fmt: skip
     cl = client(tmp_path / fmt)
     data = cl.get("/api/records?per=200").json()
-    assert data["total"] == N_RECORDS
-    assert [r["id"] for r in data["records"]][:3] == ["rec-000", "rec-001", "rec-002"]
-    assert decoded(cl.get("/image/41/1")).size == (89, 32)
-    assert [r["pos"] for r in cl.get("/api/records?q=rec-044").json()["records"]] == [44]
-    assert [r["pos"] for r in cl.get("/api/records?problems=yes").json()["records"]] == [BAD_POS]
+    assert data["total"] == N_RECORDS - 1
+    assert [r["id"] for r in data["records"]] == [f"rec-{i:03d}" for i in range(N_RECORDS) if i != BAD_POS]
+    assert decoded(cl.get("/image/40/1")).size == (89, 32)  # rec-041, one place up
+    assert [r["pos"] for r in cl.get("/api/records?q=rec-044").json()["records"]] == [43]
+    assert [r["pos"] for r in cl.get("/api/records?images=2&q=red").json()["records"]] == [
+        5,
+        19,
+        34,
+    ]  # rec-005, -020, -035
+    assert cl.get("/api/records?problems=yes").json()["total"] == 0
 
 
 # -- summary, status, static, hosts ----------------------------------------------------------------------
@@ -391,3 +397,139 @@ def test_cli_serves_and_prints_the_url(canonical_dir):
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+# -- more shapes and states -------------------------------------------------------------------------------
+
+
+def test_jsonl_with_a_bad_line(tmp_path):
+    import json
+
+    good = {"messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]},
+                         {"role": "assistant", "content": [{"type": "text", "text": "hello"}]}]}  # fmt: skip
+    path = tmp_path / "train.jsonl"
+    path.write_text(json.dumps(good) + "\n{not json\n\n" + json.dumps(good) + "\n")
+    cl = client(path)
+    data = cl.get("/api/records").json()
+    assert data["total"] == 3
+    assert [(r["index"], r["line"], r["readable"]) for r in data["records"]] == [
+        (0, 1, True),
+        (1, 2, False),
+        (2, 4, True),
+    ]
+    bad = data["records"][1]
+    assert bad["error"]["code"] == "json" and [p["code"] for p in bad["problems"]] == ["json"]
+    assert bad["raw"] is None
+    assert "This record cannot be read: malformed JSON" in cl.get("/record/1").text
+    assert [r["pos"] for r in cl.get("/api/records?q=hello").json()["records"]] == [0, 2]
+
+
+def test_problems_before_validate_finished_are_the_same(canonical_dir):
+    """Before the background validate is done, the shown records get validate's own per-record checks."""
+    from vlmdata.validate import validate
+
+    expected = [p.to_dict() for p in validate(canonical_dir).problems]
+    app = create_app(canonical_dir, allowed_hosts=["testserver"], start_index=False)
+    cl = TestClient(app)
+    rec = cl.get(f"/api/record/{BAD_POS}").json()
+    assert rec["problems"] == expected and rec["validated"] is False
+    listed = cl.get("/api/records?per=50").json()["records"]
+    assert [p for r in listed for p in r["problems"]] == expected
+    assert "record checks pass</span>" in cl.get("/record/0").text
+    assert BAD_MESSAGE.replace("'", "&#39;") in cl.get(f"/record/{BAD_POS}").text
+    status = cl.get("/api/status").json()
+    assert (status["indexed"], status["validated"], status["done"]) == (0, False, False)
+    assert "indexing: 0 of 45 records counted, validate running" in cl.get("/").text
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete", "patch"])
+def test_read_only(c, method):
+    assert getattr(c, method)("/").status_code == 405
+    assert getattr(c, method)("/api/record/0").status_code == 405
+
+
+def test_any_host_only_when_listening_beyond_loopback(canonical_dir):
+    from vlmdata.view import Viewer
+
+    local = Viewer.bind(canonical_dir, port=0)
+    wide = Viewer.bind(canonical_dir, host="0.0.0.0", port=0)
+    try:
+        assert local.loopback and local.url == f"http://127.0.0.1:{local.port}/"
+        assert not wide.loopback and wide.url.startswith("http://0.0.0.0:")
+        assert TestClient(local.app).get("/api/status", headers={"host": "10.0.0.5"}).status_code == 400
+        assert TestClient(wide.app).get("/api/status", headers={"host": "10.0.0.5"}).status_code == 200
+    finally:
+        local.sock.close()
+        wide.sock.close()
+
+
+def test_histogram_bins():
+    import numpy as np
+
+    from vlmdata.view.plots import histogram
+
+    few = histogram(np.array([1, 1, 3, -1]), "images")
+    assert few["count"] == 3 and few["bars"] == [{"label": "1", "count": 2}, {"label": "2", "count": 0},
+                                                 {"label": "3", "count": 1}]  # fmt: skip
+    wide = histogram(np.arange(1000), "tokens")
+    assert len(wide["bars"]) == 20 and sum(b["count"] for b in wide["bars"]) == 1000
+    assert wide["bars"][0]["label"] == "0–49" and "<title>" in wide["svg"]
+
+
+def test_page_checks_of_a_sharegpt_folder_match_validate(tmp_path):
+    from vlmdata.validate import validate
+
+    folder = make_sharegpt_folder(tmp_path / "lf")
+    expected = {}
+    for p in validate(folder).problems:
+        expected.setdefault(p.where.record, []).append(p.to_dict())
+    assert sorted(expected) == [2, 3, 4]
+    cl = TestClient(create_app(folder, allowed_hosts=["testserver"], start_index=False))
+    records = cl.get("/api/records").json()["records"]
+    assert {r["pos"]: r["problems"] for r in records if r["problems"]} == expected
+
+
+def test_absolute_path_to_a_non_image_is_never_sent(tmp_path):
+    import json
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password=hunter2")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    rec = {"messages": [{"role": "user", "content": "<image>What is it?"}, {"role": "assistant", "content": "x"}],
+           "images": [str(secret)]}  # fmt: skip
+    (folder / "train.json").write_text(json.dumps([rec]))
+    cl = client(folder)
+    for url in ("/image/0/0", "/image/0/0?full=1", "/image/0/0?size=64"):
+        r = cl.get(url)
+        assert r.status_code == 404 and b"hunter2" not in r.content
+    assert [p["code"] for p in cl.get("/api/record/0").json()["problems"]] == ["image-corrupt"]
+
+
+def test_parquet_with_rows_in_a_record_format(tmp_path):
+    """A Parquet file laid out like HuggingFaceH4/llava-instruct-mix-vsft: OAI messages, images as bytes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from data_helpers import png_bytes
+
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": [{"type": "image", "text": None, "index": 0},
+                                             {"type": "text", "text": f"question {i}", "index": None}]},
+                {"role": "assistant", "content": [{"type": "text", "text": f"answer {i}", "index": None}]},
+            ],
+            "images": [{"bytes": png_bytes((10 * i, 0, 0), size=(40 + i, 30)), "path": None}],
+        }
+        for i in range(5)
+    ]  # fmt: skip
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), folder / "train-00000-of-00001.parquet", row_group_size=2)
+    cl = client(folder)
+    data = cl.get("/api/records").json()
+    assert data["total"] == 5 and all(r["readable"] for r in data["records"])
+    assert data["records"][3]["turns"][1]["parts"] == [{"kind": "text", "text": "answer 3"}]
+    assert decoded(cl.get("/image/3/0")).size == (43, 30)
+    assert [r["pos"] for r in cl.get("/api/records?q=answer 4").json()["records"]] == [4]

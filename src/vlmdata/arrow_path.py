@@ -75,7 +75,7 @@ def image_views(images: pa.Array) -> list[list[dict] | None]:
     width = pa.int64() if pa.types.is_large_binary(data.type) else pa.int32()
     _, offsets_buf, data_buf = data.buffers()
     offsets = pa.Array.from_buffers(width, len(data) + 1, [None, offsets_buf], offset=data.offset).to_pylist()
-    buf = memoryview(data_buf) if data_buf is not None else memoryview(b"")
+    buf = memoryview(data_buf).cast("B") if data_buf is not None else memoryview(b"")  # unsigned bytes
     nulls = data.is_null().to_pylist() if data.null_count else None
     flat = [
         {"bytes": None if nulls and nulls[i] else buf[offsets[i] : offsets[i + 1]], "path": paths[i]}
@@ -113,12 +113,22 @@ def canonical_images(images: pa.Array) -> pa.Array:
     return pa.ListArray.from_arrays(offsets, structs)
 
 
+def with_empty_media(batch: pa.RecordBatch) -> pa.Table:
+    """A legacy canonical batch (no videos/audios columns) in the current schema."""
+    empty = pa.array([[]] * batch.num_rows, IMAGES_TYPE)
+    columns = {name: batch.column(name) for name in batch.schema.names}
+    columns.update(videos=empty, audios=empty)
+    return pa.Table.from_pydict({f.name: columns[f.name] for f in ARROW_SCHEMA}, schema=ARROW_SCHEMA)
+
+
 def records_table(records: list[dict], images: pa.Array) -> pa.Table:
     """Canonical table from records whose images are placeholders plus the real images array."""
     columns = {
         "id": pa.array([r["id"] for r in records], pa.string()),
         "messages": pa.array([r["messages"] for r in records], ARROW_SCHEMA.field("messages").type),
         "images": images,
+        "videos": pa.array([r["videos"] for r in records], IMAGES_TYPE),  # empty: such rows go the row path
+        "audios": pa.array([r["audios"] for r in records], IMAGES_TYPE),
         "source": pa.array([r["source"] for r in records], pa.string()),
     }
     return pa.Table.from_pydict(columns, schema=ARROW_SCHEMA)

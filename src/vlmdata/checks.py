@@ -22,7 +22,7 @@ from typing import Any
 
 from vlmdata.errors import Location, Problem, json_type  # noqa: F401 (json_type: re-exported)
 
-ImageRef = tuple[str, Any]  # (JSON path, what the record stores for the image)
+ImageRef = tuple[str, Any, str]  # (JSON path, what the record stores for it, "image" | "video" | "audio")
 Turn = tuple[int, Any, bool]  # (turn index, canonical role or None if unknown, empty?)
 
 
@@ -134,10 +134,12 @@ def _fine(turns: list[Turn]) -> bool:
     return True
 
 
-def count_problem(n_images: int, n_marks: int, what: str, path: str, fix: str) -> Problem:
+def count_problem(
+    n_images: int, n_marks: int, what: str, path: str, fix: str, kind: str = "image"
+) -> Problem:
     return Problem(
-        "image-count",
-        f"number of images ({n_images}) does not match number of {what} ({n_marks})",
+        f"{kind}-count",
+        f"number of {kind}s ({n_images}) does not match number of {what} ({n_marks})",
         Location(path=path),
         str(n_marks),
         str(n_images),
@@ -145,13 +147,36 @@ def count_problem(n_images: int, n_marks: int, what: str, path: str, fix: str) -
     )
 
 
-def listed_images(value, path: str) -> list[ImageRef]:
-    """A record's image list as (path, value) pairs; a lone string counts as a list of one."""
+def listed_images(value, path: str, kind: str = "image") -> list[ImageRef]:
+    """A record's image (video, audio) list as (path, value, kind); a lone string counts as a list of one."""
     if value is None or value == []:
         return []
     if isinstance(value, list):
-        return [(f"{path}[{k}]", v) for k, v in enumerate(value)]
-    return [(path, value)]
+        return [(f"{path}[{k}]", v, kind) for k, v in enumerate(value)]
+    return [(path, value, kind)]
+
+
+def marker_media(
+    raw: dict, counts: dict, columns=("videos", "audios")
+) -> tuple[list[Problem], list[ImageRef]]:
+    """LLaMA-Factory's videos/audios columns against the <video>/<audio> markers counted in the text."""
+    problems, refs = [], []
+    for key in columns:
+        kind = key[:-1]
+        listed = listed_images(raw.get(key), f"$.{key}", kind)
+        if counts.get(kind, 0) != len(listed):
+            problems.append(
+                count_problem(
+                    len(listed),
+                    counts.get(kind, 0),
+                    f"<{kind}> placeholders",
+                    f"$.{key}",
+                    f"put one <{kind}> in the text per {kind}",
+                    kind,
+                )  # fmt: skip
+            )
+        refs += listed
+    return problems, refs
 
 
 _LF_ROLE_TAGS = ("user_tag", "assistant_tag", "observation_tag", "function_tag", "system_tag")

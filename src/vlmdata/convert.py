@@ -37,7 +37,7 @@ from vlmdata.images import DEFAULT_MAX_PIXELS, own_pixel_limit
 from vlmdata.inputs import Dataset, InputFile, iter_raw
 from vlmdata.io import DEFAULT_MAX_SHARD_BYTES, atomic_output_dir
 from vlmdata.progress import progress
-from vlmdata.record import ARROW_SCHEMA
+from vlmdata.record import ARROW_SCHEMA, LEGACY_SCHEMA
 from vlmdata.validate import image_mode
 from vlmdata.validate.report import FileSummary
 from vlmdata.validate.run import FILE, Checks
@@ -57,6 +57,8 @@ class ConvertReport:
     images: int = 0  # image references read
     images_stored: int = 0  # distinct image files written (JSON outputs store a repeated image once)
     images_outside: int = 0  # absolute image paths outside the dataset folder, read where they are
+    videos: int = 0
+    audios: int = 0
     files: list[str] = field(default_factory=list)
     changed_records: int = 0
     changes: list[dict] = field(default_factory=list)  # {"file", "record", "id", "change"}
@@ -180,7 +182,7 @@ def convert(
         for f in checks.dataset.files:
             summary = FileSummary(str(f.path), None)
             checks.report.files.append(summary)
-            if target.CANONICAL and f.kind == "parquet" and fmt == "auto" and _is_canonical_parquet(f.path):
+            if target.CANONICAL and f.kind == "parquet" and fmt == "auto" and canonical_layout(f.path):
                 summary.format = "canonical"
                 _copy_canonical(f, sink_for(f.split), run)
             elif target.CANONICAL and f.kind == "parquet" and arrow_path.has_embedded_images(f.path):
@@ -201,7 +203,7 @@ def convert(
         for split in sorted(run.sinks):
             files = run.sinks[split].close()
             report.files += files
-            names[split] = files[0] if files else ""
+            names[split] = (files[0] if files else "", run.sinks[split].media)
         report.images_stored = store.written if not target.CANONICAL else report.images
         report.images_outside = checks.images.outside
         for name, data in target.sidecar(Path(out).name, names).items():
@@ -250,6 +252,8 @@ def _convert_records(f: InputFile, sink_for, run: _Run, summary: FileSummary) ->
             run.invalid(f, index, line, _raw_id(raw), [problem])
             continue
         run.wrote(f, ctx.file, index, rec["id"], len(rec["images"]), changes)
+        run.report.videos += len(rec["videos"])
+        run.report.audios += len(rec["audios"])
     summary.records = count
     checks.report.records += count
 
@@ -287,6 +291,7 @@ def _copy_with_arrow_images(
             if problems:
                 run.invalid(f, count, None, _raw_id(row), problems)
             else:
+                row_path = row_path or bool(rec["videos"] or rec["audios"])
                 row_path = row_path or any(im["bytes"] is None for im in rec["images"])
                 records.append((count, rec))
             keep.append(not problems)
@@ -311,14 +316,21 @@ def _relative(file: str, root: Path) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
-def _is_canonical_parquet(path: Path) -> bool:
+def canonical_layout(path: Path) -> str | None:
+    """ "current" | "legacy" (a shard from before videos/audios) | None (not a canonical shard)."""
     import pyarrow.parquet as pq
 
     try:
-        schema = pq.read_schema(path)
+        schema = pq.read_schema(path).remove_metadata()
     except Exception:
-        return False
-    return schema.remove_metadata().equals(ARROW_SCHEMA.remove_metadata())
+        return None
+    if schema.equals(ARROW_SCHEMA.remove_metadata()):
+        return "current"
+    return "legacy" if schema.equals(LEGACY_SCHEMA.remove_metadata()) else None
+
+
+def _is_canonical_parquet(path: Path) -> bool:
+    return canonical_layout(path) is not None
 
 
 def _copy_canonical(f: InputFile, sink: ParquetSink, run: _Run) -> None:
@@ -339,6 +351,8 @@ def _copy_canonical(f: InputFile, sink: ParquetSink, run: _Run) -> None:
         if not run.writing:
             continue
         kept = batch if all(keep) else batch.filter(keep)
+        if "videos" not in kept.schema.names:  # a legacy shard: it has none
+            kept = arrow_path.with_empty_media(kept)
         sink.writer.write_batch(kept)
         images = pc.sum(pc.list_value_length(kept.column("images"))).as_py() or 0
         run.report.rows[f.split] = run.report.rows.get(f.split, 0) + kept.num_rows

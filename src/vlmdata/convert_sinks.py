@@ -9,6 +9,7 @@ import orjson
 
 from vlmdata.formats.base import ImageStore, WriteContext
 from vlmdata.io import ShardWriter, read_image_bytes
+from vlmdata.record import MEDIA_LISTS
 
 REPORT_FILE = "conversion_report.json"
 
@@ -18,9 +19,11 @@ class ParquetSink:
         self.writer = ShardWriter(out, split, max_shard_bytes)
 
     def write(self, rec: dict) -> list[str]:
-        rec = dict(rec, images=[read_image_bytes(im) for im in rec["images"]])
+        rec = {**rec, **{key: [read_image_bytes(m) for m in rec.get(key) or ()] for key in MEDIA_LISTS}}
         self.writer.write(rec)
         return []
+
+    media: set[str] = set()  # Parquet always has the videos and audios columns
 
     def close(self) -> list[str]:
         return [p.name for p in self.writer.close()]
@@ -37,11 +40,13 @@ class JsonSink:
         self.ctx = WriteContext(out, store)
         self.options = options
         self.count = 0
+        self.media: set[str] = set()  # the media columns ("videos", "audios") some record has
         if not self.jsonl:
             self.fh.write(b"[")
 
     def write(self, rec: dict) -> list[str]:
         raw, changes = self.module.from_canonical(rec, self.ctx, **self.options)
+        self.media.update(key for key in ("videos", "audios") if rec.get(key))
         data = orjson.dumps(raw)
         if self.jsonl:
             self.fh.write(data + b"\n")

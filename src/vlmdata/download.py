@@ -49,7 +49,7 @@ from vlmdata.download_plan import (
 )
 from vlmdata.download_state import SPLITS, Checkpoint
 from vlmdata.errors import UsageError, VlmDataError
-from vlmdata.formats import FORMATS
+from vlmdata.formats import FORMATS, parquet
 from vlmdata.images import inspect
 from vlmdata.io import DEFAULT_MAX_SHARD_BYTES, ShardWriter, atomic_output_dir
 from vlmdata.progress import progress
@@ -75,7 +75,7 @@ class DownloadOptions:
     streaming: bool = False
     num_proc: int | None = None
     shard: tuple[int, int] | None = None  # (i, N)
-    format: str = "parquet"
+    format: str = parquet.NAME
     allow_lossy: bool = False  # JSON formats that can't express a record (see vlmdata.convert)
     hub_mirror: str | None = None
     repo: str | None = None
@@ -197,7 +197,7 @@ def _write(source, loc, opts, units, configs, totals, checkpoint, report, local)
                 "nothing was written. Check --subset, --split and the --num-*-samples caps"
             )
         if not target.CANONICAL:
-            convert_to(canonical, tmp, opts.format, opts.quiet, opts.allow_lossy)
+            convert_to(canonical, tmp, opts.format, opts.quiet, opts.allow_lossy, name=Path(opts.out).name)
         data_files = sorted(p.name for p in tmp.iterdir() if p.is_file())
         report.files = data_files + ["README.md", MANIFEST]
         info = manifest(source, loc, opts, configs, report, tmp, data_files)
@@ -353,8 +353,8 @@ def _check_images(rec: dict) -> str | None:
             with open(path, "rb") as fh:
                 rec["images"][k] = {"bytes": fh.read(), "path": os.path.basename(path)}
     problems, refs = check_canonical(rec)
-    for jpath, image in refs:
-        found = inspect(image["bytes"])
+    for jpath, image, kind in refs:
+        found = inspect(image["bytes"]) if kind == "image" else None
         if found:
             k = jpath[len("$.images[") : -1]
             return f"image {k} is not a readable image: {found[1]}"

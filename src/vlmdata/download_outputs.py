@@ -15,15 +15,23 @@ from vlmdata.formats import FORMATS
 from vlmdata.io import alive
 
 
-def convert_to(canonical: Path, tmp: Path, fmt: str, quiet: bool = True, allow_lossy: bool = False) -> None:
-    """Convert the canonical shards in `canonical` into `fmt` files placed directly in `tmp`."""
+def convert_to(
+    canonical: Path,
+    tmp: Path,
+    fmt: str,
+    quiet: bool = True,
+    allow_lossy: bool = False,
+    name: str | None = None,
+) -> None:
+    """Convert the canonical shards in `canonical` into `fmt` files placed directly in `tmp`. `name`: the
+    dataset's name in files that carry one (sharegpt's dataset_info.json), the --out folder's name."""
     from vlmdata.convert import convert
 
-    staged = tmp / ".converted"
+    staged = tmp / ".converted" / (name or tmp.name)  # convert names the dataset after its folder
     convert(canonical, fmt, staged, quiet=quiet, allow_lossy=allow_lossy)
     for path in staged.iterdir():
         path.rename(tmp / path.name)
-    shutil.rmtree(staged)
+    shutil.rmtree(staged.parent)
     shutil.rmtree(canonical)
 
 
@@ -69,7 +77,14 @@ def card(source, loc, opts, configs, report, data_files: list[str]) -> str:
     cache on the resolved files and their modification times: it always sees the current content."""
     splits = [s for s in ("train", "validation") if report.rows.get(s)]
     target = FORMATS[opts.format]
-    lines = ["---", f"pretty_name: {json.dumps(Path(opts.out).name)}", "---", "", f"# {Path(opts.out).name}", ""]
+    lines = [
+        "---",
+        f"pretty_name: {json.dumps(Path(opts.out).name)}",
+        "---",
+        "",
+        f"# {Path(opts.out).name}",
+        "",
+    ]
     what = f"`{source.repo}`" + (f" (subsets: {', '.join(c for c in configs if c)})" if any(configs) else "")
     lines.append(f"Made by `vlmdata download` {__version__} from {what}, read from {loc.kind}.")
     if loc.kind == "bundled":

@@ -104,6 +104,28 @@ def b64(text: str, sub: str = "") -> bytes:
         ) from None
 
 
+MEDIA_CONTAINERS = {
+    "video": ("mp4", "mov", "webm", "mkv", "avi"),
+    "audio": ("mp3", "wav", "flac", "ogg", "m4a"),
+}
+
+
+def sniff_media(head) -> str | None:
+    """ "video" | "audio" | None from a file's first bytes (containers only: nothing is decoded)."""
+    head = bytes(head[:16])
+    if head[4:8] == b"ftyp":  # ISO media: mp4/mov are video, M4A audio
+        return "audio" if head[8:11] in (b"M4A", b"M4B") else "video"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):  # Matroska / WebM
+        return "video"
+    if head.startswith(b"RIFF"):
+        return {b"AVI ": "video", b"WAVE": "audio"}.get(head[8:12])
+    if head.startswith((b"ID3", b"fLaC", b"OggS")) or (
+        len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
+    ):
+        return "audio"
+    return None
+
+
 def over_limit(width: int, height: int, max_pixels: int | None) -> bool:
     """The pixel-limit arithmetic: PIL's bomb check compares width * height with the limit."""
     return max_pixels is not None and width * height > max_pixels

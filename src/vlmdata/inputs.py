@@ -19,6 +19,7 @@ from pathlib import Path
 import orjson
 
 from vlmdata.errors import Location, Problem, RecordError, UsageError, json_type
+from vlmdata.formats import sharegpt
 
 SUFFIXES = {".json": "json", ".jsonl": "jsonl", ".parquet": "parquet"}
 METADATA_FILES = {"dataset_info.json", "manifest.json", "dataset_infos.json", "conversion_report.json"}
@@ -103,7 +104,7 @@ def _from_dataset_info(root: Path, info_path: Path) -> Dataset:
                 continue  # a Hub dataset: nothing local to read
             raise RecordError(Problem("dataset-info", "entry has no file_name", where, "file_name", "none"))
         formatting = entry.get("formatting", "alpaca")
-        if formatting != "sharegpt":
+        if formatting != sharegpt.NAME:
             raise RecordError(
                 Problem(
                     "dataset-info",
@@ -143,7 +144,7 @@ def _from_dataset_info(root: Path, info_path: Path) -> Dataset:
                     p,
                     split,
                     SUFFIXES.get(p.suffix, "json"),
-                    "sharegpt",
+                    sharegpt.NAME,
                     entry.get("columns") or {},
                     entry.get("tags") or {},
                 )

@@ -111,7 +111,7 @@ def smooth(values: list[float], weight: float = SMOOTHING) -> list[float]:
 
 
 def epoch_starts(rows: list[dict]) -> list[tuple[int, int]]:
-    """[(epoch, first step logged at or past it), ...] for epochs 1, 2, ...: where the plot marks them."""
+    """[(k, first step logged with epoch >= k), ...] for k = 1, 2, ...: where the plot marks epochs."""
     marks, nxt = [], 1
     for r in rows:
         epoch = r.get("epoch")
@@ -122,9 +122,24 @@ def epoch_starts(rows: list[dict]) -> list[tuple[int, int]]:
 
 
 def plot_loss(output_dir: str | Path) -> Path | None:
-    """trainer_log.jsonl -> loss.png: every logged train loss as faint points, their smoothed curve, a
-    dotted line where each epoch ends, and eval loss when logged. None when nothing was logged."""
-    rows = read_log(output_dir)
+    """trainer_log.jsonl -> loss.png (see `loss_figure`). None when nothing was logged."""
+    fig = loss_figure(read_log(output_dir))
+    if fig is None:
+        return None
+    import matplotlib.pyplot as plt
+
+    out = Path(output_dir) / PLOT_NAME
+    tmp = out.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    tmp.replace(out)
+    return out
+
+
+def loss_figure(rows: list[dict]):
+    """Log rows -> matplotlib Figure: every logged train loss as faint points (alternating batch sizes
+    make a sawtooth of them), their smoothed curve, a dotted line at the first step logged in each new
+    epoch (the top axis numbers the epochs completed there), and eval loss when logged. None when no loss was logged."""
     train = [(r["step"], r["loss"]) for r in rows if "loss" in r]
     evals = [(r["step"], r["eval_loss"]) for r in rows if "eval_loss" in r]
     if not train and not evals:
@@ -154,9 +169,4 @@ def plot_loss(output_dir: str | Path) -> Path | None:
     ax.set_ylabel("loss")
     ax.legend()
     ax.grid(alpha=0.3)
-    out = Path(output_dir) / PLOT_NAME
-    tmp = out.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    tmp.replace(out)
-    return out
+    return fig

@@ -214,6 +214,14 @@ def check_semantics(cfg: dict[str, Any]) -> list[str]:
         problems.append(f"eval_strategy: {cfg['eval_strategy']!r} needs eval_split (e.g. validation)")
     if cfg.get("predict_at_end") and not cfg.get("eval_split"):
         problems.append("predict_at_end: needs eval_split (the split to generate answers for)")
+    if cfg.get("packing"):
+        if "max_length" in cfg and cfg["max_length"] is None:
+            problems.append("packing: needs max_length (the length of a packed row); set it, e.g. 2048")
+        if cfg.get("train_sampling_strategy") not in (None, "group_by_length"):
+            problems.append(
+                f"train_sampling_strategy: {cfg['train_sampling_strategy']!r} conflicts with packing: true "
+                "(packed rows have their own token-balanced order); remove one"
+            )
     if cfg.get("predict_metrics") is not None:
         from vlmtrain.metrics import METRICS
 
@@ -244,7 +252,8 @@ def _model_not_found(model: str) -> str:
     path = Path(model).expanduser()
     hub_like = re.fullmatch(r"[\w.-]+(/[\w.-]+)?", model) is not None
     if not hub_like or model.startswith((".", "~")) or (path.parent != Path(".") and path.parent.is_dir()):
-        return f"folder {model!r} does not exist (looked for {path.absolute()})"
+        where = "" if Path(model).is_absolute() else f" (looked for {path.absolute()})"
+        return f"folder {model!r} does not exist{where}"
     return (
         f"{model!r} is not a local folder (no {path.absolute()}) and not a Hub model in the local cache; "
         f"for a Hub model, download it first: hf download {model}"
@@ -315,6 +324,10 @@ def check_family(cfg: dict[str, Any], family) -> list[str]:
     attn = cfg.get("attn_implementation") or ""
     if attn.startswith("flash_attention") and not family.supports_flash_attention_2:
         problems.append(f"attn_implementation: family {family.name!r} has no {attn} path; use sdpa or eager")
+    if cfg.get("packing") and family.packing is None:
+        from vlmtrain.packing import packing_refusal
+
+        problems.append(packing_refusal(family))
     if method == "qlora":
         import importlib.util
 

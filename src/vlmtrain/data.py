@@ -28,10 +28,36 @@ def load_split(data_dir: str | Path, split: str, max_samples: int | None = None)
     if not files:
         raise VlmTrainError(f"{data_dir}: no {split}-*.parquet shards")
     check_shards(files)
+    refuse_video_audio(files)
     ds = load_dataset("parquet", data_files={split: files}, split=split)
     if max_samples is not None and max_samples < len(ds):
         ds = ds.select(range(max_samples))
     return ds
+
+
+def refuse_video_audio(files) -> None:
+    """vlmdata carries videos and audios (the shards' `videos`/`audios` columns); vlmtrain does not train
+    on them yet. Refuse, naming the first such record, instead of training on the text around them."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    for path in files:
+        names = pq.read_schema(path).names
+        media = [c for c in ("videos", "audios") if c in names]
+        if not media:
+            continue  # a shard from before vlmdata carried them
+        table = pq.read_table(path, columns=["id", *media])
+        for column in media:
+            counts = pc.fill_null(pc.list_value_length(table.column(column)), 0)
+            if pc.max(counts).as_py():
+                rows = pc.indices_nonzero(counts).to_pylist()
+                first = rows[0]
+                raise VlmTrainError(
+                    f"{path} record {first} (id {table.column('id')[first].as_py()}): has "
+                    f"{counts[first].as_py()} {column[:-1]}(s) ({len(rows)} record(s) in this shard have "
+                    f"{column}); vlmtrain does not train on video or audio yet. Drop those records, or train with "
+                    "a tool that does (the sharegpt export keeps them for LLaMA-Factory)"
+                )
 
 
 def cap_image(image, max_pixels: int | None):
@@ -46,7 +72,7 @@ def cap_image(image, max_pixels: int | None):
 def cap_images(record: dict[str, Any], max_pixels: int | None) -> dict[str, Any]:
     if not max_pixels or not record.get("images"):
         return record
-    from vlmtrain.families.base import decode_images
+    from vlmtrain.families.records import decode_images
 
     images = decode_images(record["images"], record.get("id"))
     return {**record, "images": [cap_image(im, max_pixels) for im in images]}

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from vlmtrain.errors import VlmTrainError
+from vlmtrain.fsmode import honour_umask
 
 
 def merge(model: str, adapter, out) -> dict:
@@ -35,6 +36,7 @@ def merge(model: str, adapter, out) -> dict:
     merged = attach_adapter(base, adapter, model).merge_and_unload()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    honour_umask(tmp)  # mkdtemp makes it 0700
     try:
         merged.save_pretrained(tmp)
         processor.save_pretrained(tmp)

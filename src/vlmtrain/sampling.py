@@ -6,9 +6,10 @@
 
 The order: shuffle all indices (seeded), cut them into windows of `window_batches` global batches, sort
 each window by length (longest first; the shuffle breaks ties), cut it into global batches of
-`batch_size * world_size`, then shuffle the global batches, except that the batch holding the longest
-sample goes first (an OOM shows at step 1, not hours in) and an incomplete batch goes last (so every
-other batch boundary stays aligned). The seed is `seed + epoch` (`set_epoch`), so a resumed run sees
+`batch_size * world_size` (the last window's short batch taken where it pads least, so grouping never
+pads more than random batches), then shuffle the global batches, except that the full batch holding
+the longest sample goes first (an OOM shows at step 1, not hours in) and an incomplete batch goes
+last (so every other batch boundary stays aligned). The seed is `seed + epoch` (`set_epoch`), so a resumed run sees
 the same order, and no global RNG is touched.
 
 Distributed: every rank builds the same sampler (same seed, same lengths) and yields the same indices;
@@ -69,20 +70,47 @@ class LengthGroupedSampler:
         rng.shuffle(order)
         window = n if self.window_batches is None else self.window_batches * size
         batches: list[list[int]] = []
+        tail: list[list[int]] = []
         for start in range(0, n, max(window, 1)):
             # Stable sort: equal lengths keep their shuffled order.
             chunk = sorted(order[start : start + window], key=lambda i: -self.lengths[i])
-            batches += [chunk[j : j + size] for j in range(0, len(chunk), size)]
-        if not batches:
-            return []
-        # Only the last window can end with a short batch: keep it out of the shuffle, put it last.
-        tail = [batches.pop()] if len(batches[-1]) < size else []
+            full, short = self._cut(chunk, size)
+            batches += full
+            tail += short
         if not batches:
             return tail
         first = max(range(len(batches)), key=lambda b: max(self.lengths[i] for i in batches[b]))
         head = batches.pop(first)
         rng.shuffle(batches)
         return [head, *batches, *tail]
+
+    def _cut(self, chunk: list[int], size: int) -> tuple[list[list[int]], list[list[int]]]:
+        """A window sorted longest first -> (full batches, [the short batch] or []). The r = len % size
+        records of the short batch are the contiguous run that pads least: cutting full batches from the
+        long end leaves the shortest records for the short batch and may pad a full one to a long row
+        ([1629, 56] + [52] instead of [1629] + [56, 52]: more padding than random batches). Contiguous runs of the sorted
+        order are the optimum for each choice, so the window pads no more than any other cut of it."""
+        m, r = divmod(len(chunk), size)
+        if r == 0:
+            return [chunk[j : j + size] for j in range(0, len(chunk), size)], []
+        # Padded tokens if the short batch follows k full batches (each batch pads to its first row):
+        # size * (starts before it) + r * its own first row + size * (starts after it, shifted by r).
+        before = [self.lengths[chunk[j * size]] for j in range(m + 1)]
+        after = [self.lengths[chunk[r + j * size]] for j in range(m)]
+        prefix = [0]
+        for v in before[:m]:
+            prefix.append(prefix[-1] + v)
+        suffix = [0] * (m + 1)
+        for j in range(m - 1, -1, -1):
+            suffix[j] = suffix[j + 1] + after[j]
+
+        def padded(k: int) -> int:
+            return size * prefix[k] + r * before[k] + size * suffix[k]
+
+        k = min(range(m, -1, -1), key=padded)  # ties: the shortest records make the short batch
+        cut = k * size
+        full = chunk[:cut] + chunk[cut + r :]
+        return [full[j : j + size] for j in range(0, len(full), size)], [chunk[cut : cut + r]]
 
     def __iter__(self) -> Iterator[int]:
         for batch in self.global_batches():

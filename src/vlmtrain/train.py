@@ -322,9 +322,20 @@ def _train(cfg: dict[str, Any]) -> Path:
     # Length-grouped batches (vlmtrain.sampling) from preflight's `length` column; counted here only when
     # preflight was skipped (token_check: false).
     lengths = None
-    if args.train_sampling_strategy == "group_by_length" and "length" not in train_ds.column_names:
+    if (args.pack_samples or args.train_sampling_strategy == "group_by_length") and (
+        "length" not in train_ds.column_names
+    ):
         lengths = record_lengths(train_ds, processor, family, args.max_pixels)
-    trainer = grouped_trainer_class()(
+    trainer_class, extra = grouped_trainer_class(), {}
+    if args.pack_samples:
+        from vlmtrain.packing import packed_trainer_class, packed_training
+
+        trainer_class = packed_trainer_class()
+        collator, extra, note = packed_training(args, processor, family, model, train_ds, lengths)
+        if main:
+            print(f"vlmtrain: {note}", file=sys.stderr)
+    trainer = trainer_class(
+        **extra,
         train_lengths=lengths,
         model=model,
         args=args,

@@ -177,6 +177,19 @@ class VlmTrainConfig(SFTConfig):
             "schema": {"enum": ["group_by_length", "random", "sequential", "batch_rebalance"]},
         },
     )
+    packing: bool = field(
+        default=False,
+        metadata={
+            "help": "Pack whole samples into rows of at most max_length tokens (exact counts, image tokens "
+            "included; a sample is never split) so every step carries about the same number of tokens and no "
+            "padding; position ids restart per sample and no sample attends to another (vlmtrain.packing). "
+            "A family that cannot be packed exactly (cross-attention, prefix-LM, bidirectional image attention) "
+            "refuses it and says why. Replaces "
+            "length-grouped batching; per_device_train_batch_size counts rows."
+        },
+    )
+    # `packing` moves here in __post_init__: trl's SFTTrainer refuses its own `packing` for image datasets.
+    pack_samples: bool = field(default=False, init=False, repr=False)
     overwrite_output_dir: bool = field(
         default=False,
         metadata={
@@ -202,4 +215,5 @@ class VlmTrainConfig(SFTConfig):
         # Our collator needs the raw columns; trl must not tokenize image records itself.
         self.remove_unused_columns = False
         self.dataset_kwargs = {"skip_prepare_dataset": True}
+        self.pack_samples, self.packing = bool(self.packing), False
         super().__post_init__()

@@ -43,3 +43,68 @@ def tiny_loaded(tiny_model):
         return loaded[name]
 
     return get
+
+
+IMAGE_BACKENDS = ("torchvision", "pil")
+
+
+@pytest.fixture(params=IMAGE_BACKENDS)
+def image_backend(request):
+    """Both image-processor backends: "torchvision" (what transformers picks where torchvision is
+    installed, e.g. Qwen2VLImageProcessor; skipped without it) and "pil" (Qwen2VLImageProcessorPil)."""
+    import importlib.util
+
+    if request.param == "torchvision" and importlib.util.find_spec("torchvision") is None:
+        pytest.skip("torchvision is not installed")
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def _backend_processors(tiny_model):
+    from vlmtrain.families import family_for_model
+
+    loaded = {}
+
+    def get(name: str, backend: str):
+        if (name, backend) not in loaded:
+            path = tiny_model(name)
+            fam = family_for_model(path)
+            loaded[name, backend] = (fam, fam.load_processor(path, image_backend=backend))
+        return loaded[name, backend]
+
+    return get
+
+
+@pytest.fixture
+def tiny_processor(_backend_processors, image_backend):
+    """`tiny_processor(family) -> (family, processor)` with the image processor of `image_backend`
+    (the test runs once per backend)."""
+    return lambda name: _backend_processors(name, image_backend)
+
+
+@pytest.fixture
+def image_processor_class(image_backend):
+    """`image_processor_class("Qwen2VLImageProcessor")` -> that class for `image_backend` (the PIL one
+    is the name + "Pil")."""
+    import transformers
+
+    return lambda base: getattr(transformers, base + ("Pil" if image_backend == "pil" else ""))
+
+
+@pytest.fixture(scope="session")
+def _granite_processors():
+    return {}
+
+
+@pytest.fixture
+def granite(_granite_processors, image_backend):
+    """The real Granite Vision processor (fixtures/granite_vision_processor, LLaVA-NeXT anyres) with the
+    image backend under test, loaded once per backend."""
+    from tokens_helpers import GRANITE_DIR
+
+    from vlmtrain.families import get_family
+
+    if image_backend not in _granite_processors:
+        fam = get_family("llava_next")
+        _granite_processors[image_backend] = fam.load_processor(GRANITE_DIR, image_backend=image_backend)
+    return _granite_processors[image_backend]

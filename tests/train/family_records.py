@@ -59,7 +59,33 @@ TEXT_ONLY = {
     "images": [],
     "source": "test",
 }
-ALL = [SINGLE, MULTI_TURN, MULTI_IMAGE, TEXT_ONLY]
+# Images in a later user turn, right after an assistant turn: processors that wrap an image in text
+# (Gemma3's "\n\n") change the text on both sides of it, next to trained tokens.
+LATER_IMAGE = {
+    "id": "later-image",
+    "messages": [
+        _msg("user", None, "Describe this picture."),
+        _msg("assistant", "A red square."),
+        _msg("user", None, "And this one?"),
+        _msg("assistant", "A small blue circle."),
+    ],
+    "images": [image("red"), png_dict("blue", 40)],
+    "source": "test",
+}
+# A later user turn that is only images (two of them) and ends right before the next assistant turn.
+LATER_IMAGES_ONLY = {
+    "id": "later-images-only",
+    "messages": [
+        _msg("system", "You are a helpful assistant."),
+        _msg("user", "How many objects are there?"),
+        _msg("assistant", "There are two objects."),
+        _msg("user", "Compare the two images.", None, None),
+        _msg("assistant", "The first one is red and the second one is blue."),
+    ],
+    "images": [image("red", 56), image("blue", 32)],
+    "source": "test",
+}
+ALL = [SINGLE, MULTI_TURN, MULTI_IMAGE, TEXT_ONLY, LATER_IMAGE, LATER_IMAGES_ONLY]
 
 
 def assistant_texts(record) -> list[str]:

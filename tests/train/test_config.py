@@ -46,7 +46,7 @@ def test_every_problem_listed_at_once(workdir):
         "lerning_rate: 1e-4\n"
         "num_train_epochs: three\n"
         "lora_r: 0\n"
-        "packing: true\n"
+        "padding_free: true\n"
         "lr_scheduler_type: cosin\n",
     )
     result = CliRunner().invoke(cli, ["run", config, "bogus"])
@@ -55,7 +55,8 @@ def test_every_problem_listed_at_once(workdir):
         "Error: bad.yaml: 9 problem(s):\n"
         "  - override 'bogus': expected KEY=VALUE (e.g. learning_rate=1e-4)\n"
         "  - unknown key 'lerning_rate' (did you mean 'learning_rate'?)\n"
-        "  - key 'packing' is set by vlmtrain: packing is not supported for image records\n"
+        "  - key 'padding_free' is set by vlmtrain: use packing: true (vlmtrain's padding-free rows of whole "
+        "samples)\n"
         "  - num_train_epochs: expected number, found string 'three'\n"
         "  - lr_scheduler_type: expected one of linear|cosine|cosine_with_restarts|polynomial|constant|"
         "constant_with_warmup|inverse_sqrt|reduce_lr_on_plateau|cosine_with_min_lr|cosine_warmup_with_min_lr|"
@@ -99,9 +100,47 @@ def test_missing_required_and_model_not_found(workdir):
     assert err.value.problems == [
         "data_dir: required key missing",
         "lora_r: applies only to methods lora and qlora (method is 'full')",
-        "model_name_or_path: no config.json for 'no/such-model' (not a local folder, not in the Hub cache); "
-        "download it first (huggingface-cli download no/such-model)",
+        f"model_name_or_path: 'no/such-model' is not a local folder (no {workdir / 'no' / 'such-model'}) and "
+        "not a Hub model in the local cache; for a Hub model, download it first: hf download no/such-model",
     ]
+
+
+@pytest.mark.parametrize(
+    "model, problem",
+    [
+        # models/ exists here: a local path that is missing, not a Hub id to download
+        (
+            "models/tiny-qwen2vl",
+            "folder 'models/tiny-qwen2vl' does not exist (looked for {cwd}/models/tiny-qwen2vl)",
+        ),
+        ("./tiny", "folder './tiny' does not exist (looked for {cwd}/tiny)"),
+        ("runs/a/b", "folder 'runs/a/b' does not exist (looked for {cwd}/runs/a/b)"),
+    ],
+)
+def test_missing_local_model_folder_is_not_sent_to_the_hub(workdir, model, problem):
+    (workdir / "models").mkdir()
+    config = write(workdir / "c.yaml", f"model_name_or_path: {model}\ndata_dir: data\n")
+    result = CliRunner().invoke(cli, ["check", config])
+    assert result.exit_code == 2
+    assert (
+        result.output
+        == f"Error: c.yaml: 1 problem(s):\n  - model_name_or_path: {problem.format(cwd=workdir)}\n"
+    )
+
+
+def test_yaml_no_is_a_string_and_project_keys_suggested_first(workdir):
+    """`save_strategy=no` as every HF user writes it (YAML 1.1 would read a boolean), in the file too;
+    a misspelt vlmtrain key suggests the vlmtrain key, not an inherited TrainingArguments one."""
+    config = write(workdir / "c.yaml", "model_name_or_path: vlm\ndata_dir: data\nsave_strategy: no\n")
+    assert load_config(config)["save_strategy"] == "no"
+    assert load_config(config, ["save_strategy=no", "logging_strategy=no"])["logging_strategy"] == "no"
+    result = CliRunner().invoke(cli, ["run", config, "lora_rank=8", "bf16=yes", "save_strategy=no"])
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: c.yaml: 2 problem(s):\n"
+        "  - unknown key 'lora_rank' (did you mean 'lora_r'?)\n"
+        "  - bf16: expected boolean or null, found string 'yes' (write true or false)\n"
+    )
 
 
 def test_lengths_and_batch_sizes_must_be_positive(workdir):
@@ -132,7 +171,9 @@ def test_data_dir_is_a_file_and_model_folder_without_config(workdir):
     config = write(workdir / "c.yaml", f"model_name_or_path: {workdir / 'nope'}\ndata_dir: data\n")
     with pytest.raises(ConfigError) as err:
         load_config(config)
-    assert err.value.problems == [f"model_name_or_path: folder '{workdir / 'nope'}' does not exist"]
+    assert err.value.problems == [
+        f"model_name_or_path: folder '{workdir / 'nope'}' does not exist"
+    ]  # absolute
     config = write(workdir / "c.yaml", "model_name_or_path: vlm/config.json\ndata_dir: data\n")
     with pytest.raises(ConfigError) as err:
         load_config(config)

@@ -32,7 +32,7 @@ def test_family_for_text_only_model_is_an_error(tmp_path):
 
 
 def test_align_labels_carries_labels_over_image_expansion():
-    from vlmtrain.families.base import align_labels
+    from vlmtrain.families.align import align_labels
 
     img = {9}
     # plain: [1, <img>, 2, 3, 4]; expanded: [1, <img>x3, 7, 2, 3, 4] (the processor added token 7 after it)
@@ -40,9 +40,35 @@ def test_align_labels_carries_labels_over_image_expansion():
     assert got == [-100, -100, -100, -100, -100, -100, 3, 4]
 
 
+def test_align_labels_tolerates_whitespace_the_processor_adds_at_both_segment_ends():
+    from vlmtrain.families.align import align_labels
+
+    # Gemma3-like: every image (9) wrapped in whitespace (4 = "\n\n", 3 = "\n"); the segment holding
+    # the trained 5, 6 changes at both ends, so prefix/suffix matching alone finds nothing in common.
+    u = [9, 5, 6, 3, 9, 7]
+    u_labels = [-100, 5, 6, -100, -100, -100]
+    e = [4, 9, 4, 5, 6, 4, 9, 4, 7]
+    got = align_labels(u, u_labels, e, {9}, {"id": "x"}, space_ids={3, 4})
+    assert got == [-100, -100, -100, 5, 6, -100, -100, -100, -100]
+
+
+def test_align_labels_refuses_a_changed_trained_token():
+    from vlmtrain.errors import VlmTrainError
+    from vlmtrain.families.align import align_labels
+
+    # the processor merged the trained 6 with its neighbour into 8: no equal stretch holds it
+    with pytest.raises(
+        VlmTrainError, match=r"record 'x': cannot align assistant tokens.*\[6, 3\] became \[8\]"
+    ):
+        align_labels([9, 5, 6, 3, 9], [-100, 5, 6, -100, -100], [9, 4, 5, 8, 9], {9}, {"id": "x"}, {3, 4})
+    # a non-whitespace change next to trained tokens is refused even when no trained token is lost
+    with pytest.raises(VlmTrainError, match="record 'x': cannot align assistant tokens"):
+        align_labels([9, 5, 6, 3, 9], [-100, 5, 6, -100, -100], [9, 7, 5, 6, 7, 9], {9}, {"id": "x"}, {3, 4})
+
+
 def test_align_labels_refuses_mismatched_image_runs():
     from vlmtrain.errors import VlmTrainError
-    from vlmtrain.families.base import align_labels
+    from vlmtrain.families.align import align_labels
 
     with pytest.raises(VlmTrainError, match="record 'x': the processor produced 2 image-token run"):
         align_labels([1, 9, 2], [-100, -100, 2], [1, 9, 2, 9, 3], {9}, {"id": "x"})

@@ -1,4 +1,5 @@
-"""Per-family expansion rules against the real processors, over grids and random image sizes."""
+"""Per-family expansion rules against the real processors, over grids and random image sizes, with the
+torchvision-backed and the PIL image processors (`image_backend`, conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from tokens_helpers import GRANITE_DIR
 
 from vlmtrain.families import get_family
 from vlmtrain.families.idefics3 import tokens as idefics3_tokens
@@ -21,13 +21,6 @@ def budget(n: int):
         derandomize=True,
         suppress_health_check=[HealthCheck.function_scoped_fixture],
     )
-
-
-@pytest.fixture(scope="module")
-def granite():
-    from transformers import LlavaNextProcessor
-
-    return LlavaNextProcessor.from_pretrained(str(GRANITE_DIR))
 
 
 def real_image_tokens(processor, width, height) -> int:
@@ -83,12 +76,6 @@ QWEN_CONFIGS = [
 ]
 
 
-def qwen_ip(cfg):
-    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
-
-    return Qwen2VLImageProcessorPil(**cfg)
-
-
 class _Proc:
     """Just enough of a processor for rules that only read the image processor."""
 
@@ -99,8 +86,8 @@ class _Proc:
 
 @budget(40)
 @given(cfg=st.sampled_from(QWEN_CONFIGS), w=st.integers(1, 1500), h=st.integers(1, 1500))
-def test_qwen_rule_equals_image_processor(cfg, w, h):
-    ip = qwen_ip(cfg)
+def test_qwen_rule_equals_image_processor(image_processor_class, cfg, w, h):
+    ip = image_processor_class("Qwen2VLImageProcessor")(**cfg)
     if max(w, h) / min(w, h) > 200:
         with pytest.raises(ValueError):
             ip(images=[Image.new("RGB", (w, h))])
@@ -114,22 +101,17 @@ def test_qwen_rule_equals_image_processor(cfg, w, h):
     )
 
 
-def idefics3_ip(splitting: bool, longest: int, tile: int):
-    from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
-
-    return Idefics3ImageProcessorPil(
-        do_image_splitting=splitting, size={"longest_edge": longest}, max_image_size={"longest_edge": tile}
-    )
-
-
 @budget(40)
 @given(
     cfg=st.sampled_from([(True, 96, 32), (True, 128, 48), (False, 64, 32), (True, 4 * 364, 364)]),
     w=st.integers(1, 900),
     h=st.integers(1, 900),
 )
-def test_idefics3_grid_equals_image_processor(cfg, w, h):
-    ip = idefics3_ip(*cfg)
+def test_idefics3_grid_equals_image_processor(image_processor_class, cfg, w, h):
+    splitting, longest, tile = cfg
+    ip = image_processor_class("Idefics3ImageProcessor")(
+        do_image_splitting=splitting, size={"longest_edge": longest}, max_image_size={"longest_edge": tile}
+    )
     out = ip(images=[[Image.new("RGB", (w, h))]], return_row_col_info=True)
     assert idefics3_tokens.grid(_Proc(ip), w, h) == (out["rows"][0][0], out["cols"][0][0])
 
@@ -138,10 +120,10 @@ def test_idefics3_grid_equals_image_processor(cfg, w, h):
     "crop, strategy, extra, expected",
     [(336, "default", 1, 576), (336, "full", 0, 576), (224, "full", 0, 256), (384, "full", 0, 729)],
 )
-def test_llava_fixed_count(crop, strategy, extra, expected):
-    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
-
-    ip = CLIPImageProcessorPil(size={"shortest_edge": crop}, crop_size={"height": crop, "width": crop})
+def test_llava_fixed_count(image_processor_class, crop, strategy, extra, expected):
+    ip = image_processor_class("CLIPImageProcessor")(
+        size={"shortest_edge": crop}, crop_size={"height": crop, "width": crop}
+    )
     proc = _Proc(
         ip,
         image_token="<image>",

@@ -9,8 +9,10 @@ from vlmdata import __version__
 from vlmdata.boundary import error_boundary
 
 # Turn library exceptions into `Error: ...` on stderr and the exception's exit code.
+# Ctrl-C: only `download` keeps what it fetched (its cache); `convert` has nothing to resume from.
 handle_errors = error_boundary(
-    "Interrupted: nothing was written to the output path (run the same command again; download resumes)."
+    "Interrupted: nothing was written to the output path; run the same command again "
+    "(a download resumes where it stopped, a convert starts over)."
 )
 
 

@@ -7,6 +7,7 @@ import click
 from vlmdata.cli import handle_errors
 from vlmdata.cli.options import output_format_option
 from vlmdata.errors import UsageError
+from vlmdata.formats import parquet
 
 
 @click.command("download")
@@ -32,7 +33,7 @@ from vlmdata.errors import UsageError
     "--num-proc", type=click.IntRange(min=1), help="Fetch and prepare this many source files at once."
 )
 @click.option("--shard", help="Read only part i of N (by source file), e.g. 0/8, for cluster jobs.")
-@output_format_option("--format", "fmt", default="parquet")
+@output_format_option("--format", "fmt", default=parquet.NAME)
 @click.option(
     "--allow-lossy", is_flag=True, help="JSON formats: convert rows they can't express; list changes."
 )

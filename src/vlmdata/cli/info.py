@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 import click
 
@@ -26,13 +28,27 @@ def command(path, fmt, media_dir, as_json):
     from vlmdata.info import info
 
     stats = info(path, fmt, media_dir)
+    try:
+        _show(path, stats, as_json)
+        sys.stdout.flush()  # a reader that stopped early shows here, not in Python's exit flush
+    except BrokenPipeError:
+        # `vlmdata info DIR | head -1`: the reader has what it wanted; no "Error: Broken pipe".
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+
+
+def _show(path, stats: dict, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(stats, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:  # rich's own handler exits 1; `command` exits quietly
+            raise BrokenPipeError
+
+    console = _Console()
     rows = ", ".join(f"{k}: {v}" for k, v in stats["rows"].items())
     click.echo(
         f"{path}: {stats['records']} records ({rows}), {stats['images']} images, "

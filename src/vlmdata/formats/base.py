@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,29 @@ from vlmdata.errors import Location, Problem, RecordError, json_type
 from vlmdata.images import ImageValueError, parse_value
 
 IMAGE_TOKEN = "<image>"
+MARKERS = {"image": IMAGE_TOKEN, "video": "<video>", "audio": "<audio>"}  # LLaMA-Factory's and LLaVA's
+_KIND_OF = {v: k for k, v in MARKERS.items()}
+_MARKER_RES: dict[tuple, re.Pattern] = {}
+
+
+def split_on_markers(text: str, kinds: tuple[str, ...] = tuple(MARKERS)) -> list[tuple[str, str]]:
+    """ "<image>Hi<video>" -> [("image", ""), ("text", "Hi"), ("video", "")] (empty text pieces dropped);
+    only the markers of `kinds` split (LLaVA has no audio: "<audio>" stays text there)."""
+    pattern = _MARKER_RES.get(kinds)
+    if pattern is None:
+        pattern = _MARKER_RES[kinds] = re.compile("(" + "|".join(re.escape(MARKERS[k]) for k in kinds) + ")")
+    out = []
+    for piece in pattern.split(text):
+        kind = _KIND_OF.get(piece) if piece in _KIND_OF and _KIND_OF[piece] in kinds else None
+        if kind:
+            out.append((kind, ""))
+        elif piece:
+            out.append(("text", piece))
+    return out
+
+
+def count_markers(text: str) -> dict[str, int]:
+    return {kind: text.count(marker) for kind, marker in MARKERS.items()}
 
 
 @dataclass
@@ -36,6 +60,7 @@ class ReadContext:
     line: int | None = None
     columns: dict = field(default_factory=dict)  # LLaMA-Factory dataset_info.json `columns`
     tags: dict = field(default_factory=dict)  # LLaMA-Factory dataset_info.json `tags`
+    _stem: str | None = field(default=None, repr=False, compare=False)
 
     def where(self, path: str = "$") -> Location:
         return Location(self.file, self.record, self.line, path)
@@ -44,7 +69,9 @@ class ReadContext:
         raise RecordError(Problem(code, message, self.where(path), expected, found, fix))
 
     def default_id(self) -> str:
-        return f"{Path(self.file).stem}-{self.record:06d}"
+        if self._stem is None:
+            self._stem = Path(self.file).stem  # once per file, not per record
+        return f"{self._stem}-{self.record:06d}"
 
     def record_id(self, raw: dict) -> str:
         """The record's id as text; a missing or null id gets the file-and-index default."""
@@ -147,3 +174,10 @@ class ImageStore:
 class WriteContext:
     out_dir: Path
     images: ImageStore
+    stores: dict = field(default_factory=dict)  # videos/, audios/: one content-addressed store each
+
+    def media(self, key: str) -> ImageStore:
+        """The store for "videos" or "audios" (files under out/videos/, out/audios/)."""
+        if key not in self.stores:
+            self.stores[key] = ImageStore(self.out_dir, key)
+        return self.stores[key]

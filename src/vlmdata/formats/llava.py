@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from vlmdata.checks import ImageRef, Turn, check_turns, count_problem, listed_images
 from vlmdata.errors import Problem, json_type
-from vlmdata.formats.base import IMAGE_TOKEN, ReadContext, WriteContext
+from vlmdata.formats.base import IMAGE_TOKEN, MARKERS, ReadContext, WriteContext, split_on_markers
 from vlmdata.formats.sharegpt import literal_marker_changes
-from vlmdata.record import image_part, make_record, normalize_content, text_part
+from vlmdata.record import make_record, media_part, normalize_content, text_part
 
 NAME = "llava"
 SUFFIX = ".json"  # one JSON list, as LLaVA's llava_v1_5_mix665k.json
@@ -37,13 +37,21 @@ def detect(raw: dict) -> bool:
     )
 
 
+KINDS = ("image", "video")  # LLaVA's `image`; Qwen-VL's LLaVA-style `video` (no audio)
+KEYS = {"image": "image", "video": "video"}
+
+
 def _split(text: str) -> list[dict]:
     parts: list[dict] = []
-    for k, piece in enumerate(text.split(IMAGE_TOKEN)):
-        if k:
-            parts.append(image_part())
-            if piece.startswith("\n"):
-                piece = piece[1:]
+    after_media = False
+    for kind, piece in split_on_markers(text, KINDS):
+        if kind != "text":
+            parts.append(media_part(kind))
+            after_media = True
+            continue
+        if after_media and piece.startswith("\n"):
+            piece = piece[1:]
+        after_media = False
         if piece:
             parts.append(text_part(piece))
     return parts
@@ -52,13 +60,13 @@ def _split(text: str) -> list[dict]:
 def _join(content: list[dict]) -> str:
     out = []
     for p in content:
-        if p["type"] == "image":
-            out.append(IMAGE_TOKEN + "\n")
-        else:
+        if p["type"] == "text":
             out.append(p["text"])
+        else:
+            out.append(MARKERS[p["type"]] + "\n")
     text = "".join(out)
-    # An image closing the turn has nothing after it: no newline either (read back identically).
-    if content and content[-1]["type"] == "image":
+    # A marker closing the turn has nothing after it: no newline either (read back identically).
+    if content and content[-1]["type"] != "text":
         text = text[:-1]
     return text
 
@@ -86,23 +94,26 @@ def to_canonical(raw: dict, ctx: ReadContext) -> dict:
         if not isinstance(text, str):
             ctx.fail("type", "value must be a string", f"{path}.value", "string", json_type(text))
         messages.append({"role": role, "content": normalize_content(_split(text))})
-    listed = raw.get("image")
-    listed = [] if listed is None else listed if isinstance(listed, list) else [listed]
-    n_tokens = sum(p["type"] == "image" for m in messages for p in m["content"])
-    if n_tokens != len(listed):
-        ctx.fail(
-            "image-count",
-            f"number of images ({len(listed)}) does not match number of {IMAGE_TOKEN} tokens ({n_tokens})",
-            "$.image",
-            str(n_tokens),
-            str(len(listed)),
-            f"put one {IMAGE_TOKEN} in the human turn per image",
-        )
-    images = [
-        ctx.image(v, "$.image" if not isinstance(raw.get("image"), list) else f"$.image[{k}]")
-        for k, v in enumerate(listed)
-    ]
-    return make_record(ctx.record_id(raw), messages, images, ctx.record_source(raw))
+    media = {}
+    for kind in KINDS:
+        key = KEYS[kind]
+        value = raw.get(key)
+        listed = [] if value is None else value if isinstance(value, list) else [value]
+        n_tokens = sum(p["type"] == kind for m in messages for p in m["content"])
+        if n_tokens != len(listed):
+            ctx.fail(
+                f"{kind}-count",
+                f"number of {kind}s ({len(listed)}) does not match number of {MARKERS[kind]} tokens ({n_tokens})",
+                f"$.{key}",
+                str(n_tokens),
+                str(len(listed)),
+                f"put one {MARKERS[kind]} in the human turn per {kind}",
+            )
+        media[kind] = [
+            ctx.image(v, f"$.{key}" if not isinstance(value, list) else f"$.{key}[{k}]")
+            for k, v in enumerate(listed)
+        ]
+    return make_record(ctx.record_id(raw), messages, media["image"], ctx.record_source(raw), media["video"])
 
 
 def from_canonical(rec: dict, ctx: WriteContext, multi_image: bool = False) -> tuple[dict, list[str]]:
@@ -110,6 +121,11 @@ def from_canonical(rec: dict, ctx: WriteContext, multi_image: bool = False) -> t
     if messages and messages[0]["role"] == "system":
         changes.append("$.messages[0]: system turn dropped (LLaVA has no system turn)")
         messages = messages[1:]
+    if rec.get("audios"):
+        changes.append(
+            f"$.audios: {len(rec['audios'])} audio(s) dropped with their parts (LLaVA has no audio)"
+        )
+        messages = _without(messages, "audio")
     images = rec["images"]
     if len(images) > 1 and not multi_image:
         changes.append(
@@ -121,10 +137,20 @@ def from_canonical(rec: dict, ctx: WriteContext, multi_image: bool = False) -> t
     paths = [ctx.images.add(im) for im in images]
     if paths:
         out["image"] = paths if multi_image and len(paths) > 1 else paths[0]
+    videos = [ctx.media("videos").add(v) for v in rec.get("videos") or ()]
+    if videos:  # Qwen-VL's LLaVA-style key
+        out["video"] = videos if len(videos) > 1 else videos[0]
     out["conversations"] = [{"from": FROM[m["role"]], "value": _join(m["content"])} for m in messages]
     if rec.get("source"):
         out["source"] = rec["source"]
     return out, changes
+
+
+def _without(messages: list[dict], kind: str) -> list[dict]:
+    return [
+        {"role": m["role"], "content": normalize_content([p for p in m["content"] if p["type"] != kind])}
+        for m in messages
+    ]
 
 
 def _keep_first_image(messages: list[dict]) -> list[dict]:
@@ -148,7 +174,7 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
         return [], []
     problems: list[Problem] = []
     turns: list[Turn] = []
-    n_marks = 0
+    n_marks = n_videos = 0
     for i, m in enumerate(conv):
         if not isinstance(m, dict):
             continue
@@ -157,6 +183,9 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
         if isinstance(text, str):
             marks = text.count(IMAGE_TOKEN)
             n_marks += marks
+            if "<video>" in text:
+                n_videos += text.count("<video>")
+                marks += 1
             empty = not marks and not text.strip()
         role = m.get("from")
         turns.append((i, ROLE_MAP.get(role) if type(role) is str else None, empty))
@@ -172,6 +201,20 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
                 f"put one {IMAGE_TOKEN} in the human turn per image",
             )
         )
+    if n_videos or "video" in raw:
+        videos = listed_images(raw.get("video"), "$.video", "video")
+        if n_videos != len(videos):
+            problems.append(
+                count_problem(
+                    len(videos),
+                    n_videos,
+                    "<video> tokens",
+                    "$.video",
+                    "put one <video> in the human turn per video",
+                    "video",
+                )  # fmt: skip
+            )
+        images = images + videos
     return problems, images
 
 

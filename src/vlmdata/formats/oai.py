@@ -5,10 +5,12 @@
                   {"role": "assistant", "content": [{"type": "text", "text": "A cat."}]}],
      "images": ["images/3f2a.jpg"]}
 
-Read also: content as a plain string; inline `{"type": "image", "image": path}`; OpenAI API
-`{"type": "image_url", "image_url": {"url": path | data-URL}}`; LLaMA-Factory v1
-`{"type": "image_url", "value": path}` and `{"type": "text", "value": ...}`; `{"type": "image", "index": k}`
-(HuggingFaceH4/llava-instruct-mix-vsft). The k-th image part is the k-th image.
+Read also: content as a plain string; inline `{"type": "image", "image": path | {"url": path}}` (xtuner);
+OpenAI API `{"type": "image_url", "image_url": {"url": path | data-URL}}`; LLaMA-Factory v1
+`{"type": "image_url", "value": path}` and `{"type": "text", "value": ...}`; oumi's `content` in place of
+`value`; `{"type": "image", "index": k}` (HuggingFaceH4/llava-instruct-mix-vsft); `{"type": "video"}` and
+`{"type": "audio"}` parts with a `videos`/`audios` list (or the media inline). The k-th image part is the
+k-th image, the k-th video part the k-th video.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from vlmdata.checks import ImageRef, Turn, check_turns, count_problem, listed_images
 from vlmdata.errors import Location, Problem, json_type
 from vlmdata.formats.base import ReadContext, WriteContext
-from vlmdata.record import ROLES, image_part, make_record, normalize_content, text_part
+from vlmdata.record import MEDIA, ROLES, make_record, media_part, normalize_content, text_part
 
 NAME = "oai"
 SUFFIX = ".jsonl"  # one record per line, as TRL's and fms-hf-tuning's JSON loaders stream it
@@ -32,14 +34,24 @@ def detect(raw: dict) -> bool:
     )
 
 
-def _inline_image(part: dict):
-    """The image a part carries itself, or None when it points into the record's `images` list."""
-    if part.get("type") == "image":
-        return part.get("image")
+# part type -> the media kind it carries; "image_url" is the OpenAI API's image part
+PART_KINDS = {"image": "image", "image_url": "image", "video": "video", "audio": "audio"}
+
+
+def _inline(part: dict, kind: str):
+    """The media a part carries itself, or None when it points into the record's images/videos/audios."""
+    if kind != "image_url":
+        return part.get(kind)
     url = part.get("image_url")
     if isinstance(url, dict):
         return url.get("url")
-    return url if url is not None else part.get("value")
+    if url is not None:
+        return url
+    return part.get("value", part.get("content"))  # LLaMA-Factory v1: value; oumi: content
+
+
+def _text(part: dict):
+    return part.get("text", part.get("value", part.get("content")))
 
 
 def to_canonical(raw: dict, ctx: ReadContext) -> dict:
@@ -48,12 +60,7 @@ def to_canonical(raw: dict, ctx: ReadContext) -> dict:
         ctx.fail(
             "missing-field", "record has no messages list", "$.messages", "array", json_type(messages_in)
         )
-    listed = raw.get("images")
-    listed = [] if listed is None else listed  # `images: false` is an error, not "no images"
-    if not isinstance(listed, list):
-        ctx.fail("type", "images must be a list", "$.images", "array", json_type(listed))
-    images: list[dict] = []
-    inline: list[dict] = []
+    inline: dict[str, list[dict]] = {kind: [] for kind in MEDIA}
     messages = []
     for i, message in enumerate(messages_in):
         mpath = f"$.messages[{i}]"
@@ -78,48 +85,60 @@ def to_canonical(raw: dict, ctx: ReadContext) -> dict:
             ppath = f"{mpath}.content[{j}]"
             kind = part.get("type") if isinstance(part, dict) else None
             if kind == "text":
-                text = part.get("text", part.get("value"))
+                text = _text(part)
                 if not isinstance(text, str):
                     ctx.fail("type", "text part needs a string", f"{ppath}.text", "string", json_type(text))
                 parts.append(text_part(text))
-            elif kind in ("image", "image_url"):
-                value = _inline_image(part)
+            elif kind in PART_KINDS:
+                media = PART_KINDS[kind]
+                value = _inline(part, kind)
                 if value is None and kind == "image_url":  # unlike {"type": "image"}, it must say where
                     ctx.fail(
                         "missing-field", "image_url part has no URL", f"{ppath}.image_url", "a URL", "null"
                     )
                 if value is not None:
-                    inline.append(ctx.image(value, ppath))
-                parts.append(image_part())
+                    inline[media].append(ctx.image(value, ppath))
+                parts.append(media_part(media))
             else:
                 ctx.fail(
                     "part-type",
                     "unknown content part type",
                     f"{ppath}.type",
-                    "text|image|image_url",
+                    "|".join(["text", *PART_KINDS]),
                     repr(kind),
                 )
         messages.append({"role": role, "content": normalize_content(parts)})
-    n_parts = sum(p["type"] == "image" for m in messages for p in m["content"])
+    media = {kind: _media_list(raw, ctx, messages, kind, inline[kind]) for kind in MEDIA}
+    return make_record(
+        ctx.record_id(raw), messages, media["image"], ctx.record_source(raw), media["video"], media["audio"]
+    )
+
+
+def _media_list(
+    raw: dict, ctx: ReadContext, messages: list[dict], kind: str, inline: list[dict]
+) -> list[dict]:
+    key = f"{kind}s"
+    listed = raw.get(key)
+    listed = [] if listed is None else listed  # `images: false` is an error, not "no images"
+    if not isinstance(listed, list):
+        ctx.fail("type", f"{key} must be a list", f"$.{key}", "array", json_type(listed))
+    n_parts = sum(p["type"] == kind for m in messages for p in m["content"])
     if inline and listed:
         ctx.fail(
-            "image-count",
-            "images given both inline in parts and in the images list",
-            "$.images",
-            "one of the two",
-            "both",
-        )
-    images = inline or [ctx.image(v, f"$.images[{k}]") for k, v in enumerate(listed)]
-    if n_parts != len(images):
+            f"{kind}-count", f"{key} given both inline in parts and in the {key} list", f"$.{key}",
+            "one of the two", "both",
+        )  # fmt: skip
+    found = inline or [ctx.image(v, f"$.{key}[{k}]") for k, v in enumerate(listed)]
+    if n_parts != len(found):
         ctx.fail(
-            "image-count",
-            f"number of images ({len(images)}) does not match number of image parts ({n_parts})",
-            "$.images",
+            f"{kind}-count",
+            f"number of {key} ({len(found)}) does not match number of {kind} parts ({n_parts})",
+            f"$.{key}",
             str(n_parts),
-            str(len(images)),
-            "add an image part per image, or list one image per part",
+            str(len(found)),
+            f"add a {kind} part per {kind}, or list one {kind} per part",
         )
-    return make_record(ctx.record_id(raw), messages, images, ctx.record_source(raw))
+    return found
 
 
 def from_canonical(rec: dict, ctx: WriteContext) -> tuple[dict, list[str]]:
@@ -127,13 +146,16 @@ def from_canonical(rec: dict, ctx: WriteContext) -> tuple[dict, list[str]]:
         {
             "role": m["role"],
             "content": [
-                {"type": "image"} if p["type"] == "image" else {"type": "text", "text": p["text"]}
+                {"type": "text", "text": p["text"]} if p["type"] == "text" else {"type": p["type"]}
                 for p in m["content"]
             ],
         }
         for m in rec["messages"]
     ]
     out = {"id": rec["id"], "messages": messages, "images": [ctx.images.add(im) for im in rec["images"]]}
+    for key in ("videos", "audios"):
+        if rec.get(key):
+            out[key] = [ctx.media(key).add(m) for m in rec[key]]
     if rec.get("source"):
         out["source"] = rec["source"]
     return out, []
@@ -146,7 +168,7 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
     problems: list[Problem] = []
     turns: list[Turn] = []
     inline: list[ImageRef] = []
-    n_parts = 0
+    n_parts = {"image": 0}
     for i, m in enumerate(messages):
         if type(m) is not dict:
             continue
@@ -163,45 +185,51 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
                 kind = part.get("type")
                 if kind == "text":
                     if empty:
-                        value = part.get("text", part.get("value"))
+                        value = _text(part)
                         empty = not (type(value) is str and value.strip())
-                elif kind == "image" or kind == "image_url":
+                elif kind in PART_KINDS:
                     empty = False
-                    n_parts += 1
-                    if kind == "image":
-                        value = part.get("image")
-                    else:
-                        value = part.get("image_url", part.get("value"))
-                        if type(value) is dict:
-                            value = value.get("url")
+                    media = PART_KINDS[kind]
+                    n_parts[media] = n_parts.get(media, 0) + 1
+                    value = _inline(part, kind)
+                    if type(value) is dict and kind == "image":
+                        value = value if "bytes" in value or "path" in value else value.get("url")
                     if value is not None:
-                        inline.append((f"$.messages[{i}].content[{j}]", value))
+                        inline.append((f"$.messages[{i}].content[{j}]", value, media))
         turns.append((i, role if role in ROLES else None, empty))
     problems.extend(check_turns(turns, "$.messages", "role"))
-    listed = raw.get("images")
-    listed = listed_images(listed, "$.images") if isinstance(listed, list) else []
-    if inline and listed:
-        problems.append(
-            Problem(
-                "image-count",
-                "images given both inline in parts and in the images list",
-                Location(path="$.images"),
-                "one of the two",
-                "both",
+    refs: list[ImageRef] = []
+    for media in MEDIA:
+        if media != "image" and not n_parts.get(media) and f"{media}s" not in raw:
+            continue
+        key = f"{media}s"
+        listed = raw.get(key)
+        listed = listed_images(listed, f"$.{key}", media) if isinstance(listed, list) else []
+        mine = [r for r in inline if r[2] == media] if inline else []
+        if mine and listed:
+            problems.append(
+                Problem(
+                    f"{media}-count",
+                    f"{key} given both inline in parts and in the {key} list",
+                    Location(path=f"$.{key}"),
+                    "one of the two",
+                    "both",
+                )
             )
-        )
-    images = inline or listed
-    if n_parts != len(images):
-        problems.append(
-            count_problem(
-                len(images),
-                n_parts,
-                "image parts",
-                "$.images",
-                "add an image part per image, or list one image per part",
+        found = mine or listed
+        if n_parts.get(media, 0) != len(found):
+            problems.append(
+                count_problem(
+                    len(found),
+                    n_parts.get(media, 0),
+                    f"{media} parts",
+                    f"$.{key}",
+                    f"add a {media} part per {media}, or list one {media} per part",
+                    media,
+                )  # fmt: skip
             )
-        )
-    return problems, images
+        refs += found
+    return problems, refs
 
 
 def sidecar(name: str, files: dict[str, str]) -> dict[str, bytes]:

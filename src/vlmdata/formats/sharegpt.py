@@ -13,10 +13,17 @@ and tag, because LLaMA-Factory turns any key left out of `columns`/`tags` into N
 
 from __future__ import annotations
 
-from vlmdata.checks import ImageRef, Turn, check_turns, count_problem, listed_images
+from vlmdata.checks import ImageRef, Turn, check_turns, count_problem, listed_images, marker_media
 from vlmdata.errors import Location, Problem, json_type
-from vlmdata.formats.base import IMAGE_TOKEN, ReadContext, WriteContext
-from vlmdata.record import image_part, make_record, normalize_content, text_part
+from vlmdata.formats.base import (
+    IMAGE_TOKEN,
+    MARKERS,
+    ReadContext,
+    WriteContext,
+    count_markers,
+    split_on_markers,
+)
+from vlmdata.record import MEDIA, make_record, media_part, normalize_content, text_part
 
 NAME = "sharegpt"
 SUFFIX = ".json"  # one JSON list, as LLaMA-Factory's examples ship it
@@ -51,19 +58,15 @@ def detect(raw: dict) -> bool:
 
 
 def split_markers(text: str) -> list[dict]:
-    """ "<image>What is it?" -> [{"type": "image"}, {"type": "text", "text": "What is it?"}]"""
-    parts: list[dict] = []
-    pieces = text.split(IMAGE_TOKEN)
-    for k, piece in enumerate(pieces):
-        if k:
-            parts.append(image_part())
-        if piece:
-            parts.append(text_part(piece))
-    return parts
+    """ "<image>What is it?" -> [{"type": "image"}, {"type": "text", "text": "What is it?"}]
+    (also <video> and <audio>, LLaMA-Factory's markers for its videos/audios columns)"""
+    return [
+        text_part(piece) if kind == "text" else media_part(kind) for kind, piece in split_on_markers(text)
+    ]
 
 
 def join_markers(content: list[dict]) -> str:
-    return "".join(IMAGE_TOKEN if p["type"] == "image" else p["text"] for p in content)
+    return "".join(p["text"] if p["type"] == "text" else MARKERS[p["type"]] for p in content)
 
 
 def _tags(raw_messages: list, ctx: ReadContext) -> tuple[str, str, dict]:
@@ -110,26 +113,30 @@ def to_canonical(raw: dict, ctx: ReadContext) -> dict:
         if not isinstance(text, str):
             ctx.fail("type", "content must be a string", f"{path}.{content_tag}", "string", json_type(text))
         messages.append({"role": role, "content": normalize_content(split_markers(text))})
-    images_key = ctx.columns.get("images") or "images"
-    listed = raw.get(images_key)
-    listed = [] if listed is None else listed  # `images: false` is an error, not "no images"
-    if isinstance(listed, str):
-        listed = [listed]
-    if not isinstance(listed, list):
-        ctx.fail("type", "images must be a list", f"$.{images_key}", "array", json_type(listed))
-    n_markers = sum(p["type"] == "image" for m in messages for p in m["content"])
-    if n_markers != len(listed):
-        ctx.fail(
-            "image-count",
-            f"number of images ({len(listed)}) does not match number of {IMAGE_TOKEN} "
-            f"placeholders ({n_markers})",
-            f"$.{images_key}",
-            str(n_markers),
-            str(len(listed)),
-            f"put one {IMAGE_TOKEN} in the text per image",
-        )
-    images = [ctx.image(v, f"$.{images_key}[{k}]") for k, v in enumerate(listed)]
-    return make_record(ctx.record_id(raw), messages, images, ctx.record_source(raw))
+    media = {}
+    for kind in MEDIA:
+        key = ctx.columns.get(f"{kind}s") or f"{kind}s"
+        listed = raw.get(key)
+        listed = [] if listed is None else listed  # `images: false` is an error, not "no images"
+        if isinstance(listed, str):
+            listed = [listed]
+        if not isinstance(listed, list):
+            ctx.fail("type", f"{kind}s must be a list", f"$.{key}", "array", json_type(listed))
+        n_markers = sum(p["type"] == kind for m in messages for p in m["content"])
+        if n_markers != len(listed):
+            ctx.fail(
+                f"{kind}-count" if kind != "image" else "image-count",
+                f"number of {kind}s ({len(listed)}) does not match number of {MARKERS[kind]} "
+                f"placeholders ({n_markers})",
+                f"$.{key}",
+                str(n_markers),
+                str(len(listed)),
+                f"put one {MARKERS[kind]} in the text per {kind}",
+            )
+        media[kind] = [ctx.image(v, f"$.{key}[{k}]") for k, v in enumerate(listed)]
+    return make_record(
+        ctx.record_id(raw), messages, media["image"], ctx.record_source(raw), media["video"], media["audio"]
+    )
 
 
 def literal_marker_changes(rec: dict) -> tuple[list[dict], list[str]]:
@@ -140,9 +147,12 @@ def literal_marker_changes(rec: dict) -> tuple[list[dict], list[str]]:
     for i, m in enumerate(rec["messages"]):
         content = []
         for p in m["content"]:
-            if p["type"] == "text" and IMAGE_TOKEN in p["text"]:
-                changes.append(f"$.messages[{i}]: literal {IMAGE_TOKEN} in text rewritten as '<image >'")
-                p = text_part(p["text"].replace(IMAGE_TOKEN, "<image >"))
+            if p["type"] == "text" and "<" in p["text"]:
+                for marker in MARKERS.values():
+                    if marker in p["text"]:
+                        spaced = marker[:-1] + " >"
+                        changes.append(f"$.messages[{i}]: literal {marker} in text rewritten as '{spaced}'")
+                        p = text_part(p["text"].replace(marker, spaced))
             content.append(p)
         messages.append({"role": m["role"], "content": content})
     return messages, changes
@@ -155,30 +165,35 @@ def from_canonical(rec: dict, ctx: WriteContext) -> tuple[dict, list[str]]:
         "messages": [{"role": m["role"], "content": join_markers(m["content"])} for m in messages],
         "images": [ctx.images.add(im) for im in rec["images"]],
     }
+    for key in ("videos", "audios"):
+        if rec.get(key):  # only when present: LLaMA-Factory indexes every column its entry names
+            out[key] = [ctx.media(key).add(m) for m in rec[key]]
     if rec.get("source"):
         out["source"] = rec["source"]
     return out, changes
 
 
-def sidecar(name: str, files: dict[str, str]) -> dict[str, bytes]:
-    """dataset_info.json for a written folder: one entry per split file ({"train": "train.json"}), the
-    train split named after the folder (`name`), others `name_split`."""
+def sidecar(name: str, files: dict[str, tuple[str, set]]) -> dict[str, bytes]:
+    """dataset_info.json for a written folder: one entry per split file ({"train": ("train.json",
+    {"videos"})}: the file and the media columns its records have), the train split named after the
+    folder (`name`), others `name_split`."""
     import orjson
 
     entry = name.replace("-", "_") or "dataset"
     info = {
-        (entry if split == "train" else f"{entry}_{split}"): dataset_info_entry(file)
-        for split, file in sorted(files.items())
+        (entry if split == "train" else f"{entry}_{split}"): dataset_info_entry(file, media)
+        for split, (file, media) in sorted(files.items())
     }
     return {"dataset_info.json": orjson.dumps(info, option=orjson.OPT_INDENT_2) + b"\n"}
 
 
-def dataset_info_entry(file_name: str) -> dict:
-    """The dataset_info.json entry LLaMA-Factory needs to load one written file unchanged."""
+def dataset_info_entry(file_name: str, media=()) -> dict:
+    """The dataset_info.json entry LLaMA-Factory needs to load one written file unchanged; `media`: the
+    videos/audios columns the file has (LLaMA-Factory reads those only when `columns` names them)."""
     return {
         "file_name": file_name,
         "formatting": "sharegpt",
-        "columns": dict(WRITE_COLUMNS),
+        "columns": {**WRITE_COLUMNS, **{k: k for k in ("videos", "audios") if k in media}},
         "tags": dict(WRITE_TAGS),
     }
 
@@ -197,6 +212,7 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
     role_tag = "role" if "role" in first else "from"
     content_tag = "content" if "content" in first else "value"
     n_marks = 0
+    other = {"video": 0, "audio": 0}
     for i, m in enumerate(messages):
         if not isinstance(m, dict):
             continue
@@ -216,6 +232,11 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
         if isinstance(text, str):
             marks = text.count(IMAGE_TOKEN)
             n_marks += marks
+            if "<video>" in text or "<audio>" in text:
+                for kind, n in count_markers(text).items():
+                    if kind in other:
+                        other[kind] += n
+                        marks += n
             empty = not marks and not text.strip()
         role = m.get(role_tag)
         turns.append((i, DEFAULT_ROLE_MAP.get(role) if type(role) is str else None, empty))
@@ -231,4 +252,8 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
                 f"put one {IMAGE_TOKEN} in the text per image",
             )
         )
+    if other["video"] or other["audio"] or "videos" in raw or "audios" in raw:
+        media_problems, refs = marker_media(raw, other)
+        problems += media_problems
+        images = images + refs
     return problems, images

@@ -8,8 +8,9 @@
 A mirror is a folder `<root>/<org>/<name>/` laid out exactly like the Hub repo (README.md YAML configs or
 dataset_infos.json, the same data files): `datasets.load_dataset(<that folder>, config, ...)` reads it the
 same way it reads the repo. The mirror root comes from --hub-mirror or VLMDATA_HUB_MIRROR. With neither,
-when the Hub is offline (HF_HUB_OFFLINE=1) or unreachable, the tiny mirror in vlmkit's `fixtures/hub` is
-used, with a notice saying so.
+when the Hub is offline (HF_HUB_OFFLINE=1) or unreachable, the tiny mirror bundled with vlmkit
+(package data `vlmdata/sources/mirror`, linked as `fixtures/hub` in a checkout) is used, with a notice
+saying so.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from pathlib import Path
 from vlmdata.errors import UsageError, VlmDataError
 
 MIRROR_ENV = "VLMDATA_HUB_MIRROR"
-BUNDLED_MIRROR = Path(__file__).resolve().parents[3] / "fixtures" / "hub"
+# Package data, so a wheel install has it too (fixtures/hub in a checkout is a link to it).
+BUNDLED_MIRROR = Path(__file__).resolve().parent / "mirror"
 
 
 class NetworkError(VlmDataError):

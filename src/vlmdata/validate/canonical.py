@@ -12,7 +12,7 @@ from pathlib import Path
 
 from vlmdata.checks import ImageRef, Turn, check_turns, count_problem
 from vlmdata.errors import Location, Problem
-from vlmdata.record import ARROW_SCHEMA, HF_FEATURES, ROLES
+from vlmdata.record import ARROW_SCHEMA, HF_FEATURES, LEGACY_HF_FEATURES, LEGACY_SCHEMA, ROLES
 
 
 def check_canonical(rec: dict) -> tuple[list[Problem], list[ImageRef]]:
@@ -24,7 +24,7 @@ def check_canonical(rec: dict) -> tuple[list[Problem], list[ImageRef]]:
             Problem("missing-field", "record has no id", Location(path="$.id"), "a string", "null")
         )
     turns: list[Turn] = []
-    n_parts = 0
+    n_parts = {"image": 0, "video": 0, "audio": 0}
     for i, m in enumerate(rec.get("messages") or ()):
         mpath = f"$.messages[{i}]"
         if m is None:  # Arrow lets list items and structs be null
@@ -45,14 +45,14 @@ def check_canonical(rec: dict) -> tuple[list[Problem], list[ImageRef]]:
                 )
                 continue
             kind, text = part.get("type"), part.get("text")
-            if kind == "image":
-                n_parts += 1
+            if kind in n_parts:
+                n_parts[kind] += 1
                 has_content = True
                 if text is not None:
                     problems.append(
                         Problem(
                             "normal-form",
-                            "image part carries text",
+                            f"{kind} part carries text",
                             Location(path=f"{ppath}.text"),
                             "null",
                             repr(text),
@@ -86,39 +86,42 @@ def check_canonical(rec: dict) -> tuple[list[Problem], list[ImageRef]]:
                         "part-type",
                         "unknown content part type",
                         Location(path=f"{ppath}.type"),
-                        "text|image",
+                        "text|image|video|audio",
                         repr(kind),
                     )
                 )
             prev_kind = kind
         turns.append((i, role if role in ROLES else None, not has_content))
     problems.extend(check_turns(turns, "$.messages", "role"))
-    images = []
-    for k, image in enumerate(rec.get("images") or ()):
-        if image is None or (image.get("bytes") is None and not image.get("path")):
-            problems.append(
-                Problem(
-                    "image-value",
-                    "image has neither bytes nor a path",
-                    Location(path=f"$.images[{k}]"),
-                    "bytes or a path",
-                    "neither",
+    refs: list[ImageRef] = []
+    for kind in ("image", "video", "audio"):
+        key = f"{kind}s"
+        listed = rec.get(key) or ()  # null: a legacy shard or from_pylist without the column
+        for k, item in enumerate(listed):
+            if item is None or (item.get("bytes") is None and not item.get("path")):
+                problems.append(
+                    Problem(
+                        f"{kind}-value",
+                        f"{kind} has neither bytes nor a path",
+                        Location(path=f"$.{key}[{k}]"),
+                        "bytes or a path",
+                        "neither",
+                    )
                 )
+            else:
+                refs.append((f"$.{key}[{k}]", item, kind))
+        if n_parts[kind] != len(listed):
+            problems.append(
+                count_problem(
+                    len(listed),
+                    n_parts[kind],
+                    f"{kind} parts",
+                    f"$.{key}",
+                    f"add a {kind} part per {kind}, or one {kind} per part",
+                    kind,
+                )  # fmt: skip
             )
-        else:
-            images.append((f"$.images[{k}]", image))
-    n_images = len(rec.get("images") or ())
-    if n_parts != n_images:
-        problems.append(
-            count_problem(
-                n_images,
-                n_parts,
-                "image parts",
-                "$.images",
-                "add an image part per image, or one image per part",
-            )
-        )
-    return problems, images
+    return problems, refs
 
 
 def check_arrow_schema(path: Path, schema) -> list[Problem]:
@@ -126,8 +129,10 @@ def check_arrow_schema(path: Path, schema) -> list[Problem]:
     `datasets` decode the images (it ignores the metadata silently when any type differs)."""
     file = str(path)
     problems = []
-    expected = {f.name: f for f in ARROW_SCHEMA}
     found = {f.name: f for f in schema}
+    legacy = "videos" not in found and "audios" not in found  # written before videos/audios were carried
+    reference = LEGACY_SCHEMA if legacy else ARROW_SCHEMA
+    expected = {f.name: f for f in reference}
     for name, field in expected.items():
         if name not in found:
             problems.append(
@@ -174,7 +179,7 @@ def check_arrow_schema(path: Path, schema) -> list[Problem]:
         features = json.loads(meta)["info"]["features"] if meta else None
     except (ValueError, KeyError, TypeError):
         features = "unreadable"
-    if features != HF_FEATURES:
+    if features != (LEGACY_HF_FEATURES if legacy else HF_FEATURES):
         problems.append(
             Problem(
                 "hf-metadata",

@@ -13,7 +13,15 @@ from __future__ import annotations
 import os
 
 from vlmdata.errors import Location, Problem
-from vlmdata.images import DEFAULT_MAX_PIXELS, ImageValueError, inspect, own_pixel_limit, parse_value  # noqa: F401 (re-exported)
+from vlmdata.images import (  # noqa: F401 (DEFAULT_MAX_PIXELS, own_pixel_limit: re-exported)
+    DEFAULT_MAX_PIXELS,
+    MEDIA_CONTAINERS,
+    ImageValueError,
+    inspect,
+    own_pixel_limit,
+    parse_value,
+    sniff_media,
+)
 
 MODES = ("exists", "header", "full")
 _ESCAPES = frozenset({"\0escapes"})  # listing marker: the folder is a link out of the dataset
@@ -37,9 +45,13 @@ class ImageChecker:
         self._opened: dict[str, list[tuple]] = {}
         self.checked = 0  # image references checked
         self.outside = 0  # of which absolute paths outside the dataset folder
+        self.media = 0  # video and audio references checked
 
-    def check(self, value, path: str, media_dir: str) -> list[Problem]:
-        """Problems of one image reference: a path, a data: URL, or {bytes, path}."""
+    def check(self, value, path: str, media_dir: str, kind: str = "image") -> list[Problem]:
+        """Problems of one image (video, audio) reference: a path, a data: URL, or {bytes, path}. Videos
+        and audios are not decoded: their container is told from the first bytes (images.sniff_media)."""
+        if kind != "image":
+            return self._check_media(value, path, media_dir, kind)
         self.checked += 1
         try:
             data, file = parse_value(value)
@@ -127,6 +139,51 @@ class ImageChecker:
                         "copy the image into the dataset folder",
                     )
                 ]
+        return []
+
+    def _check_media(self, value, path: str, media_dir: str, kind: str) -> list[Problem]:
+        self.media += 1
+        try:
+            data, file = parse_value(value)
+        except ImageValueError as e:
+            return (
+                []
+                if e.wrong_type
+                else [_p(e.code, e.message.replace("image", kind), path + e.sub, e.expected, e.found, e.fix)]
+            )
+        if data is None:
+            saved, self.mode = self.mode, "exists"
+            try:
+                found = self._check_file(file, path, media_dir)
+            finally:
+                self.mode = saved
+            if found or self.mode == "exists":
+                return found
+            full = file if os.path.isabs(file) else os.path.join(media_dir, file)
+            try:
+                with open(full, "rb") as fh:
+                    data = fh.read(64)
+            except OSError as exc:
+                return [
+                    _p(
+                        f"{kind}-missing",
+                        f"cannot read {kind}: {exc.strerror}",
+                        path,
+                        "a readable file",
+                        file,
+                    )
+                ]
+        if self.mode != "exists" and sniff_media(data) != kind:
+            return [
+                _p(
+                    f"{kind}-corrupt",
+                    f"not a {kind} file (unknown container)",
+                    path,
+                    f"a {kind} file ({', '.join(MEDIA_CONTAINERS[kind])})",
+                    "other data",
+                    None,
+                )  # fmt: skip
+            ]
         return []
 
     def _outside(self, full: str, value: str, path: str) -> list[Problem]:

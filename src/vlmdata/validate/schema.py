@@ -154,6 +154,13 @@ class SchemaChecker:
         self._slow = jsonschema.Draft202012Validator(schema)
         self.is_valid = self._fast.is_valid
 
+    def valid(self, raw) -> bool:
+        """is_valid for records that may hold bytes (Parquet rows: image bytes, or views into Arrow)."""
+        try:
+            return self._fast.is_valid(_jsonable_images(raw))
+        except ValueError:  # bytes elsewhere in the record
+            return self._fast.is_valid(_jsonable(raw))
+
     def problems(self, raw) -> list[Problem]:
         """Every schema problem of a record (empty when valid)."""
         try:
@@ -164,6 +171,19 @@ class SchemaChecker:
             if self._fast.is_valid(raw):
                 return []
         return [p for e in self._slow.iter_errors(raw) for p in _problems(e, self._schema)]
+
+
+def _jsonable_images(raw: dict) -> dict:
+    """The common case, cheaply: bytes only in top-level lists of {bytes, path} (a row's images)."""
+    out = {}
+    for key, value in raw.items():
+        if type(value) is list and value and type(value[0]) is dict and "bytes" in value[0]:
+            value = [
+                {**v, "bytes": "<bytes>"} if type(v) is dict and v.get("bytes") is not None else v
+                for v in value
+            ]
+        out[key] = value
+    return out
 
 
 def _jsonable(value):

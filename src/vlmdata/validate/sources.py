@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vlmdata.errors import Location, Problem, RecordError
+from vlmdata.formats import sharegpt
 from vlmdata.inputs import SUFFIXES, InputFile, load_json, split_of
 from vlmdata.validate.schema import SchemaChecker
 
@@ -51,7 +52,7 @@ def check_dataset_info(root: Path, info_path: Path) -> tuple[list[InputFile], li
                 skipped.append(f"{file} {where}: a Hub or remote dataset, nothing local to check")
             continue
         formatting = entry.get("formatting", "alpaca")
-        if formatting != "sharegpt":
+        if formatting != sharegpt.NAME:
             skipped.append(f"{file} {where}: formatting {formatting!r} is not checked (only sharegpt)")
             continue
         columns = entry.get("columns") if isinstance(entry.get("columns"), dict) else {}
@@ -123,7 +124,7 @@ def check_dataset_info(root: Path, info_path: Path) -> tuple[list[InputFile], li
             split = split_of(p.name) if split_of(p.name) != "train" else split_of(name.rsplit("_", 1)[-1])
             files.append(
                 InputFile(
-                    p, split, SUFFIXES[p.suffix], "sharegpt", columns, tags, name, entry, lf_view(entry)
+                    p, split, SUFFIXES[p.suffix], sharegpt.NAME, columns, tags, name, entry, lf_view(entry)
                 )
             )
     return files, problems, skipped

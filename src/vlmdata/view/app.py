@@ -70,12 +70,12 @@ def create_app(
             raise HTTPException(404, f"no page {query.page}: {len(positions):,} records make {pages} page(s)")
         shown = positions[(query.page - 1) * query.per : query.page * query.per]
         entries = ds.entries(int(p) for p in shown)
-        lengths = token_lengths(entries, index)
+        lengths, problems = token_lengths(entries, index), index.problems_for(entries)
         return {
             "query": query,
             "total": len(positions),
             "pages": pages,
-            "cards": [card(e, index, lengths) for e in entries],
+            "cards": [card(e, index, lengths, problems) for e in entries],
             "status": index.status(),
         }
 

@@ -56,13 +56,16 @@ class DatasetIndex:
         self._source_codes: dict[str, int] = {}
         self.indexed = 0
         self.validated = False
+        self.finished = False
         self.counted = 0
         self.report = None  # the ValidationReport once validation finished
-        self._problems: dict[tuple[str, int], list[Problem]] = {}
+        self._problems: dict[tuple[int, int], list[Problem]] = {}  # (reader, index in file)
         self.file_problems: list[Problem] = []
         self.image_sizes: list[tuple[int, int]] = []
+        self.image_sizes_sampled = False
         self.error: str | None = None
         self._searches: OrderedDict = OrderedDict()
+        self._page_checks = None  # vlmdata.view.checks.PageChecks, made for the first page shown
         self._lock = threading.Lock()
         self.first_page = threading.Event()  # set once the first page was sent (see start)
         self._delay = 0.0
@@ -86,12 +89,14 @@ class DatasetIndex:
             self.first_page.wait(self._delay)
         try:
             self._index_counts()
+            self._sample_image_sizes()  # a few thousand headers: the summary's plots come early
             self._validate()
-            self._sample_image_sizes()
             if self.counter is not None:
                 self._count_tokens()
         except Exception as exc:  # shown on the page; the records stay browsable
             self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.finished = True
 
     def _code(self, source: str | None) -> int:
         source = source or ""
@@ -183,13 +188,26 @@ class DatasetIndex:
         r, index = self.ds.locate(pos)
         return self._problems.get((r, index), [])
 
+    def problems_for(self, entries) -> dict[int, tuple[list[Problem] | None, bool]]:
+        """{position: (problems, final)} for the shown records: validate's report once it is done
+        (final), before that the same per-record checks run on just these records."""
+        if self.validated:
+            return {e.pos: (self.problems_of(e.pos), True) for e in entries}
+        with self._lock:
+            if self._page_checks is None:
+                from vlmdata.view.checks import PageChecks
+
+                self._page_checks = PageChecks(self.ds)
+        full = self.ds.entries([e.pos for e in entries], images=True)  # headers are checked too
+        return {e.pos: (self._page_checks.problems(e), False) for e in full}
+
     def status(self) -> dict:
         return {
             "records": len(self.ds),
             "indexed": int(self.indexed),
             "validated": self.validated,
             "counted": self.counted if self.counter is not None else None,
-            "done": not self.thread.is_alive(),
+            "done": self.finished,
             "error": self.error,
         }
 

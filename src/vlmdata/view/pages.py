@@ -129,8 +129,9 @@ def token_lengths(entries, index) -> dict[int, int]:
     return {e.pos: n for e, n in zip(todo, lengths, strict=True)}
 
 
-def card(entry, index, lengths: dict[int, int] | None = None) -> dict:
-    """A record as the page shows it; JSON-ready. lengths: token counts from token_lengths()."""
+def card(entry, index, lengths: dict[int, int] | None = None, problems: dict | None = None) -> dict:
+    """A record as the page shows it; JSON-ready. lengths: token counts from token_lengths();
+    problems: index.problems_for() of the shown entries."""
     rec = entry.record
     turns = []
     if rec is not None:
@@ -144,9 +145,12 @@ def card(entry, index, lengths: dict[int, int] | None = None) -> dict:
                 else:
                     parts.append({"kind": "text", "text": p.get("text") or ""})
             turns.append({"role": m["role"], "parts": parts})
-    problems = [p.to_dict() for p in index.problems_of(entry.pos)] if index.validated else None
-    if entry.error is not None and problems is not None and not problems:
-        problems = [entry.error.to_dict()]  # unreadable but not in validate's report (cannot happen today)
+    if problems is None or entry.pos not in problems:
+        problems = index.problems_for([entry])
+    found, final = problems[entry.pos]
+    if final and entry.error is not None and not found:
+        found = [entry.error]  # unreadable but passes validate's checks (the readers agree: not today)
+    found = None if found is None else [p.to_dict() for p in found]
     tokens = None
     if index.tokens is not None:
         tokens = int(index.tokens[entry.pos])
@@ -167,7 +171,8 @@ def card(entry, index, lengths: dict[int, int] | None = None) -> dict:
         "readable": rec is not None,
         "turns": turns,
         "n_images": len(rec["images"]) if rec else 0,
-        "problems": problems,
+        "problems": found,
+        "validated": final,  # False: this record's own checks; validate of the whole dataset still runs
         "error": entry.error.to_dict() if entry.error else None,
         "raw": _raw_text(entry.raw) if rec is None and entry.raw is not None else None,
         "tokens": tokens,

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from vlmdata.convert import _is_canonical_parquet
 from vlmdata.errors import Problem, RecordError
-from vlmdata.formats import FORMATS, detect_format
+from vlmdata.formats import FORMATS, detect_format, format_of
 from vlmdata.formats.base import ReadContext
 from vlmdata.inputs import InputFile, discover, iter_raw
 
@@ -124,17 +124,16 @@ class _CanonicalParquet(_Reader):
         return out
 
     def read(self, start: int, stop: int, images: bool = False):
-        if images:
-            return [
-                (i, None, row, None, None)
-                for i, row in enumerate(self._rows(start, stop, TEXT_COLUMNS + ["images"]), start)
-            ]
         rows = self._rows(start, stop, TEXT_COLUMNS + ["images.list.element.path"])
+        # the image column is its own cached read: the thumbnails of the same page reuse it
+        stored = self._rows(start, stop, ["images"]) if images else None
         out = []
-        for i, row in enumerate(rows, start):
-            # images hold only their paths here: the bytes are read when an image is asked for
-            row["images"] = [{"bytes": None, "path": im["path"]} for im in row["images"] or ()]
-            out.append((i, None, row, None, None))
+        for k, row in enumerate(rows):
+            if stored is not None:
+                row["images"] = stored[k]["images"]
+            else:  # only the paths: the bytes are read when an image is asked for
+                row["images"] = [{"bytes": None, "path": im["path"]} for im in row["images"] or ()]
+            out.append((start + k, None, row, None, None))
         return out
 
     def image(self, index: int, k: int) -> dict:
@@ -145,8 +144,8 @@ class _CanonicalParquet(_Reader):
         return images[k]
 
 
-def _raw_reader(f: InputFile, root: Path):
-    """The format reader and the context that locates each raw record, as convert.read_records uses."""
+def _read_context(f: InputFile, root: Path) -> ReadContext:
+    """The context that locates a raw record and resolves its image paths, as convert.read_records does."""
     base = f.path.parent.resolve()
     return ReadContext(str(f.path), root, base, columns=f.columns, tags=f.tags)
 
@@ -161,13 +160,10 @@ class _RawRecords(_Reader):
     def _convert(self, index: int, line, raw: dict | None, error: Problem | None):
         if raw is None:
             return index, line, None, None, error
-        ctx = _raw_reader(self.f, self.root)
+        ctx = _read_context(self.f, self.root)
         ctx.record, ctx.line = index, line
         try:
-            fmt = self.fmt or detect_format(raw)
-            if fmt is None:
-                ctx.fail("format", "record matches none of the formats", "$", "oai, sharegpt or llava keys",
-                         ", ".join(sorted(raw))[:80], "pass --format to say which format it is")  # fmt: skip
+            fmt = self.fmt or format_of(raw, ctx)
             return index, line, FORMATS[fmt].to_canonical(raw, ctx), raw, None
         except RecordError as exc:
             return index, line, None, raw, exc.problem

@@ -2,13 +2,56 @@
 
 from __future__ import annotations
 
+import functools
+import sys
+
 import click
 
 from vlmdata.boundary import error_boundary
 from vlmtrain import __version__
 
-# Library exceptions -> `Error: ...` and their exit code; Ctrl-C is left to the trainer.
-handle_errors = error_boundary()
+# Top-level modules of the `[train]` extra: `pip install vlmkit` alone leaves them out.
+TRAIN_MODULES = frozenset(
+    {
+        "torch",
+        "transformers",
+        "trl",
+        "peft",
+        "accelerate",
+        "tensorboard",
+        "matplotlib",
+        "sacrebleu",
+        "rouge_score",
+    }
+)
+_boundary = (
+    error_boundary()
+)  # library exceptions -> `Error: ...` and their exit code; Ctrl-C is left to the trainer
+
+
+def handle_errors(fn):
+    """The error boundary, plus one line (exit 2, no traceback) when the command needs the `[train]`
+    extra that a plain `pip install vlmkit` did not install."""
+    guarded = _boundary(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return guarded(*args, **kwargs)
+        except ModuleNotFoundError as exc:
+            missing = (exc.name or "").split(".")[0]
+            if missing not in TRAIN_MODULES:
+                raise
+            ctx = click.get_current_context(silent=True)
+            command = ctx.command_path if ctx is not None else "vlmtrain"
+            click.echo(
+                f"Error: {command} needs the training libraries (no module {missing!r}); "
+                "install them with: pip install 'vlmkit[train]'",
+                err=True,
+            )
+            sys.exit(2)
+
+    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,14 +10,41 @@ import tempfile
 import click
 
 from vlmtrain.cli import handle_errors
+from vlmtrain.fsmode import honour_umask
 
 
 def _write_atomic(path: str, text: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".check-", suffix=".tmp")
+    honour_umask(tmp)  # mkstemp makes it 0600
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.replace(tmp, path)
+
+
+def verification(report, asked: int) -> dict:
+    """What --verify K checked: {"asked": 3, "verified": 3, "mismatches": 0, "message": "verify: ..."}.
+    Only counts made by rule are verified; when the family has no rule for this processor every count
+    already came from the real processor."""
+    mismatches = sum(1 for p in report.problems if p.code == "count-mismatch")
+    if report.method != "rule":
+        done, message = (
+            0,
+            (
+                f"verify: nothing to compare: every count already comes from the real processor "
+                f"({report.fallback_reason})"
+            ),
+        )
+    else:
+        done = min(asked, len(report.counts))
+        if mismatches:
+            message = f"verify: {mismatches} of {done} sample(s) counted differently by the real processor (listed above)"
+        else:
+            message = (
+                f"verify: the real processor gives the same token count as the {report.family} rule "
+                f"for each of the first {done} sample(s)"
+            )
+    return {"asked": asked, "verified": done, "mismatches": mismatches, "message": message}
 
 
 @click.command("check")
@@ -97,8 +124,11 @@ def command(
         if html_path:
             _write_atomic(html_path, to_html(views))
 
+    verified = verification(report, verify) if verify else None
     if as_json:
         out = {"report": report.to_dict()}
+        if verified is not None:
+            out["verify"] = verified
         if views is not None:
             out["labels"] = views
         click.echo(json.dumps(out, indent=2))
@@ -109,11 +139,13 @@ def command(
 
         console = Console(highlight=False)
         console.print(render_report(report, limit=limit))
+        if verified is not None:
+            console.print(verified["message"], soft_wrap=True)
         if views is not None and show_labels > 0:
             from vlmtrain.tokens.labels_view import to_rich
 
             console.print(to_rich(views))
         if html_path:
-            console.print(f"labels view written to {html_path}")
+            console.print(f"labels view written to {html_path}", soft_wrap=True)
     if not report.ok:
         sys.exit(1)

@@ -15,7 +15,8 @@ How to add a family `foo`
    - `__init__.py` defines `FAMILY`: a `Family` (base.py) with the names, special tokens, module
      prefixes, FSDP wrap classes, LoRA scope and processor quirks, and `tiny_end_of_turn`; as a
      `Family` subclass when it overrides behaviour. Every family overrides at least `build_tiny`; one
-     with a header rule also overrides `count_unsupported` and `expand_image` (and `image_placeholder`
+     with a header rule also overrides `count_unsupported` and `expand_image` (and `rewrite_expanded`
+     when its processor rewrites text around the images, `image_placeholder`
      when the template writes something other than `processor.image_token`); one whose records do not
      go through a chat template overrides `encode_one`/`encode_prompt`/`render` (see paligemma/).
      A sibling builds on its parent: `FAMILY = PARENT.derive(SubClass, name="foo", ...)` and may import
@@ -51,6 +52,7 @@ PACKAGES = (
     "qwen3_5",
     "idefics3",
     "smolvlm",
+    "idefics2",
     "llava",
     "llava_next",
     "mllama",

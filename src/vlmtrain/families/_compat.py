@@ -1,5 +1,9 @@
 """Processors without a video processor, for machines without torchvision.
 
+The tiny builders construct their processors with it (the stock class refuses video_processor=None and
+every video processor class needs torchvision) and then write the video processor config as JSON, so
+the saved folder loads with the stock class wherever torchvision is installed.
+
 Qwen2-VL, Qwen2.5-VL and SmolVLM processors take a video processor in their constructor, and every video
 processor needs torchvision. ProcessorMixin reads a processor's parts from its `__init__` signature, so a
 subclass whose `__init__` has no `video_processor` loads and saves image+text only. The subclass keeps

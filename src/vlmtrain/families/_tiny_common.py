@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 # Sentences the tests use, so their texts tokenize into few tokens; any text still works (byte-level).
@@ -44,14 +45,35 @@ def train_tokenizer(special_tokens: list[str], vocab_size: int = 400, add_bos: b
     return PreTrainedTokenizerFast(tokenizer_object=tok, **named)
 
 
-def save(out: Path, model, processor, end_of_turn: str) -> None:
-    """Save model and processor; generation stops at EOS and at the template's end-of-turn token."""
+# What every video processor's save_pretrained writes besides its own sizes (BaseVideoProcessor defaults).
+VIDEO_PROCESSOR_DEFAULTS = {
+    "do_convert_rgb": True,
+    "do_normalize": True,
+    "do_rescale": True,
+    "do_resize": True,
+    "do_sample_frames": False,
+    "rescale_factor": 1 / 255,
+    "return_metadata": False,
+}
+
+
+def save(out: Path, model, processor, end_of_turn: str, video_processor: dict | None = None) -> None:
+    """Save model and processor; generation stops at EOS and at the template's end-of-turn token.
+
+    video_processor: the video processor config of a processor that takes one (Qwen2-VL, SmolVLM),
+    written as `video_preprocessor_config.json` exactly as `BaseVideoProcessor.save_pretrained` writes
+    it, so stock `AutoProcessor.from_pretrained` loads the folder. Every video processor class needs
+    torchvision, so the builders save the processor without one and write this JSON themselves.
+    """
     tok = getattr(processor, "tokenizer", processor)
     stops = [tok.eos_token_id, tok.convert_tokens_to_ids(end_of_turn)]
     model.generation_config.eos_token_id = list(dict.fromkeys(stops))
     model.generation_config.pad_token_id = tok.pad_token_id
     model.save_pretrained(out)
     processor.save_pretrained(out)
+    if video_processor is not None:
+        text = json.dumps(video_processor, indent=2, sort_keys=True) + "\n"  # as transformers writes it
+        (Path(out) / "video_preprocessor_config.json").write_text(text, encoding="utf-8")
 
 
 def text_config(tok, **overrides) -> dict:

@@ -56,10 +56,17 @@ def align_labels(
     """Carry labels from the plain tokenization `u_ids` to the processor's expanded `e_ids`.
 
     The processor only rewrites image placeholders (e.g. one `<image>` -> 64 of them, or Gemma3's
-    `<start_of_image>` -> "\\n\\n<start_of_image><image_soft_token>*256<end_of_image>\\n\\n"), so the text
-    segments between image-token runs match pairwise up to a few tokens at their edges. Within each pair
-    the common prefix and suffix take the plain labels; edge tokens that differ get -100, and if one of
-    those was a trained token the mapping is ambiguous and we stop rather than guess.
+    `<start_of_image>` -> "\\n\\n<start_of_image><image_soft_token>*256<end_of_image>\\n\\n"), so the
+    text segments between image-token runs match pairwise, up to whitespace the processor added at
+    either end of a segment:
+
+        plain     [A, red, square, ., <eot>, \\n, <sot>, user, \\n]            <start_of_image> ...
+        expanded  [\\n\\n, A, red, square, ., <eot>, \\n, <sot>, user, \\n\\n\\n]  <start_of_image> ...
+
+    Within each pair the common prefix and suffix take the plain labels; what remains is diffed token by
+    token, and the equal stretches take theirs. A trained token that lands in no equal stretch, or a
+    difference that is not whitespace on both sides, means the processor changed text next to an
+    assistant turn: we stop rather than guess.
     """
     su, se = _segments(u_ids, image_ids, space_ids), _segments(e_ids, image_ids, space_ids)
     if len(su) != len(se):
@@ -80,8 +87,25 @@ def align_labels(
         if q:
             labels[eb - q : eb] = u_labels[ub - q : ub]
         if any(lab != IGNORE_INDEX for lab in u_labels[ua + p : ub - q]):
+            _align_middle(u_ids, u_labels, ua + p, ub - q, e_ids, ea + p, eb - q, labels, space_ids, record)
+    return labels
+
+
+def _align_middle(u_ids, u_labels, ua, ub, e_ids, ea, eb, labels, space_ids, record) -> None:
+    """Diff u_ids[ua:ub] against e_ids[ea:eb]; equal stretches take the plain labels (in `labels`)."""
+    from difflib import SequenceMatcher
+
+    # autojunk off: "\n" and other frequent tokens must still match
+    matcher = SequenceMatcher(None, u_ids[ua:ub], e_ids[ea:eb], autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            labels[ea + j1 : ea + j2] = u_labels[ua + i1 : ua + i2]
+            continue
+        changed = [*u_ids[ua + i1 : ua + i2], *e_ids[ea + j1 : ea + j2]]
+        lost = any(lab != IGNORE_INDEX for lab in u_labels[ua + i1 : ua + i2])
+        if lost or not all(t in space_ids for t in changed):
             raise VlmTrainError(
                 f"record {record.get('id')!r}: cannot align assistant tokens with the processor's output "
-                "(the processor changed text next to an assistant turn)"
+                f"(the processor changed text next to an assistant turn: token ids {u_ids[ua + i1 : ua + i2]} "
+                f"became {e_ids[ea + j1 : ea + j2]})"
             )
-    return labels

@@ -20,7 +20,6 @@ image-token runs (see `align_labels`).
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families._expansion import Expansion
 from vlmtrain.families.align import IGNORE_INDEX, align_labels, space_ids
+from vlmtrain.families.records import check_image_count, decode_images, to_template_messages
 
 LM_PROJ_NAMES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 # Keys padded along the sequence dimension (dim 1), with their pad value (None = the tokenizer's pad id).
@@ -79,6 +79,12 @@ class Family:
     # model_type -> transformers class where one family spans several (Qwen3-VL dense and MoE);
     # model types not listed use `model_class`.
     model_classes: dict[str, str] = field(default_factory=dict)
+    # Sequence packing (`vlmtrain.packing`): "text" -> several samples share a row, position ids restart at
+    # each sample and transformers' packed-sequence masking keeps them apart; "mrope" -> the same with the
+    # model's own 3-row M-RoPE ids per sample plus the text row (4 rows). None: the family cannot be packed
+    # exactly, and `packing_refusal` says why (shown when a config asks for `packing: true`).
+    packing: str | None = "text"
+    packing_refusal: str = ""
 
     def __post_init__(self) -> None:
         if self.lora_target_modules is None:
@@ -92,20 +98,45 @@ class Family:
             values["lora_target_modules"] = None  # recomputed from the (possibly new) language_model
         return (cls or type(self))(**{**values, **changes})
 
+    # ---- packing -------------------------------------------------------------------------------
+    def packed_position_ids(self, feat: dict, model_config=None):
+        """Position ids of one encoded sample as it sits in a packed row, restarting at 0:
+        {"input_ids": [1, T], ...} -> LongTensor[1, T] = [[0, 1, ..., T-1]] (families with 1-D RoPE).
+        M-RoPE families return [4, T]: the text row, then the model's temporal/height/width rows."""
+        import torch
+
+        return torch.arange(feat["input_ids"].shape[1]).unsqueeze(0)
+
     # ---- loading -------------------------------------------------------------------------------
-    def load_processor(self, path):
-        """The family's processor class (AutoProcessor can silently return a bare tokenizer)."""
+    def load_processor(self, path, image_backend: str | None = None):
+        """The family's processor class (AutoProcessor can silently return a bare tokenizer).
+
+        image_backend: None -> transformers' choice (the torchvision-backed image processor where
+        torchvision is installed, e.g. Qwen2VLImageProcessor, else the PIL one); "pil" or "torchvision"
+        forces it (Qwen2VLImageProcessorPil / Qwen2VLImageProcessor). Video processors stay torchvision.
+        """
         import transformers
 
         cls = getattr(transformers, self.processor_class)
+        kwargs = {}
+        if image_backend is not None:
+            try:
+                kwargs["image_processor"] = transformers.AutoImageProcessor.from_pretrained(
+                    str(path), backend=image_backend
+                )
+            except (ImportError, OSError, ValueError) as exc:
+                raise VlmTrainError(
+                    f"{path}: cannot load the {image_backend} image processor: {exc}"
+                ) from exc
         try:
-            proc = cls.from_pretrained(str(path))
+            proc = cls.from_pretrained(str(path), **kwargs)
         except (ImportError, OSError) as exc:
-            # No torchvision (every video processor needs it) or no video processor saved (tiny models):
-            # Qwen2-VL/SmolVLM processors then load as image+text only; others re-raise.
+            # No torchvision (every video processor needs it), or a folder saved without a video
+            # processor (tiny models before they wrote video_preprocessor_config.json): Qwen2-VL/SmolVLM
+            # processors then load as image+text only; others re-raise.
             if "video_processor" not in cls.get_attributes():
                 raise VlmTrainError(f"{path}: cannot load the {self.processor_class}: {exc}") from exc
-            proc = self.no_video_processor_class().from_pretrained(str(path))
+            proc = self.no_video_processor_class().from_pretrained(str(path), **kwargs)
         if not isinstance(proc, cls):
             raise VlmTrainError(f"{path}: expected a {self.processor_class}, got {type(proc).__name__}")
         return proc
@@ -184,6 +215,12 @@ class Family:
         """
         raise NotImplementedError(f"the {self.name} family has no header rule")
 
+    def rewrite_expanded(self, processor, text: str) -> str:
+        """The counted text once every placeholder holds its `expand_image` text: a processor that
+        rewrites the text around images does the same here (Idefics2 merges adjacent images'
+        delimiters and puts a space after an image followed by a word). Most processors do not."""
+        return text
+
     # ---- tiny model (`vlmtrain make-tiny-model`) ------------------------------------------------
     def build_tiny(self, out_dir: Path) -> None:
         """Write a random-weight model of this family into the existing empty folder `out_dir`:
@@ -260,27 +297,43 @@ class Family:
                 f"record {record.get('id')!r}: no assistant turn, so nothing to train on; "
                 "drop the record or set train_on_prompt"
             )
-        tok = _tokenizer(processor)
         out = self.call_processor(processor, text, images, record)
         e_ids = out["input_ids"][0].tolist()
-        image_ids = self.image_token_ids(processor)
         if train_on_prompt:
-            labels = list(e_ids)
+            image_ids = self.image_token_ids(processor)
+            labels = [IGNORE_INDEX if t in image_ids else t for t in e_ids]
         else:
-            plain = tok(text, add_special_tokens=False, return_offsets_mapping=True)
-            u_labels = [
-                tid if any(s <= a < e for s, e in spans) else IGNORE_INDEX
-                for tid, (a, _b) in zip(plain["input_ids"], plain["offset_mapping"], strict=True)
-            ]
-            spaces = space_ids(tok, {*plain["input_ids"], *e_ids} - image_ids)
-            labels = align_labels(plain["input_ids"], u_labels, e_ids, image_ids, record, spaces)
-        # Image tokens never train. Padding is masked by position in `collate`, not by id: several
-        # families use their end-of-turn token (e.g. </s>) as pad, and that token must keep its label.
-        labels = [IGNORE_INDEX if t in image_ids else lab for t, lab in zip(e_ids, labels, strict=True)]
+            labels = self.labels_for(processor, text, spans, e_ids, record)
         import torch
 
         out["labels"] = torch.tensor([labels], dtype=torch.long)
         return out
+
+    def labels_for(
+        self, processor, text: str, spans, e_ids: list[int], record: dict, plain=None
+    ) -> list[int]:
+        """Labels for `e_ids`, the processor's expanded ids of `text` (`spans` from `assistant_spans`):
+        the assistant spans' token ids, -100 elsewhere and on every image token.
+
+        plain: the fast tokenizer's encoding of `text` ({"input_ids", "offset_mapping"}, no special
+        tokens) when the caller batched it. Raises VlmTrainError when the labels cannot be carried over
+        the processor's expansion (`align.align_labels`). `vlmtrain check` runs this on the header
+        rule's expansion (image runs collapsed), so it refuses exactly the records the collator would.
+        """
+        tok = _tokenizer(processor)
+        if plain is None:
+            plain = tok(text, add_special_tokens=False, return_offsets_mapping=True)
+        u_ids = plain["input_ids"]
+        u_labels = [
+            tid if any(s <= a < e for s, e in spans) else IGNORE_INDEX
+            for tid, (a, _b) in zip(u_ids, plain["offset_mapping"], strict=True)
+        ]
+        image_ids = self.image_token_ids(processor)
+        spaces = space_ids(tok, {*u_ids, *e_ids} - image_ids)
+        labels = align_labels(u_ids, u_labels, e_ids, image_ids, record, spaces)
+        # Image tokens never train. Padding is masked by position in `collate`, not by id: several
+        # families use their end-of-turn token (e.g. </s>) as pad, and that token must keep its label.
+        return [IGNORE_INDEX if t in image_ids else lab for t, lab in zip(e_ids, labels, strict=True)]
 
     def encode_prompt(self, processor, record: dict) -> dict:
         """A prompt record (no final assistant turn) -> processor outputs with batch dim 1, ending where
@@ -325,15 +378,6 @@ class Family:
         return BatchFeature(batch)
 
 
-def check_image_count(record: dict, images: list) -> None:
-    n_parts = sum(p["type"] == "image" for m in record["messages"] for p in m["content"])
-    if n_parts != len(images):
-        raise VlmTrainError(
-            f"record {record.get('id')!r}: {n_parts} image part(s) in messages but {len(images)} image(s); "
-            "the k-th image part takes images[k] (`vlmdata validate` finds these)"
-        )
-
-
 def _lm_only(language_model: str) -> str:
     # peft full-matches a str against module names: only the language model's projections, never the
     # vision tower's q/k/v (CLIP, SigLIP, Idefics3 and Mllama towers use the same names).
@@ -357,44 +401,3 @@ def _pad_to(t, shape, value):
 
 def _tokenizer(processor):
     return getattr(processor, "tokenizer", processor)
-
-
-def to_template_messages(messages: list[dict]) -> list[dict]:
-    """Canonical messages -> chat-template messages ({"type":"image"} parts, no None text)."""
-    out = []
-    for m in messages:
-        parts = [
-            {"type": "image"} if p["type"] == "image" else {"type": "text", "text": p["text"]}
-            for p in m["content"]
-        ]
-        out.append({"role": m["role"], "content": parts})
-    return out
-
-
-def decode_images(images: list, record_id=None) -> list:
-    """PIL images or {"bytes","path"} dicts -> RGB PIL images."""
-    from PIL import Image, ImageOps
-
-    out = []
-    for i, img in enumerate(images):
-        if isinstance(img, dict):
-            what = img.get("path") or "embedded bytes"
-            try:
-                if img.get("bytes"):
-                    img = Image.open(io.BytesIO(img["bytes"]))
-                elif img.get("path"):
-                    img = Image.open(img["path"])
-                else:
-                    raise OSError("neither bytes nor path")
-                img.load()
-                # As `datasets` decodes them (and as `vlmtrain check` counts them): EXIF orientation applied.
-                if img.getexif().get(0x0112) is not None:
-                    img = ImageOps.exif_transpose(img)
-            except OSError as exc:
-                # PIL's message names a BytesIO object for embedded bytes: say which image instead.
-                reason = str(exc).split(" <_io.")[0] if "<_io." in str(exc) else str(exc)
-                raise VlmTrainError(
-                    f"record {record_id!r} $.images[{i}] ({what}): cannot decode image: {reason}"
-                ) from exc
-        out.append(img.convert("RGB") if img.mode != "RGB" else img)
-    return out

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families import BY_NAME, NAMES
+from vlmtrain.fsmode import honour_umask
 
 # Every registered family has a tiny model, in the registry's order.
 BUILDERS = list(NAMES)
@@ -34,6 +35,7 @@ def make_tiny_model(family: str, out_dir, seed: int = 0) -> Path:
         raise VlmTrainError(f"{out}: exists and is not empty; choose a new folder or remove it")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    honour_umask(tmp)  # mkdtemp makes it 0700
     try:
         import torch
 

@@ -71,6 +71,20 @@ def render_report(report: Report, limit: int = 20):
             f"of tokens, length-grouped {pad['length_grouped']['fraction']:.1%}"
         )
     )
+    pk = d["packing"]
+    per_step = pk["tokens_per_step"]
+
+    def spread(k: str) -> str:
+        return f"{per_step[k]['mean']:.0f} ({per_step[k]['min']}-{per_step[k]['max']})"
+
+    parts.append(
+        Text(
+            f"packing (packing: true): {pk['samples']} samples in {pk['rows']} rows of {report.max_length}, "
+            f"{pk['fill_ratio']:.1%} full, padding {pk['pad_fraction']:.1%}; real tokens per step, mean "
+            f"(min-max): packed {spread('packed')}, length-grouped {spread('length_grouped')}, "
+            f"random {spread('random')}"
+        )
+    )
     other = report.problems
     if other:
         parts.append(

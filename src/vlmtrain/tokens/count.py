@@ -79,7 +79,8 @@ def count_records(
     image_token_id = processor.tokenizer.convert_tokens_to_ids(family.image_token)
 
     problems: list[Problem] = []
-    pending: list[tuple[SampleCount, int, str]] = []  # (count without text, extra, expanded text)
+    # (count without text, extra, expanded text, record, training text, assistant spans)
+    pending: list[tuple[SampleCount, int, str, dict, str, list]] = []
     for offset, record in enumerate(records):
         index = start + offset
         rid = record.get("id") or str(index)
@@ -120,6 +121,7 @@ def count_records(
             )
             continue
         expanded = pieces[0] + "".join(e.text + p for e, p in zip(expansions, pieces[1:], strict=True))
+        expanded = family.rewrite_expanded(processor, expanded)
         sample = SampleCount(
             index=index,
             id=rid,
@@ -127,17 +129,35 @@ def count_records(
             image_tokens=[e.image_tokens for e in expansions],
             image_sizes=sizes,
         )
-        pending.append((sample, sum(e.extra for e in expansions), expanded))
+        pending.append((sample, sum(e.extra for e in expansions), expanded, record, text, spans))
+    if not pending:
+        return [], problems
 
-    if pending:
-        # As `Family.call_processor` tokenizes (templates write BOS; assistant_spans adds it otherwise).
-        add_special = bool(family.processor_kwargs.get("add_special_tokens", False))
-        ids = processor.tokenizer([t for _, _, t in pending], add_special_tokens=add_special)["input_ids"]
-        for (sample, extra, _), toks in zip(pending, ids, strict=True):
-            sample.length = len(toks) + extra
-            last = _last_index(toks, image_token_id)
-            sample.image_end = last + 1 + extra if last >= 0 else 0
-    return [s for s, _, _ in pending], problems
+    tok = processor.tokenizer
+    # As `Family.call_processor` tokenizes (templates write BOS; assistant_spans adds it otherwise).
+    add_special = bool(family.processor_kwargs.get("add_special_tokens", False))
+    ids = tok([p[2] for p in pending], add_special_tokens=add_special)["input_ids"]
+    plain = None
+    if not train_on_prompt:  # the collator's label step, on the same texts (see below)
+        plain = tok([p[4] for p in pending], add_special_tokens=False, return_offsets_mapping=True)
+    counted = []
+    for k, ((sample, extra, _, record, text, spans), toks) in enumerate(zip(pending, ids, strict=True)):
+        if plain is not None:
+            # The collator's own label alignment, run on the rule's expansion (image runs collapsed,
+            # everything else token for token what the processor gives): a record whose assistant
+            # tokens the collator cannot place is refused here, not mid-training.
+            enc = {"input_ids": plain["input_ids"][k], "offset_mapping": plain["offset_mapping"][k]}
+            try:
+                family.labels_for(processor, text, spans, toks, record, plain=enc)
+            except VlmTrainError as exc:
+                problems.append(_rejected(sample.index, file, exc))
+                continue
+        sample.length = len(toks) + extra
+        last = _last_index(toks, image_token_id)
+        sample.image_end = last + 1 + extra if last >= 0 else 0
+        counted.append(sample)
+    problems.sort(key=lambda p: p.where.record if p.where.record is not None else -1)
+    return counted, problems
 
 
 def _last_index(ids: list[int], token_id: int) -> int:

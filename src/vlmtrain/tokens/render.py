@@ -28,19 +28,10 @@ def render_text(processor, record: dict) -> str:
 
 
 def decode_images(record: dict) -> list:
-    """PIL images exactly as `datasets` decodes them (EXIF orientation applied): for the reference route."""
-    import io
+    """The record's images as the collator decodes them (EXIF orientation applied, as `datasets` does)."""
+    from vlmtrain.families.records import decode_images as decode
 
-    from PIL import Image, ImageOps
-
-    out = []
-    for image in record.get("images") or []:
-        img = Image.open(io.BytesIO(image["bytes"]) if image.get("bytes") is not None else image["path"])
-        img.load()
-        if img.getexif().get(0x0112) is not None:
-            img = ImageOps.exif_transpose(img)
-        out.append(img)
-    return out
+    return decode(record.get("images") or [], record.get("id"))
 
 
 def reference_ids(

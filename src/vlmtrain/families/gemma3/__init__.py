@@ -40,4 +40,8 @@ FAMILY = Gemma3Family(
     model_class="Gemma3ForConditionalGeneration",
     processor_class="Gemma3Processor",
     tiny_end_of_turn=tiny.END_OF_TURN,
+    packing=None,
+    packing_refusal="its image tokens attend to each other in both directions (token_type_ids), and in a "
+    "packed row transformers looks that image block up by per-sample position on its sliding-window layers, "
+    "so a later sample's tokens would attend inside another sample's image block",
 )

@@ -45,4 +45,7 @@ FAMILY = MllamaFamily(
     tiny_end_of_turn=tiny.END_OF_TURN,
     supports_flash_attention_2=False,
     per_row_keys=("pixel_values", "aspect_ratio_ids", "aspect_ratio_mask", "cross_attention_mask"),
+    packing=None,
+    packing_refusal="its cross-attention layers read a row's images through one cross_attention_mask per row, "
+    "so samples packed into a row would attend to each other's images",
 )

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vlmtrain.errors import VlmTrainError
-from vlmtrain.families.base import IGNORE_INDEX, Family, check_image_count, decode_images
+from vlmtrain.families.base import IGNORE_INDEX, Family
 from vlmtrain.families.paligemma import tiny, tokens
+from vlmtrain.families.records import check_image_count, decode_images
 
 
 def _text(message: dict) -> str:
@@ -95,4 +96,7 @@ FAMILY = PaliGemmaFamily(
     image_counts_size_independent=True,
     multi_turn=False,
     supports_text_only=False,
+    packing=None,
+    packing_refusal="it is a prefix-LM: image and prompt tokens attend to each other in both directions "
+    "(token_type_ids), which per-sample causal masking of a packed row cannot express",
 )

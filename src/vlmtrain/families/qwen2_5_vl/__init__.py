@@ -24,4 +24,5 @@ FAMILY = QWEN2_VL.derive(
     model_class="Qwen2_5_VLForConditionalGeneration",
     processor_class="Qwen2_5_VLProcessor",
     tiny_end_of_turn=tiny.END_OF_TURN,
+    rope_index_class="Qwen2_5_VLModel",
 )

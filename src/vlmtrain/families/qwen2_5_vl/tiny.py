@@ -11,6 +11,7 @@ from vlmtrain.families.qwen2_vl.tiny import (
     special_ids,
     text_config,
     tokenizer_and_image_processor,
+    video_processor_config,
 )
 
 __all__ = ["END_OF_TURN", "build"]
@@ -41,4 +42,4 @@ def build(out: Path) -> None:
         ),
         **special_ids(tok),
     )
-    save(out, Qwen2_5_VLForConditionalGeneration(config), processor, END_OF_TURN)
+    save(out, Qwen2_5_VLForConditionalGeneration(config), processor, END_OF_TURN, video_processor_config())

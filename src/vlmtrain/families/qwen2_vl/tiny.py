@@ -29,13 +29,35 @@ SPECIALS = [
 ]
 
 
+# 28..56 px a side: a 32 px image becomes a 2x2 patch grid -> 1 merged token, a 56 px one -> 4.
+MIN_PIXELS, MAX_PIXELS = 28 * 28, 56 * 56
+
+
 def tokenizer_and_image_processor():
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     tok = train_tokenizer(SPECIALS, eos_token="<|im_end|>", pad_token="<|endoftext|>")
-    # 28..56 px a side: a 32 px image becomes a 2x2 patch grid -> 1 merged token, a 56 px one -> 4.
-    ip = Qwen2VLImageProcessorPil(min_pixels=28 * 28, max_pixels=56 * 56)
+    ip = Qwen2VLImageProcessorPil(min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS)
     return tok, ip
+
+
+def video_processor_config() -> dict:
+    """`Qwen2VLVideoProcessor(size=<the tiny pixel budget>)` as its save_pretrained writes it (Qwen2.5-VL
+    uses the same class); the class defaults, CLIP mean/std, bicubic."""
+    return {
+        **_common.VIDEO_PROCESSOR_DEFAULTS,
+        "image_mean": [0.48145466, 0.4578275, 0.40821073],
+        "image_std": [0.26862954, 0.26130258, 0.27577711],
+        "max_frames": 768,
+        "max_video_tokens": 128000,
+        "merge_size": 2,
+        "min_frames": 4,
+        "patch_size": 14,
+        "resample": 3,
+        "size": {"longest_edge": MAX_PIXELS, "shortest_edge": MIN_PIXELS},
+        "temporal_patch_size": 2,
+        "video_processor_type": "Qwen2VLVideoProcessor",
+    }
 
 
 def text_config(tok, vocab_size=None):
@@ -80,7 +102,7 @@ def build(out: Path) -> None:
         ),
         **special_ids(tok),
     )
-    save(out, Qwen2VLForConditionalGeneration(config), processor, END_OF_TURN)
+    save(out, Qwen2VLForConditionalGeneration(config), processor, END_OF_TURN, video_processor_config())
 
 
 END_OF_TURN = "<|im_end|>"  # what the template closes an assistant turn with (tests check labels end with it)

@@ -14,6 +14,7 @@ there) instead of rendering growing prefixes. Records are rendered in the templa
 (`enable_thinking=False`, Qwen3.5's documented switch): the generation prompt then ends with the empty
 think block, "<|im_start|>assistant\\n<think>\\n\\n</think>\\n\\n", so training and `predict` prompts agree
 and the labels are exactly each answer plus <|im_end|>. Video parts are refused (not supported yet).
+No packing: the linear-attention layers carry state across sample boundaries in a packed row.
 """
 
 from __future__ import annotations
@@ -88,6 +89,11 @@ FAMILY = QWEN3_VL.derive(
     ),
     model_class="Qwen3_5ForConditionalGeneration",
     model_classes={"qwen3_5_moe": "Qwen3_5MoeForConditionalGeneration"},
+    # Measured: with packing the tiny model's logits and gradients differ from the padded batch, and a
+    # token's output changes when another sample precedes it in the row.
+    packing=None,
+    packing_refusal="its Gated DeltaNet linear-attention layers run one recurrent state along the whole "
+    "row, so a packed sample would read the state left by the samples before it",
     lora_target_modules=(
         rf"{re.escape(QWEN3_VL.language_model)}\..*\.({'|'.join(LM_PROJ_NAMES + LINEAR_ATTENTION_PROJ)})"
     ),

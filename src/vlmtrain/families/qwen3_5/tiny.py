@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vlmtrain.families._tiny_common import save
 from vlmtrain.families.qwen3_vl.tiny import (
     END_OF_TURN,
     VISION_CONFIG,
     processor,
-    save_with_video_config,
     special_ids,
     text_config,
     tokenizer_and_image_processor,
+    video_processor_config,
 )
 
 __all__ = ["CHAT_TEMPLATE", "END_OF_TURN", "build"]
@@ -205,4 +206,4 @@ def build(out: Path) -> None:
     vision = {k: v for k, v in VISION_CONFIG.items() if k != "deepstack_visual_indexes"}
     config = Qwen3_5Config(text_config=tc, vision_config=vision, **special_ids(tok))
     model = Qwen3_5ForConditionalGeneration(config)
-    save_with_video_config(out, model, processor(tok, ip, CHAT_TEMPLATE), "Qwen3VLVideoProcessor")
+    save(out, model, processor(tok, ip, CHAT_TEMPLATE), END_OF_TURN, video_processor=video_processor_config())

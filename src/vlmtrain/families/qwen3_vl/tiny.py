@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import vlmtrain.families._tiny_common as _common
@@ -151,22 +150,34 @@ SPECIALS = [
 PATCH = 16  # Qwen3-VL's vision patch (Qwen2-VL: 14); merge 2, so sides are multiples of 32
 # The checkpoints' image normalisation (preprocessor_config.json: image_mean = image_std = 0.5).
 NORM = dict(image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5])
-# Video processor settings of Qwen/Qwen3-VL-*-Instruct's video_preprocessor_config.json.
-VIDEO_CONFIG = {
-    "size": {"longest_edge": 25165824, "shortest_edge": 4096},
-    "patch_size": PATCH,
-    "temporal_patch_size": 2,
-    "merge_size": 2,
-    **NORM,
-}
+MIN_PIXELS, MAX_PIXELS = 32 * 32, 64 * 64  # a 32 px image: a 2x2 patch grid -> 1 token; 56 px -> 4
+
+
+def video_processor_config() -> dict:
+    """`Qwen3VLVideoProcessor(size=<the tiny pixel budget>)` as its save_pretrained writes it (Qwen3.5
+    uses the same class): the class defaults (patch 16, mean/std 0.5, 2 fps sampling, bicubic)."""
+    return {
+        **_common.VIDEO_PROCESSOR_DEFAULTS,
+        "do_sample_frames": True,
+        "fps": 2,
+        **NORM,
+        "max_frames": 768,
+        "max_video_tokens": 768,
+        "merge_size": 2,
+        "min_frames": 4,
+        "patch_size": PATCH,
+        "resample": 3,
+        "size": {"longest_edge": MAX_PIXELS, "shortest_edge": MIN_PIXELS},
+        "temporal_patch_size": 2,
+        "video_processor_type": "Qwen3VLVideoProcessor",
+    }
 
 
 def tokenizer_and_image_processor(specials=SPECIALS):
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     tok = train_tokenizer(specials, eos_token="<|im_end|>", pad_token="<|endoftext|>")
-    # 32..64 px a side: a 32 px image becomes a 2x2 patch grid -> 1 merged token, a 56 px one -> 4.
-    ip = Qwen2VLImageProcessorPil(patch_size=PATCH, min_pixels=32 * 32, max_pixels=64 * 64, **NORM)
+    ip = Qwen2VLImageProcessorPil(patch_size=PATCH, min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS, **NORM)
     return tok, ip
 
 
@@ -217,26 +228,13 @@ def processor(tok, ip, chat_template=CHAT_TEMPLATE):
     return no_video_subclass(Qwen3VLProcessor)(image_processor=ip, tokenizer=tok, chat_template=chat_template)
 
 
-def save_with_video_config(out: Path, model, proc, video_processor_type: str) -> None:
-    """`save`, plus the video processor's config as JSON: stock `AutoProcessor` needs it to build the
-    processor (torchvision then makes the video processor), while the tiny build needs no torchvision."""
-    save(out, model, proc, END_OF_TURN)
-    config = {
-        **VIDEO_CONFIG,
-        "video_processor_type": video_processor_type,
-        "processor_class": "Qwen3VLProcessor",
-    }
-    (out / "video_preprocessor_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-
-
 def build(out: Path) -> None:
     from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
 
     tok, ip = tokenizer_and_image_processor()
     config = Qwen3VLConfig(text_config=text_config(tok), vision_config=VISION_CONFIG, **special_ids(tok))
-    save_with_video_config(
-        out, Qwen3VLForConditionalGeneration(config), processor(tok, ip), "Qwen3VLVideoProcessor"
-    )
+    model = Qwen3VLForConditionalGeneration(config)
+    save(out, model, processor(tok, ip), END_OF_TURN, video_processor=video_processor_config())
 
 
 END_OF_TURN = "<|im_end|>"  # what the template closes an assistant turn with (tests check labels end with it)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families._tiny_common import save, train_tokenizer
+from vlmtrain.families._tiny_common import VIDEO_PROCESSOR_DEFAULTS, save, train_tokenizer
 from vlmtrain.families.idefics3.tiny import (
     END_OF_TURN,
     IMAGE_SEQ_LEN,
@@ -15,6 +15,21 @@ from vlmtrain.families.idefics3.tiny import (
 )
 
 __all__ = ["END_OF_TURN", "build"]
+
+
+def video_processor_config() -> dict:
+    """`SmolVLMVideoProcessor` with the tiny image sizes, as its save_pretrained writes it."""
+    sizes = image_processor_kwargs()
+    return {
+        **VIDEO_PROCESSOR_DEFAULTS,
+        "do_pad": True,
+        "image_mean": [0.5, 0.5, 0.5],
+        "image_std": [0.5, 0.5, 0.5],
+        "max_image_size": sizes["max_image_size"],
+        "resample": 1,
+        "size": sizes["size"],
+        "video_processor_type": "SmolVLMVideoProcessor",
+    }
 
 
 def build(out: Path) -> None:
@@ -32,4 +47,4 @@ def build(out: Path) -> None:
     config = SmolVLMConfig(
         **configs(tok, tok.convert_tokens_to_ids("<image>")), pad_token_id=tok.pad_token_id
     )
-    save(out, SmolVLMForConditionalGeneration(config), processor, END_OF_TURN)
+    save(out, SmolVLMForConditionalGeneration(config), processor, END_OF_TURN, video_processor_config())

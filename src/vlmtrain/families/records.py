@@ -1,0 +1,61 @@
+"""Canonical records as the families read them: images decoded, template messages, image-count check.
+
+decode_images([{"bytes": b"...", "path": "a.png"}, <PIL.Image>]) -> [<PIL.Image RGB>, <PIL.Image RGB>]
+to_template_messages(record["messages"]) -> [{"role": "user", "content": [{"type": "image"}, ...]}]
+"""
+
+from __future__ import annotations
+
+import io
+
+from vlmtrain.errors import VlmTrainError
+
+
+def check_image_count(record: dict, images: list) -> None:
+    n_parts = sum(p["type"] == "image" for m in record["messages"] for p in m["content"])
+    if n_parts != len(images):
+        raise VlmTrainError(
+            f"record {record.get('id')!r}: {n_parts} image part(s) in messages but {len(images)} image(s); "
+            "the k-th image part takes images[k] (`vlmdata validate` finds these)"
+        )
+
+
+def to_template_messages(messages: list[dict]) -> list[dict]:
+    """Canonical messages -> chat-template messages ({"type":"image"} parts, no None text)."""
+    out = []
+    for m in messages:
+        parts = [
+            {"type": "image"} if p["type"] == "image" else {"type": "text", "text": p["text"]}
+            for p in m["content"]
+        ]
+        out.append({"role": m["role"], "content": parts})
+    return out
+
+
+def decode_images(images: list, record_id=None) -> list:
+    """PIL images or {"bytes","path"} dicts -> RGB PIL images."""
+    from PIL import Image, ImageOps
+
+    out = []
+    for i, img in enumerate(images):
+        if isinstance(img, dict):
+            what = img.get("path") or "embedded bytes"
+            try:
+                if img.get("bytes"):
+                    img = Image.open(io.BytesIO(img["bytes"]))
+                elif img.get("path"):
+                    img = Image.open(img["path"])
+                else:
+                    raise OSError("neither bytes nor path")
+                img.load()
+                # As `datasets` decodes them (and as `vlmtrain check` counts them): EXIF orientation applied.
+                if img.getexif().get(0x0112) is not None:
+                    img = ImageOps.exif_transpose(img)
+            except OSError as exc:
+                # PIL's message names a BytesIO object for embedded bytes: say which image instead.
+                reason = str(exc).split(" <_io.")[0] if "<_io." in str(exc) else str(exc)
+                raise VlmTrainError(
+                    f"record {record_id!r} $.images[{i}] ({what}): cannot decode image: {reason}"
+                ) from exc
+        out.append(img.convert("RGB") if img.mode != "RGB" else img)
+    return out
