@@ -210,7 +210,7 @@ def test_key_value_overrides_as_in_run(tmp_path, granite_data):
     assert "max_lenght" in bad.output and "max_length" in bad.output
 
 
-@pytest.mark.parametrize("name", ["qwen3_vl", "qwen3_5"])
+@pytest.mark.parametrize("name", ["qwen3_vl", "qwen3_5", "glm4v"])
 def test_video_parts_are_refused_with_the_record(tmp_path, tiny_model, name):
     """Families whose models also take video train on images only for now: a video part is a problem
     naming the record and the part (check), and the collator refuses the record the same way."""

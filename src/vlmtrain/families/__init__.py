@@ -50,6 +50,7 @@ PACKAGES = (
     "qwen2_5_vl",
     "qwen3_vl",
     "qwen3_5",
+    "glm4v",
     "idefics3",
     "smolvlm",
     "idefics2",
