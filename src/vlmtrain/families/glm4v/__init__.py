@@ -5,8 +5,10 @@ The chat template writes "[gMASK]<sop>" once and closes no assistant turn (gener
 <|user|> or <|endoftext|>), so <|endoftext|> is appended after each assistant turn and trained, as for
 LLaVA-1.5. It writes system and assistant content with `{{ msg.content }}`, so those turns are passed
 as strings (an image part there is refused: the template would print the part). The dense text MLP is
-one fused `gate_up_proj`, which LoRA targets besides the attention and down projections; GLM-4.5V's MoE
-layers (fused experts) then train attention and the shared experts. Packed rows take 4-row position ids
+one fused `gate_up_proj`, which LoRA targets besides the attention and down projections. On GLM-4.5V
+(MoE) peft 0.21 maps those names onto the routed experts' fused weights: seen on the tiny MoE model, it
+wraps attention and the routed experts, and leaves the first dense layer's MLP and the shared experts
+unwrapped (name them in lora_target_modules to reach them). Packed rows take 4-row position ids
 from the model's own get_rope_index, as Qwen2-VL's do. Video parts are refused (not supported yet).
 """
 
