@@ -8,8 +8,7 @@ as strings (an image part there is refused: the template would print the part). 
 one fused `gate_up_proj`, which LoRA targets besides the attention and down projections. On GLM-4.5V
 (MoE) peft 0.21 maps those names onto the routed experts' fused weights: seen on the tiny MoE model, it
 wraps attention and the routed experts, and leaves the first dense layer's MLP and the shared experts
-unwrapped (name them in lora_target_modules to reach them). Packed rows take 4-row position ids
-from the model's own get_rope_index, as Qwen2-VL's do. Video parts are refused (not supported yet).
+unwrapped. Packed rows take 4-row position ids from the model's own get_rope_index, as Qwen2-VL's do. Video parts are refused (not supported yet).
 """
 
 from __future__ import annotations
