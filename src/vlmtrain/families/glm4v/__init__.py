@@ -28,9 +28,6 @@ class Glm4vFamily(Qwen3VLFamily):
     """Qwen3-VL's behaviour (M-RoPE packing per model type, video parts refused) with GLM's rule,
     template handling and tiny model."""
 
-    def count_unsupported(self, processor):
-        return tokens.unsupported(processor)
-
     def expand_image(self, processor, width, height):
         return tokens.expand(processor, width, height)
 

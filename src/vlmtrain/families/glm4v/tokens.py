@@ -4,7 +4,8 @@
 
 GLM's resize differs from Qwen2-VL's: an image under 28 px a side is first scaled up (int() of the
 float product) so its short side reaches 28, the aspect-ratio limit (200) is checked after that, and
-the pixel budget is compared with temporal_patch_size * h * w (a still image is two frames).
+the pixel budget is compared with temporal_patch_size * h * w (a still image is two frames). When the
+rule applies (do_resize on, a min/max pixel size) is Qwen2-VL's `unsupported`, which the family inherits.
 """
 
 from __future__ import annotations
@@ -12,15 +13,6 @@ from __future__ import annotations
 import math
 
 from vlmtrain.families._expansion import Expansion, size_get
-
-
-def unsupported(processor) -> str | None:
-    ip = processor.image_processor
-    if not getattr(ip, "do_resize", True):
-        return "do_resize is off"
-    if size_get(ip.size, "shortest_edge") is None or size_get(ip.size, "longest_edge") is None:
-        return "image processor size has no shortest_edge/longest_edge (min/max pixels)"
-    return None
 
 
 def smart_resize(
