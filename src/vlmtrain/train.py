@@ -41,7 +41,7 @@ def module_class_names(family, model_path) -> set[str]:
 
     config = transformers.AutoConfig.from_pretrained(str(model_path))
     with torch.device("meta"):
-        model = getattr(transformers, family.model_class)._from_config(config)
+        model = getattr(transformers, family.model_class_for(config.model_type))._from_config(config)
     return {type(m).__name__ for m in model.modules()}
 
 

@@ -181,3 +181,15 @@ def _parents(path) -> set[str]:
         and not node.module.split(".")[2].startswith("_")
         and node.module.split(".")[2] not in ("base", "align")
     }
+
+
+def test_every_model_type_loads_with_its_own_model_class():
+    """A family spanning dense and MoE checkpoints (Qwen3-VL, Qwen3.5, GLM-4V) picks the class whose
+    config is that model type; train's meta-device FSDP probe and load_model both go through it."""
+    import transformers
+
+    from vlmtrain.families import FAMILIES
+
+    for model_type, fam in FAMILIES.items():
+        cls = getattr(transformers, fam.model_class_for(model_type))
+        assert cls.config_class.model_type == model_type, (model_type, cls.__name__)

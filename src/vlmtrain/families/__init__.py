@@ -49,6 +49,9 @@ from vlmtrain.families.base import IGNORE_INDEX, Family
 PACKAGES = (
     "qwen2_vl",
     "qwen2_5_vl",
+    "qwen3_vl",
+    "qwen3_5",
+    "glm4v",
     "idefics3",
     "smolvlm",
     "idefics2",

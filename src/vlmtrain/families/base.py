@@ -80,6 +80,9 @@ class Family:
     # The token count does not depend on image size (PaliGemma): the processor fallback of `vlmtrain
     # check` may feed 32x32 stand-ins instead of decoding every image.
     image_counts_size_independent: bool = False
+    # model_type -> transformers class where one family spans several (Qwen3-VL dense and MoE);
+    # model types not listed use `model_class`.
+    model_classes: dict[str, str] = field(default_factory=dict)
     # Sequence packing (`vlmtrain.packing`): "text" -> several samples share a row, position ids restart at
     # each sample and transformers' packed-sequence masking keeps them apart; "mrope" -> the same with the
     # model's own 3-row M-RoPE ids per sample plus the text row (4 rows). None: the family cannot be packed
@@ -169,10 +172,21 @@ class Family:
         layer = type(model.get_submodule(self.lm_layers)[0]).__name__
         return tuple(dict.fromkeys([layer, *(c for c in self.fsdp_wrap_classes if c in present)]))
 
+    def model_class_for(self, model_type: str | None) -> str:
+        """The transformers class name for a checkpoint of `model_type`:
+
+        qwen3_vl family: "qwen3_vl" -> "Qwen3VLForConditionalGeneration",
+                         "qwen3_vl_moe" -> "Qwen3VLMoeForConditionalGeneration"
+        """
+        return self.model_classes.get(model_type, self.model_class)
+
     def load_model(self, path, **kwargs):
         import transformers
 
-        return getattr(transformers, self.model_class).from_pretrained(str(path), **kwargs)
+        name = self.model_class
+        if self.model_classes:  # read which of the family's model types this checkpoint is
+            name = self.model_class_for(transformers.AutoConfig.from_pretrained(str(path)).model_type)
+        return getattr(transformers, name).from_pretrained(str(path), **kwargs)
 
     # ---- tokens --------------------------------------------------------------------------------
     def image_token_ids(self, processor) -> set[int]:

@@ -1,0 +1,153 @@
+"""Tiny GLM-4.1V: text hidden 64 x 2 layers (GLM's extra post-attention/post-MLP norms, fused
+gate_up_proj, partial rotary 0.5 with mrope 2+1+1), vision 32 wide x 1 block, patch 14."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import vlmtrain.families._tiny_common as _common
+from vlmtrain.families._tiny_common import save, train_tokenizer
+
+# The chat template of zai-org/GLM-4.1V-9B-Thinking (chat_template.jinja): "[gMASK]<sop>" once, no end
+# token after an assistant turn (generation stops at <|user|> / <|endoftext|>), and system and assistant
+# content written with {{ msg.content }} (so the family passes them as strings).
+CHAT_TEMPLATE = """[gMASK]<sop>
+{%- for msg in messages %}
+    {%- if msg.role == 'system' %}
+<|system|>
+{{ msg.content }}
+    {%- elif msg.role == 'user' %}
+<|user|>{{ '\\n' }}
+
+        {%- if msg.content is string %}
+{{ msg.content }}
+        {%- else %}
+            {%- for item in msg.content %}
+                {%- if item.type == 'video' or 'video' in item %}
+<|begin_of_video|><|video|><|end_of_video|>
+                {%- elif item.type == 'image' or 'image' in item %}
+<|begin_of_image|><|image|><|end_of_image|>
+                {%- elif item.type == 'text' %}
+{{ item.text }}
+                {%- endif %}
+            {%- endfor %}
+        {%- endif %}
+    {%- elif msg.role == 'assistant' %}
+        {%- if msg.metadata %}
+<|assistant|>{{ msg.metadata }}
+{{ msg.content }}
+        {%- else %}
+<|assistant|>
+{{ msg.content }}
+        {%- endif %}
+    {%- endif %}
+{%- endfor %}
+{% if add_generation_prompt %}<|assistant|>
+{% endif %}"""
+# GLM-4's special tokens (the real vocab has them at 151329 <|endoftext|> ... 151344 <|video|>).
+SPECIALS = [
+    "<|endoftext|>",
+    "[MASK]",
+    "[gMASK]",
+    "[sMASK]",
+    "<sop>",
+    "<eop>",
+    "<|system|>",
+    "<|user|>",
+    "<|assistant|>",
+    "<|observation|>",
+    "<|begin_of_image|>",
+    "<|end_of_image|>",
+    "<|begin_of_video|>",
+    "<|end_of_video|>",
+    "<|image|>",
+    "<|video|>",
+    "<think>",
+    "</think>",
+    "<answer>",
+    "</answer>",
+]
+MIN_PIXELS, MAX_PIXELS = 28 * 28, 56 * 56  # a 32 px image: a 2x2 patch grid -> 1 token; 56 px -> 4
+# The checkpoints' normalisation (preprocessor_config.json: OpenAI CLIP mean/std).
+NORM = dict(image_mean=[0.48145466, 0.4578275, 0.40821073], image_std=[0.26862954, 0.26130258, 0.27577711])
+
+
+def video_processor_config() -> dict:
+    """`Glm4vVideoProcessor(size=<the tiny pixel budget>)` as its save_pretrained writes it: the class
+    defaults (16 frames at 2 fps, at most 300 s, CLIP mean/std, bicubic)."""
+    return {
+        **_common.VIDEO_PROCESSOR_DEFAULTS,
+        "do_sample_frames": True,
+        "fps": 2,
+        **NORM,
+        "max_duration": 300,
+        "max_image_size": {"longest_edge": 47040000},
+        "merge_size": 2,
+        "num_frames": 16,
+        "patch_size": 14,
+        "resample": 3,
+        "size": {"longest_edge": 2 * MAX_PIXELS, "shortest_edge": 2 * MIN_PIXELS},
+        "temporal_patch_size": 2,
+        "video_processor_type": "Glm4vVideoProcessor",
+    }
+
+
+def tokenizer_and_image_processor():
+    from transformers.models.glm4v.image_processing_pil_glm4v import Glm4vImageProcessorPil
+
+    tok = train_tokenizer(SPECIALS, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+    # The budget counts a still image as two frames (temporal_patch_size * h * w).
+    size = {"shortest_edge": 2 * MIN_PIXELS, "longest_edge": 2 * MAX_PIXELS}
+    return tok, Glm4vImageProcessorPil(size=size, **NORM)
+
+
+def special_ids(tok) -> dict:
+    ids = tok.convert_tokens_to_ids
+    return dict(
+        image_token_id=ids("<|image|>"),
+        video_token_id=ids("<|video|>"),
+        image_start_token_id=ids("<|begin_of_image|>"),
+        image_end_token_id=ids("<|end_of_image|>"),
+        video_start_token_id=ids("<|begin_of_video|>"),
+        video_end_token_id=ids("<|end_of_video|>"),
+    )
+
+
+def build(out: Path) -> None:
+    from transformers import Glm4vConfig, Glm4vForConditionalGeneration, Glm4vProcessor
+
+    from vlmtrain.families._compat import no_video_subclass
+
+    tok, ip = tokenizer_and_image_processor()
+    processor = no_video_subclass(Glm4vProcessor)(
+        image_processor=ip, tokenizer=tok, chat_template=CHAT_TEMPLATE
+    )
+    text = _common.text_config(
+        tok,
+        # head_dim 16, rotary on half of it (real: 128 and 0.5, mrope 8+12+12 over the 32 pairs)
+        rope_parameters={
+            "rope_type": "default",
+            "rope_theta": 10000.0,
+            "mrope_section": [2, 1, 1],
+            "partial_rotary_factor": 0.5,
+        },
+        bos_token_id=None,
+    )
+    vision = dict(
+        depth=1,
+        hidden_size=32,
+        intermediate_size=64,
+        num_heads=2,
+        out_hidden_size=64,  # the text hidden size
+        patch_size=14,
+        spatial_merge_size=2,
+        temporal_patch_size=2,
+        image_size=28,  # learned position grid 2x2, interpolated (real: 336 / 14 = 24x24)
+    )
+    config = Glm4vConfig(text_config=text, vision_config=vision, **special_ids(tok))
+    model = Glm4vForConditionalGeneration(config)
+    save(out, model, processor, END_OF_TURN, video_processor=video_processor_config())
+
+
+# The template closes no assistant turn; the family appends the tokenizer's EOS (add_eos_after_assistant).
+END_OF_TURN = "<|endoftext|>"
