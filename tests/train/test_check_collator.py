@@ -109,3 +109,33 @@ def test_check_refuses_what_the_collator_cannot_label_on_a_real_bpe_tokenizer():
     assert [(p.code, p.where.record) for p in report.problems] == [("record-rejected", 0)]
     assert "cannot align assistant tokens" in report.problems[0].message
     assert [c.id for c in report.counts] == ["single"]
+
+
+def test_check_runs_the_collator_once_per_record_shape(tiny_loaded):
+    """A refusal the header rule cannot know about (here a processor that takes at most one image per
+    call) is found by the collator run on the first record of each shape: the check refuses that record
+    instead of passing it to crash the run."""
+    from dataclasses import dataclass
+
+    from family_records import MULTI_IMAGE
+
+    from vlmtrain.errors import VlmTrainError
+    from vlmtrain.families.qwen2_vl import Qwen2VLFamily
+    from vlmtrain.tokens import count_records, preflight
+
+    @dataclass
+    class OneImageFamily(Qwen2VLFamily):
+        def call_processor(self, processor, text, images, record):
+            if len(images) > 1:
+                raise VlmTrainError(f"record {record.get('id')!r}: this processor takes one image per call")
+            return super().call_processor(processor, text, images, record)
+
+    base, proc, _ = tiny_loaded("qwen2_vl")
+    fam = base.derive(OneImageFamily, name="one_image")
+    records = [_stored(SINGLE), _stored(MULTI_IMAGE), {**_stored(SINGLE), "id": "single-2"}]
+    counts, problems = count_records(records, proc, fam)  # the header route alone cannot see it
+    assert problems == [] and len(counts) == 3
+    report = preflight(records, proc, fam, max_length=100_000)
+    assert [(p.code, p.where.record) for p in report.problems] == [("record-rejected", 1)]
+    assert "takes one image per call" in report.problems[0].message
+    assert [c.id for c in report.counts] == ["single", "single-2"]

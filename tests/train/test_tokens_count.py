@@ -369,3 +369,44 @@ def test_counts_equal_processor_configured_as_the_checkpoint(tiny_model, name, b
         assert by_id.get(r["id"]) == expected, r["id"]
     assert len(by_id) >= len(recs) - 1
     assert next(c.image_tokens for c in counts if c.id == "640x480") == [TOKENS_640x480[name]]
+
+
+def _png_chunks(data: bytes) -> list[bytes]:
+    out, i = [], 8
+    while i < len(data):
+        n = int.from_bytes(data[i : i + 4], "big")
+        out.append(data[i : i + 12 + n])
+        i += 12 + n
+    return out
+
+
+def test_png_sizes_without_decoding_and_late_exif_still_counts(monkeypatch):
+    """PIL's PNG getexif() decodes every pixel; the header reader scans chunk lengths instead, and still
+    honours an EXIF chunk written after the image data (as `datasets`' exif_transpose would)."""
+    import io
+
+    from PIL import Image, ImageFile, ImageOps
+
+    from vlmtrain.tokens.headers import image_size
+
+    plain = io.BytesIO()
+    Image.new("RGB", (60, 20)).save(plain, format="PNG")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90
+    rotated = io.BytesIO()
+    Image.new("RGB", (60, 20)).save(rotated, format="PNG", exif=exif)
+    chunks = _png_chunks(rotated.getvalue())
+    ex = next(c for c in chunks if c[4:8] == b"eXIf")
+    rest = [c for c in chunks if c is not ex]
+    late = rotated.getvalue()[:8] + b"".join(rest[:-1]) + ex + rest[-1]  # eXIf after IDAT
+    assert [c[4:8] for c in _png_chunks(late)] == [b"IHDR", b"IDAT", b"eXIf", b"IEND"]
+    decoded = Image.open(io.BytesIO(late))
+    assert ImageOps.exif_transpose(decoded).size == (20, 60)
+    assert image_size({"bytes": late}) == (20, 60)
+
+    def no_decode(self):
+        raise AssertionError("pixels decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decode)
+    assert image_size({"bytes": plain.getvalue()}) == (60, 20)
+    assert image_size({"bytes": rotated.getvalue()}) == (20, 60)  # eXIf before IDAT: in the header

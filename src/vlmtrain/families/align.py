@@ -20,7 +20,7 @@ def space_ids(tok, ids) -> set[int]:
     for t in ids:
         hit = _SPACE_CACHE.get((key, t))
         if hit is None:
-            hit = _SPACE_CACHE[(key, t)] = not tok.decode([t]).strip()
+            hit = _SPACE_CACHE[(key, t)] = not tok.decode([t], clean_up_tokenization_spaces=False).strip()
         if hit:
             out.add(t)
     return out

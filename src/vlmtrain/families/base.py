@@ -21,6 +21,7 @@ image-token runs (see `align_labels`).
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from vlmtrain.families._expansion import Expansion
 from vlmtrain.families.align import IGNORE_INDEX, align_labels, space_ids
 from vlmtrain.families.records import check_image_count, decode_images, to_template_messages
 
+_IMAGE_IDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # tokenizer -> {token names: ids}
 LM_PROJ_NAMES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 # Keys padded along the sequence dimension (dim 1), with their pad value (None = the tokenizer's pad id).
 SEQ_PAD = {
@@ -190,13 +192,20 @@ class Family:
 
     # ---- tokens --------------------------------------------------------------------------------
     def image_token_ids(self, processor) -> set[int]:
+        """Ids of the image token and its delimiters in this processor's tokenizer (a fresh set)."""
         tok = _tokenizer(processor)
-        vocab = tok.get_vocab()
-        names = {self.image_token, *self.image_related_tokens}
-        if self.image_related_pattern:
-            pat = re.compile(self.image_related_pattern)
-            names |= {t for t in tok.get_added_vocab() if pat.fullmatch(t)}
-        return {vocab[n] for n in names if n in vocab}
+        key = (self.image_token, self.image_related_tokens, self.image_related_pattern)
+        # get_vocab() builds the whole vocabulary dict (0.3 s for a 49k BPE): once per tokenizer, not
+        # once per record (the collator and `vlmtrain check` ask for every record).
+        per_tok = _IMAGE_IDS.setdefault(tok, {})
+        if key not in per_tok:
+            vocab = tok.get_vocab()
+            names = {self.image_token, *self.image_related_tokens}
+            if self.image_related_pattern:
+                pat = re.compile(self.image_related_pattern)
+                names |= {t for t in tok.get_added_vocab() if pat.fullmatch(t)}
+            per_tok[key] = frozenset(vocab[n] for n in names if n in vocab)
+        return set(per_tok[key])
 
     def mask_token_ids(self, processor) -> set[int]:
         """Pad plus every image-related token id: these never carry a label."""

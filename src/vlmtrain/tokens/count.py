@@ -137,16 +137,20 @@ def count_records(
     # As `Family.call_processor` tokenizes (templates write BOS; assistant_spans adds it otherwise).
     add_special = bool(family.processor_kwargs.get("add_special_tokens", False))
     ids = tok([p[2] for p in pending], add_special_tokens=add_special)["input_ids"]
-    plain = None
-    if not train_on_prompt:  # the collator's label step, on the same texts (see below)
-        plain = tok([p[4] for p in pending], add_special_tokens=False, return_offsets_mapping=True)
+    # The collator's own label alignment, run on the rule's expansion (image runs collapsed, everything
+    # else token for token what the processor gives): a record whose assistant tokens the collator
+    # cannot place is refused here, not mid-training. Where the expansion is the placeholder itself
+    # (Qwen2-VL, LLaVA, Mllama, ...) both tokenizations are the same text and the alignment is the identity.
+    align = [] if train_on_prompt else [k for k, p in enumerate(pending) if add_special or p[2] != p[4]]
+    plain = {"input_ids": [], "offset_mapping": []}
+    if align:
+        plain = tok([pending[k][4] for k in align], add_special_tokens=False, return_offsets_mapping=True)
+    plain_of = {k: n for n, k in enumerate(align)}
     counted = []
     for k, ((sample, extra, _, record, text, spans), toks) in enumerate(zip(pending, ids, strict=True)):
-        if plain is not None:
-            # The collator's own label alignment, run on the rule's expansion (image runs collapsed,
-            # everything else token for token what the processor gives): a record whose assistant
-            # tokens the collator cannot place is refused here, not mid-training.
-            enc = {"input_ids": plain["input_ids"][k], "offset_mapping": plain["offset_mapping"][k]}
+        if k in plain_of:
+            n = plain_of[k]
+            enc = {"input_ids": plain["input_ids"][n], "offset_mapping": plain["offset_mapping"][n]}
             try:
                 family.labels_for(processor, text, spans, toks, record, plain=enc)
             except VlmTrainError as exc:

@@ -45,11 +45,42 @@ def image_size(image: dict, *, base_dir: str | None = None) -> tuple[int, int]:
         source = path
     with Image.open(source) as img:
         width, height = img.size
-        # getexif() parses the header's EXIF block only (no pixel decode); formats without EXIF give {}.
-        orientation = img.getexif().get(_ORIENTATION_TAG)
+        if img.format == "PNG" and "exif" not in img.info and not _png_late_metadata(source):
+            # PIL's PNG getexif() decodes every pixel to look for EXIF after the image data; the chunk
+            # scan found none there, so the chunks before it (already read) are all there is.
+            exif = Image.Image.getexif(img)
+        else:
+            exif = img.getexif()  # JPEG, WebP, ...: the header's EXIF block only, no pixel decode
+        orientation = exif.get(_ORIENTATION_TAG)
     if orientation in _SWAPS_AXES:
         width, height = height, width
     return width, height
+
+
+# PNG chunks that can carry EXIF (eXIf, or ImageMagick's "Raw profile type exif" text)
+_PNG_METADATA = {b"eXIf", b"tEXt", b"zTXt", b"iTXt"}
+
+
+def _png_late_metadata(source) -> bool:
+    """Whether a PNG has a chunk that may hold EXIF after its image data (read by seeking over chunk
+    lengths, not by decoding)."""
+    f = open(source, "rb") if isinstance(source, str) else source  # noqa: SIM115 - closed below
+    try:
+        f.seek(8)  # the signature
+        after_data = False
+        while len(head := f.read(8)) == 8:
+            kind = head[4:]
+            if kind == b"IEND":
+                return False
+            if kind == b"IDAT":
+                after_data = True
+            elif after_data and kind in _PNG_METADATA:
+                return True
+            f.seek(int.from_bytes(head[:4], "big") + 4, 1)  # data + CRC
+        return False
+    finally:
+        if f is not source:
+            f.close()
 
 
 def cap_size(width: int, height: int, max_pixels: int | None) -> tuple[int, int]:

@@ -124,6 +124,11 @@ def preflight(
     max_pixels: the run's image cap (`vlmtrain.data.cap_image`), applied to header sizes.
     verify=k also runs the real processor on the first k records counted by rule and adds a
     "count-mismatch" problem for any disagreement (a guard against processor settings a rule misses).
+
+    Records counted by rule also go through the collator's own encoding once per distinct shape (the
+    roles and part types of their turns, e.g. user[image, text] assistant[text] user[text, image] ...;
+    the first `MAX_SHAPES`), so a shape the collator refuses is refused here, not mid-training. The
+    label step itself already runs on every record (`Family.labels_for` in count_records).
     """
     start = time.perf_counter()
     family = resolve_family(family)
@@ -136,6 +141,7 @@ def preflight(
         fallback_reason=reason,
     )
     seen = 0  # records before this chunk, across shards: SampleCount.position
+    shapes: set[tuple] = set()
     for file, first, recs in _chunks(records, chunk):
         counts, problems = count_records(
             recs,
@@ -150,19 +156,56 @@ def preflight(
             c.file = file
             c.position = seen + c.index - first
         seen += len(recs)
-        if verify and report.method == "rule":
-            verify -= _verify(report, recs, first, counts[:verify], processor, family, max_pixels)
+        if report.method == "rule":
+            checked = {c.index for c in counts[:verify]}
+            for c in counts:
+                shape = _shape(recs[c.index - first])
+                if shape not in shapes and len(shapes) < MAX_SHAPES:
+                    shapes.add(shape)
+                    checked.add(c.index)
+            verify = max(0, verify - len(counts))
+            refused = _verify(
+                report,
+                recs,
+                first,
+                [c for c in counts if c.index in checked],
+                processor,
+                family,
+                max_pixels,
+                train_on_prompt,
+            )
+            counts = [c for c in counts if c.index not in refused]
         report.counts.extend(counts)
         report.problems.extend(problems)
     report.seconds = time.perf_counter() - start
     return report
 
 
-def _verify(report: Report, recs, first: int, counts, processor, family, max_pixels=None) -> int:
-    from vlmtrain.tokens.render import reference_length
+MAX_SHAPES = 64
 
+
+def _shape(record: dict) -> tuple:
+    """What the collator's processor call and label step depend on besides text and image sizes."""
+    return tuple((m["role"], tuple(p["type"] for p in m["content"])) for m in record["messages"])
+
+
+def _verify(report: Report, recs, first: int, counts, processor, family, max_pixels, train_on_prompt) -> set:
+    """Run the collator's encoding on `counts`' records: a refusal becomes a "record-rejected" problem
+    (the index is returned, its count dropped), a different length a "count-mismatch" problem."""
+    from vlmtrain.errors import VlmTrainError
+    from vlmtrain.tokens.count import _rejected
+    from vlmtrain.tokens.render import reference_ids
+
+    refused = set()
     for c in counts:
-        real = reference_length(processor, recs[c.index - first], family, max_pixels)
+        try:
+            real = len(
+                reference_ids(processor, recs[c.index - first], family, max_pixels, None, train_on_prompt)
+            )
+        except VlmTrainError as exc:
+            report.problems.append(_rejected(c.index, c.file, exc))
+            refused.add(c.index)
+            continue
         if real != c.length:
             report.problems.append(
                 Problem(
@@ -174,7 +217,7 @@ def _verify(report: Report, recs, first: int, counts, processor, family, max_pix
                     fix="report this processor config; meanwhile the real processor's count is the truth",
                 )
             )
-    return len(counts)
+    return refused
 
 
 def _chunks(records, size: int):
