@@ -56,6 +56,7 @@ PACKAGES = (
     "mllama",
     "paligemma",
     "gemma3",
+    "mistral3",
 )
 
 FAMILIES: dict[str, Family] = {}  # model_type -> Family

@@ -67,6 +67,9 @@ class Family:
     multi_turn: bool = True
     supports_flash_attention_2: bool = True  # Mllama's cross-attention has no FA2 path
     supports_text_only: bool = True  # rows without images (PaliGemma's processor refuses them)
+    # The processor class itself requires torchvision (PixtralProcessor), whatever its image backend:
+    # without it the family cannot load and says so instead of falling back to a PIL-only processor.
+    needs_torchvision: bool = False
     # Some templates close an assistant turn with no end token (llava-1.5-hf renders "ASSISTANT: text ");
     # then the tokenizer's EOS is inserted after each assistant turn so the model learns to stop.
     add_eos_after_assistant: bool = False
@@ -128,6 +131,11 @@ class Family:
         try:
             proc = cls.from_pretrained(str(path), **kwargs)
         except (ImportError, OSError) as exc:
+            if self.needs_torchvision and isinstance(exc, ImportError):
+                raise VlmTrainError(
+                    f"{path}: the {self.processor_class} needs torchvision, which is not installed; "
+                    f"install it (pip install torchvision) to use the {self.name} family"
+                ) from exc
             # No torchvision (every video processor needs it), or a folder saved without a video
             # processor (tiny models before they wrote video_preprocessor_config.json): Qwen2-VL/SmolVLM
             # processors then load as image+text only; others re-raise.
