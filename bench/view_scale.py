@@ -1,6 +1,7 @@
 """Benchmark: `vlmdata view` on a 1,000,000-record canonical Parquet dataset, run as the real command.
 
-Targets (issue 12): the first page (HTML and its thumbnails) in under 2 s from starting the command, and
+Targets (issue 12): the first page (HTML and its thumbnails) in under 2 s from starting the command
+(median of 3 starts; the machine's load average is recorded, the 2 cores are shared), and
 the server's memory flat while paging through the dataset (row groups read on demand, never the whole
 file). Measured in the same run, for reference:
   - the same first page on a 10,000-record dataset (what "does not depend on size" should look like);
@@ -235,11 +236,32 @@ def pandas_reference(folder: Path) -> dict:
     return {"first_row_s": round(float(seconds), 2), "peak_rss_mb": round(float(peak), 1), "rows": int(rows)}
 
 
+def targets(result: dict) -> dict:
+    """First page under 2 s (median start); paging does not grow memory: after 200 pages RSS is within
+    5% of where it started and never above it by more than 10% (a few cached row groups come and go)."""
+    after = result["paging"]["after_indexing"]
+    first = after["rss_mb_first"]
+    return {
+        "first_page_under_2s": result["first_page"]["first_page_with_thumbnails_s"] < 2.0,
+        "rss_flat_while_paging": after["rss_mb_last"] <= 1.05 * first and after["rss_mb_max"] <= 1.1 * first,
+    }
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The run with the median first-page time, plus every run's time."""
+    key = "first_page_with_thumbnails_s"
+    ordered = sorted(runs, key=lambda r: r[key])
+    return {**ordered[len(ordered) // 2], "all_runs_with_thumbnails_s": [r[key] for r in runs]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--pages", type=int, default=200)
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="first-page runs of each dataset (median kept)"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "view_scale.json")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="view-bench-"))
@@ -248,23 +270,24 @@ def main() -> None:
         built = build(big, args.records)
         print("built", built, flush=True)
         build(small, args.small)
+        big_runs, small_runs = [], []
+        for _ in range(args.repeats):  # alternating, so both see the same machine load
+            big_runs.append(first_page(big))
+            small_runs.append(first_page(small))
         result = {
             "benchmark": "vlmdata view: first page and memory while paging",
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                        "load_average_at_start": [round(x, 2) for x in os.getloadavg()]},
             "dataset": built,
-            "first_page": first_page(big),
-            "reference_first_page_small": {"records": args.small, **first_page(small)},
+            "first_page": _median_run(big_runs),
+            "reference_first_page_small": {"records": args.small, **_median_run(small_runs)},
         }  # fmt: skip
         print("first page", result["first_page"], flush=True)
         result["paging"] = paging(big, args.records, args.pages)
         print("paging", result["paging"], flush=True)
         result["reference_pandas_read_whole"] = pandas_reference(big)
-        fp = result["first_page"]["first_page_with_thumbnails_s"]
-        after = result["paging"]["after_indexing"]
-        result["targets"] = {
-            "first_page_under_2s": fp < 2.0,
-            "rss_flat_while_paging": abs(after["growth_mb_first_to_last"]) < 0.1 * after["rss_mb_first"],
-        }
+        result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        result["targets"] = targets(result)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n")
         print(json.dumps(result, indent=2))

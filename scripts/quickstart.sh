@@ -13,4 +13,4 @@ vlmdata validate data/naruto-lf
 vlmdata info data/naruto
 [ -d models/tiny-qwen2vl ] || vlmtrain make-tiny-model qwen2_vl --out models/tiny-qwen2vl
 vlmtrain check configs/tiny-cpu.yaml
-vlmtrain run configs/tiny-cpu.yaml
+vlmtrain run configs/tiny-cpu.yaml overwrite_output_dir=true   # a re-run replaces runs/tiny-cpu

@@ -270,3 +270,59 @@ def test_convert_race_leaves_one_complete_output_and_one_clear_error(tmp_path):
     lines = (out / "train.jsonl").read_text().splitlines()
     assert len(lines) == 3000 and json.loads(lines[-1])["messages"][1]["content"][0]["text"] == "n2999"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "src"]
+
+
+def _hub_layout(path: Path, images: list[bytes]) -> Path:
+    """HuggingFaceH4/llava-instruct-mix-vsft's layout: typed parts {type, text, index}, images as bytes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    part = pa.struct([("index", pa.int64()), ("text", pa.string()), ("type", pa.string())])
+    schema = pa.schema(
+        [
+            ("messages", pa.list_(pa.struct([("content", pa.list_(part)), ("role", pa.string())]))),
+            ("images", pa.list_(pa.struct([("bytes", pa.binary()), ("path", pa.string())]))),
+        ]
+    )
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": [{"index": 0, "text": None, "type": "image"},
+                                             {"index": None, "text": f"Q{i}?", "type": "text"}]},
+                {"role": "assistant", "content": [{"index": None, "text": f"A{i}.", "type": "text"}]},
+            ],
+            "images": [{"bytes": data, "path": f"{i}.png"}],
+        }
+        for i, data in enumerate(images)
+    ]  # fmt: skip
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+    return path
+
+
+@pytest.mark.parametrize("layout", ["canonical", "hub"])
+def test_parquet_inputs_are_checked_and_skipped_row_by_row(tmp_path, layout):
+    """Both Parquet routes (canonical shards copied batch by batch, Hub layouts with image bytes kept in
+    Arrow) check every row's image header; --skip-invalid drops exactly the bad rows."""
+    from data_helpers import canonical, record, write_canonical
+
+    good = [png_bytes((i * 40, 0, 0)) for i in range(5)]
+    images = good[:2] + [b"not an image"] + good[2:]
+    src = tmp_path / "src"
+    if layout == "canonical":
+        recs = [record(f"r{i}") for i in range(6)]
+        for rec, data in zip(recs, images, strict=True):
+            rec["images"][0]["bytes"] = data
+        write_canonical(src, recs)
+        file = src / "train-00000-of-00001.parquet"
+    else:
+        src.mkdir()
+        file = _hub_layout(src / "train.parquet", images)
+    result = run("convert", src, "--to", "parquet", "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert f"  {file} record 2 $.images[0]: not a readable image (unknown format)" in result.output
+    assert not (tmp_path / "out").exists()
+    result = run("convert", src, "--to", "parquet", "--out", tmp_path / "out", "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    assert "Skipped 1 invalid record(s)" in result.output
+    assert [r["images"] for r in canonical(tmp_path / "out")] == [[g] for g in good]
+    assert run("validate", tmp_path / "out").exit_code == 0

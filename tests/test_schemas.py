@@ -343,7 +343,7 @@ def test_renamed_columns_never_crash(folder):
             {"messages": [{"role": "user", "content": [{"type": "text"}]}]},
             (
                 "missing-field",
-                "'text' or 'value' is a required property",
+                "'text' or 'value' or 'content' is a required property",
                 "$.messages[0].content[0].text",
                 "a value",
                 "missing",

@@ -984,3 +984,34 @@ def test_unreadable_file_is_a_problem(tmp_path, monkeypatch):
             "unreadable",
         )
     ]
+
+
+def test_parallel_validation_reports_what_one_process_does(tmp_path, monkeypatch):
+    """Large JSONL files are split into byte ranges checked by forked workers: same problems, same
+    files, lines and record indexes, same counts as one process."""
+    from vlmdata.validate import parallel
+
+    png(tmp_path)
+    lines = []
+    for i in range(400):
+        rec = sg(user=f"<image>q{i}")
+        if i % 97 == 5:
+            rec = sg(answer="  ")  # an empty answer
+        lines.append(json.dumps(rec))
+        if i % 131 == 7:
+            lines.append("{not json")
+        if i % 150 == 3:
+            lines.append("")  # a blank line: skipped, but it counts as a line
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    serial = validate(path).to_dict()
+    monkeypatch.setattr(parallel, "MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "jobs_available", lambda: 3)
+    calls = []
+    real = parallel.validate_spans
+    monkeypatch.setattr(parallel, "validate_spans", lambda *a: calls.append(a) or real(*a))
+    split = validate(path).to_dict()
+    assert calls and len(parallel.spans(path, 3)) == 3
+    for key in ("problems", "records", "bad_records", "images", "counts", "files"):
+        assert split[key] == serial[key], key
+    assert serial["bad_records"] == 8 and serial["records"] == 403

@@ -533,3 +533,47 @@ def test_parquet_with_rows_in_a_record_format(tmp_path):
     assert data["records"][3]["turns"][1]["parts"] == [{"kind": "text", "text": "answer 3"}]
     assert decoded(cl.get("/image/3/0")).size == (43, 30)
     assert [r["pos"] for r in cl.get("/api/records?q=answer 4").json()["records"]] == [4]
+
+
+def test_pages_across_row_groups(tmp_path):
+    """Pages inside a row group's head, past it, and across row group boundaries read the right rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from data_helpers import record
+    from vlmdata.record import ARROW_SCHEMA
+    from vlmdata.view.source import HEAD_ROWS
+
+    n = 3 * HEAD_ROWS + 50
+    recs = [record(id=f"r{i:04d}", images=1 if i % 7 == 0 else 0) for i in range(n)]
+    folder = tmp_path / "groups"
+    folder.mkdir()
+    pq.write_table(pa.Table.from_pylist(recs, schema=ARROW_SCHEMA), folder / "train.parquet",
+                   row_group_size=HEAD_ROWS + 30)  # fmt: skip
+    cl = client(folder)
+    per = 40
+    for page in range(1, -(-n // per) + 1):
+        ids = [r["id"] for r in cl.get(f"/api/records?per={per}&page={page}").json()["records"]]
+        assert ids == [f"r{i:04d}" for i in range((page - 1) * per, min(n, page * per))]
+    for pos in (0, HEAD_ROWS - 1, HEAD_ROWS, HEAD_ROWS + 29, HEAD_ROWS + 30, n - 1):
+        assert cl.get(f"/api/record/{pos}").json()["id"] == f"r{pos:04d}"
+    assert decoded(cl.get(f"/image/{7 * 33}/0")).size == (32, 32)
+    assert cl.get("/api/records?images=1").json()["total"] == len(range(0, n, 7))
+
+
+def test_without_the_view_extra(canonical_dir, monkeypatch):
+    for name in [m for m in sys.modules if m.startswith(("vlmdata.view", "starlette"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "starlette", None)  # as if it were not installed
+    r = CliRunner().invoke(cli, ["view", str(canonical_dir)])
+    assert r.exit_code == 2
+    assert (
+        r.output
+        == "Error: vlmdata view needs the [view] extra (starlette is missing): pip install 'vlmkit[view]'\n"
+    )
+
+
+def test_source_filter_before_the_index_is_built(canonical_dir):
+    cl = TestClient(create_app(canonical_dir, allowed_hosts=["testserver"], start_index=False))
+    r = cl.get("/api/records?source=cam-a")  # not known yet: no record matches so far, not an error
+    assert r.status_code == 200 and r.json()["total"] == 0

@@ -138,6 +138,7 @@ def test_vlmtrain_names_the_train_extra(bare_venv, tmp_path, command):
     done = run(bare_venv, tmp_path, "vlmtrain", command, "tiny-cpu.yaml")
     assert done.returncode == 2
     assert done.stdout == ""
-    assert done.stderr.startswith(f"Error: vlmtrain {command} needs the training libraries (no module '")
-    assert done.stderr.endswith("'); install them with: pip install 'vlmkit[train]'\n")
-    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+    assert done.stderr == (
+        f"Error: vlmtrain {command} needs the training libraries (no module 'transformers'); "
+        "install them with: pip install 'vlmkit[train]'\n"
+    )

@@ -192,12 +192,16 @@ def load_json(path: Path):
         raise _json_error(exc, path) from None
 
 
-def iter_raw(f: InputFile, on_error=None) -> Iterator[tuple[int, int | None, dict]]:
+def iter_raw(
+    f: InputFile, on_error=None, span: tuple[int, int] | None = None
+) -> Iterator[tuple[int, int | None, dict]]:
     """Yield (record index, line or None, raw record) for one file; parse errors name line and column.
 
     By default the first bad JSONL line raises RecordError. With `on_error` (a callable taking a
     Problem), a bad line is passed to it and reading goes on with the next line (`validate` lists
     every bad line); the bad line still takes a record index, so indexes match the file's lines.
+    span=(start, end): only the JSONL lines starting in that byte range (both at line starts), with
+    lines and indexes counted from the range's start (validate.parallel adds the offsets).
     """
     if f.kind == "parquet":
         yield from _iter_parquet(f.path)
@@ -205,21 +209,23 @@ def iter_raw(f: InputFile, on_error=None) -> Iterator[tuple[int, int | None, dic
     if f.kind == "jsonl":
         index = 0
         with open(f.path, "rb") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    if not line.isascii():
-                        _decode(line, f.path, lineno)
-                    try:
-                        raw = orjson.loads(line)
-                    except orjson.JSONDecodeError as exc:
-                        raise _json_error(exc, f.path, lineno - 1, index) from None
-                    raw = _must_be_object(raw, f.path, index, lineno)
-                except RecordError as exc:
+            lines = fh if span is None else _lines_in(fh, *span)
+            for lineno, line in enumerate(lines, 1):
+                try:  # the common case first: one JSON object per line
+                    raw = orjson.loads(line)
+                    if type(raw) is not dict:
+                        raise RecordError(_not_object(raw, f.path, index, lineno))
+                except (orjson.JSONDecodeError, RecordError) as exc:
+                    if not line.strip():
+                        continue  # blank lines are allowed
+                    problem = (
+                        exc.problem
+                        if isinstance(exc, RecordError)
+                        else _line_problem(line, f.path, lineno, index)
+                    )
                     if on_error is None:
-                        raise
-                    on_error(exc.problem)
+                        raise RecordError(problem) from None
+                    on_error(problem)
                     index += 1
                     continue
                 yield index, lineno, raw
@@ -250,6 +256,29 @@ def iter_raw(f: InputFile, on_error=None) -> Iterator[tuple[int, int | None, dic
             on_error(_not_object(raw, f.path, index, None))
             continue
         yield index, None, _must_be_object(raw, f.path, index, None)
+
+
+def _lines_in(fh, start: int, end: int) -> Iterator[bytes]:
+    fh.seek(start)
+    pos = start
+    for line in fh:
+        if pos >= end:
+            return
+        pos += len(line)
+        yield line
+
+
+def _line_problem(line: bytes, path: Path, lineno: int, index: int) -> Problem:
+    """Why a JSONL line does not parse: not UTF-8 (the byte), or the JSON error (line and column)."""
+    try:
+        if not line.isascii():
+            _decode(line, path, lineno)
+        orjson.loads(line)
+    except RecordError as exc:
+        return exc.problem
+    except orjson.JSONDecodeError as exc:
+        return _json_error(exc, path, lineno - 1, index).problem
+    raise AssertionError("the line parsed the second time")  # pragma: no cover
 
 
 def _not_object(raw, path: Path, index: int, line: int | None) -> Problem:

@@ -17,9 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vlmdata.errors import OutputBusyError, UsageError
+from vlmdata.formats import parquet
 from vlmdata.record import ARROW_SCHEMA
 
-DEFAULT_MAX_SHARD_BYTES = 500 * 1000 * 1000
+DEFAULT_MAX_SHARD_BYTES = parquet.MAX_SHARD_BYTES
 # Rows are buffered until about this many bytes, then written as one row group: memory stays flat
 # (bounded by this, not by the dataset) and row groups stay large enough to read fast.
 ROW_GROUP_BYTES = 64 * 1000 * 1000

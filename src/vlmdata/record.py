@@ -26,17 +26,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pyarrow as pa
-
 ROLES = ("system", "user", "assistant")
 IMAGE_PART = "image"
 TEXT_PART = "text"
 MEDIA = ("image", "video", "audio")  # part type -> the record's list: f"{kind}s"
 MEDIA_LISTS = tuple(f"{kind}s" for kind in MEDIA)
-
-IMAGE_TYPE = pa.struct([pa.field("bytes", pa.binary()), pa.field("path", pa.string())])
-PART_TYPE = pa.struct([pa.field("type", pa.string()), pa.field("text", pa.string())])
-MESSAGE_TYPE = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.list_(PART_TYPE))])
 
 _STRING = {"dtype": "string", "_type": "Value"}
 HF_FEATURES: dict[str, Any] = {
@@ -57,21 +51,42 @@ HF_FEATURES: dict[str, Any] = {
 # Shards written before videos and audios were carried: read as having none.
 LEGACY_HF_FEATURES = {k: v for k, v in HF_FEATURES.items() if k not in ("videos", "audios")}
 
-ARROW_SCHEMA = pa.schema(
-    [
-        pa.field("id", pa.string()),
-        pa.field("messages", pa.list_(MESSAGE_TYPE)),
-        pa.field("images", pa.list_(IMAGE_TYPE)),
-        pa.field("videos", pa.list_(IMAGE_TYPE)),
-        pa.field("audios", pa.list_(IMAGE_TYPE)),
-        pa.field("source", pa.string()),
-    ],
-    metadata={"huggingface": json.dumps({"info": {"features": HF_FEATURES}})},
-)
-LEGACY_SCHEMA = pa.schema(
-    [f for f in ARROW_SCHEMA if f.name not in ("videos", "audios")],
-    metadata={"huggingface": json.dumps({"info": {"features": LEGACY_HF_FEATURES}})},
-)
+_ARROW_NAMES = ("IMAGE_TYPE", "PART_TYPE", "MESSAGE_TYPE", "ARROW_SCHEMA", "LEGACY_SCHEMA")
+
+
+def _arrow_types() -> dict:
+    """The Arrow types, built on first use: importing pyarrow costs ~0.3 s that `validate` on JSON
+    never needs."""
+    import pyarrow as pa
+
+    IMAGE_TYPE = pa.struct([pa.field("bytes", pa.binary()), pa.field("path", pa.string())])
+    PART_TYPE = pa.struct([pa.field("type", pa.string()), pa.field("text", pa.string())])
+    MESSAGE_TYPE = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.list_(PART_TYPE))])
+
+    ARROW_SCHEMA = pa.schema(
+        [
+            pa.field("id", pa.string()),
+            pa.field("messages", pa.list_(MESSAGE_TYPE)),
+            pa.field("images", pa.list_(IMAGE_TYPE)),
+            pa.field("videos", pa.list_(IMAGE_TYPE)),
+            pa.field("audios", pa.list_(IMAGE_TYPE)),
+            pa.field("source", pa.string()),
+        ],
+        metadata={"huggingface": json.dumps({"info": {"features": HF_FEATURES}})},
+    )
+    LEGACY_SCHEMA = pa.schema(
+        [f for f in ARROW_SCHEMA if f.name not in ("videos", "audios")],
+        metadata={"huggingface": json.dumps({"info": {"features": LEGACY_HF_FEATURES}})},
+    )
+    return {name: value for name, value in locals().items() if name in _ARROW_NAMES}
+
+
+def __getattr__(name: str):
+    if name in _ARROW_NAMES:
+        globals().update(_arrow_types())
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 Record = dict[str, Any]
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
 
 from vlmdata.errors import Location, Problem, UsageError
@@ -92,6 +91,13 @@ class TokenCounter(Protocol):
     def label_spans(self, record: dict) -> list[tuple[str, str]]:
         """One record as the model trains on it: (text, kind) segments in order, kind in SPAN_KINDS."""
         ...
+
+
+def entry_points(group: str):
+    """importlib.metadata's, imported on use (it costs ~0.1 s of every vlmdata start otherwise)."""
+    from importlib.metadata import entry_points as installed
+
+    return installed(group=group)
 
 
 def load_token_counter(model_dir, max_length: int) -> TokenCounter:

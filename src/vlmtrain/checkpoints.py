@@ -1,5 +1,7 @@
-"""Checkpoints that are complete or absent: a kill at any moment never leaves a half-written checkpoint-N.
+"""The output folder of a run: checkpoints complete or absent, resume from the newest complete one, and
+no silent overwrite of an earlier run.
 
+A kill at any moment never leaves a half-written checkpoint-N.
 The Trainer writes checkpoint-N in several steps (weights, optimizer, scheduler, RNG states, and
 trainer_state.json last); a run killed between them used to leave a checkpoint-N that
 `resume_from_checkpoint: true` then picked and failed on. Here every save goes to
@@ -19,7 +21,11 @@ import contextlib
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
+from typing import Any
+
+from vlmtrain.errors import ConfigError, VlmTrainError
 
 STAGING = ".incomplete"
 STATE_NAME = "trainer_state.json"  # transformers' TRAINER_STATE_NAME, written last by a save
@@ -66,6 +72,79 @@ def publish(staged: Path, final: Path) -> None:
     os.replace(staged, final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def resuming(value) -> bool:
+    return value not in (None, False, "false", "False")
+
+
+def resume_checkpoint(args) -> str | None:
+    """resume_from_checkpoint: true -> the newest complete checkpoint-N in output_dir (incomplete ones,
+    left by a run killed while saving, are named and skipped); a path -> that folder, if complete."""
+    value = args.resume_from_checkpoint
+    if not resuming(value):
+        return None
+    if value in (True, "true", "True"):
+        last, skipped = newest_complete(args.output_dir)
+        if args.process_index == 0:
+            for path in skipped:
+                print(
+                    f"vlmtrain: skipping {path}: incomplete (no trainer_state.json; its save was interrupted)",
+                    file=sys.stderr,
+                )
+        if last is None:
+            found = f" (only incomplete ones: {', '.join(p.name for p in skipped)})" if skipped else ""
+            raise VlmTrainError(
+                f"resume_from_checkpoint: true, but {args.output_dir} holds no complete checkpoint-N folder"
+                f"{found}; remove the key to start afresh"
+            )
+        return str(last)
+    if not Path(value).is_dir():
+        raise VlmTrainError(f"resume_from_checkpoint: checkpoint folder {value!r} does not exist")
+    if not is_complete(value):
+        raise VlmTrainError(
+            f"resume_from_checkpoint: {value} is incomplete (no trainer_state.json; its save was interrupted); "
+            "point at an earlier checkpoint or use resume_from_checkpoint: true for the newest complete one"
+        )
+    return str(value)
+
+
+def check_output_dir(cfg: dict[str, Any], source: str = "config") -> None:
+    """Refuse to train into a non-empty output_dir unless resuming it or `overwrite_output_dir: true`
+    (which replaces only a folder an earlier `vlmtrain run` wrote). Torch-free: runs before launching."""
+    out = Path(cfg["output_dir"])
+    if resuming(cfg.get("resume_from_checkpoint")) or not out.is_dir() or not any(out.iterdir()):
+        return
+    names = sorted(p.name for p in out.iterdir())
+    held = ", ".join(names[:4]) + (f", ... ({len(names)} entries)" if len(names) > 4 else "")
+    if not cfg.get("overwrite_output_dir"):
+        raise ConfigError(
+            [
+                f"output_dir: {out} is not empty (it holds {held}); set overwrite_output_dir: true to replace "
+                "that run, resume_from_checkpoint: true to continue it, or choose another output_dir"
+            ],
+            source,
+        )
+    from vlmtrain.train import CONFIG_NAME
+
+    if not (out / CONFIG_NAME).is_file():
+        raise ConfigError(
+            [
+                f"output_dir: {out} is not empty and has no {CONFIG_NAME}, so it is not a vlmtrain run's folder; "
+                "overwrite_output_dir: true replaces only those: choose another output_dir"
+            ],
+            source,
+        )
+
+
+def clear_output_dir(out: Path) -> None:
+    """overwrite_output_dir: the earlier run's files go (checkpoints, TensorBoard events, logs), so
+    nothing of it mixes with this run. check_output_dir made sure it is a vlmtrain folder."""
+    for path in out.iterdir():
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 class AtomicCheckpoints:

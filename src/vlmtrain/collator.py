@@ -7,6 +7,9 @@ labels are -100 everywhere except the assistant turns and their end-of-turn toke
 `vlmtrain.families.base`); `train_on_prompt=True` also trains on system/user text, never on image tokens
 or padding. A record longer than `max_length` is an error naming it: cutting a sequence could split an
 image's tokens from its pixels, so the run command filters long records before training.
+
+keep_vision=True (sharded runs, see `vlmtrain.fsdp`): a batch without any image gets one label-free
+image row, so every rank runs the vision tower and FSDP's collectives match across ranks.
 """
 
 from __future__ import annotations
@@ -17,12 +20,19 @@ from vlmtrain.families.base import Family
 
 class VLMCollator:
     def __init__(
-        self, processor, family: Family, max_length: int | None = None, train_on_prompt: bool = False
+        self,
+        processor,
+        family: Family,
+        max_length: int | None = None,
+        train_on_prompt: bool = False,
+        keep_vision: bool = False,
     ):
         self.processor = processor
         self.family = family
         self.max_length = max_length
         self.train_on_prompt = train_on_prompt
+        self.keep_vision = keep_vision
+        self._keepalive = None
 
     def __call__(self, records: list[dict]) -> dict:
         feats = []
@@ -36,4 +46,10 @@ class VLMCollator:
                     "(`vlmtrain check` lists them)"
                 )
             feats.append(feat)
+        if self.keep_vision and not any(rec.get("images") for rec in records):
+            if self._keepalive is None:
+                from vlmtrain.fsdp import keepalive_feature
+
+                self._keepalive = keepalive_feature(self.family, self.processor)
+            feats.append(self._keepalive)
         return dict(self.family.collate(self.processor, feats))

@@ -62,7 +62,7 @@ def run_command(config: str, overrides: list[str], launch: Launch | None = None)
             ["fsdp: sharding needs several processes; run with --nproc N (N >= 2)"], str(config)
         )
     if not os.environ.get(LAUNCHED_ENV):  # the ranks of a launched run skip it: rank 0 may have begun
-        from vlmtrain.train import check_output_dir
+        from vlmtrain.checkpoints import check_output_dir
 
         check_output_dir(cfg, str(config))
     if launch.distributed and not os.environ.get(LAUNCHED_ENV):

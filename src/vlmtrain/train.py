@@ -60,6 +60,7 @@ def fill_fsdp_config(cfg: dict, family, present: set[str] | None = None) -> None
                 "is in this model; set fsdp_config.transformer_layer_cls_to_wrap"
             )
         fsdp_config["transformer_layer_cls_to_wrap"] = classes
+    fsdp_config.setdefault("version", 2)  # FSDP2 (per-parameter sharding, fully_shard: vlmtrain.fsdp)
     if not any(k in cfg for k in ("activation_checkpointing", "gradient_checkpointing")):
         # FSDP's own (non-reentrant) checkpointing: the Trainer's would add an AllGather in backward.
         cfg["activation_checkpointing"] = False
@@ -154,81 +155,6 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def resuming(value) -> bool:
-    return value not in (None, False, "false", "False")
-
-
-def resume_checkpoint(args) -> str | None:
-    """resume_from_checkpoint: true -> the newest complete checkpoint-N in output_dir (incomplete ones,
-    left by a run killed while saving, are named and skipped); a path -> that folder, if complete."""
-    from vlmtrain.checkpoints import is_complete, newest_complete
-
-    value = args.resume_from_checkpoint
-    if not resuming(value):
-        return None
-    if value in (True, "true", "True"):
-        last, skipped = newest_complete(args.output_dir)
-        if args.process_index == 0:
-            for path in skipped:
-                print(
-                    f"vlmtrain: skipping {path}: incomplete (no trainer_state.json; its save was interrupted)",
-                    file=sys.stderr,
-                )
-        if last is None:
-            found = f" (only incomplete ones: {', '.join(p.name for p in skipped)})" if skipped else ""
-            raise VlmTrainError(
-                f"resume_from_checkpoint: true, but {args.output_dir} holds no complete checkpoint-N folder"
-                f"{found}; remove the key to start afresh"
-            )
-        return str(last)
-    if not Path(value).is_dir():
-        raise VlmTrainError(f"resume_from_checkpoint: checkpoint folder {value!r} does not exist")
-    if not is_complete(value):
-        raise VlmTrainError(
-            f"resume_from_checkpoint: {value} is incomplete (no trainer_state.json; its save was interrupted); "
-            "point at an earlier checkpoint or use resume_from_checkpoint: true for the newest complete one"
-        )
-    return str(value)
-
-
-def check_output_dir(cfg: dict[str, Any], source: str = "config") -> None:
-    """Refuse to train into a non-empty output_dir unless resuming it or `overwrite_output_dir: true`
-    (which replaces only a folder an earlier `vlmtrain run` wrote). Torch-free: runs before launching."""
-    from vlmtrain.errors import ConfigError
-
-    out = Path(cfg["output_dir"])
-    if resuming(cfg.get("resume_from_checkpoint")) or not out.is_dir() or not any(out.iterdir()):
-        return
-    names = sorted(p.name for p in out.iterdir())
-    held = ", ".join(names[:4]) + (f", ... ({len(names)} entries)" if len(names) > 4 else "")
-    if not cfg.get("overwrite_output_dir"):
-        raise ConfigError(
-            [
-                f"output_dir: {out} is not empty (it holds {held}); set overwrite_output_dir: true to replace "
-                "that run, resume_from_checkpoint: true to continue it, or choose another output_dir"
-            ],
-            source,
-        )
-    if not (out / CONFIG_NAME).is_file():
-        raise ConfigError(
-            [
-                f"output_dir: {out} is not empty and has no {CONFIG_NAME}, so it is not a vlmtrain run's folder; "
-                "overwrite_output_dir: true replaces only those: choose another output_dir"
-            ],
-            source,
-        )
-
-
-def clear_output_dir(out: Path) -> None:
-    """overwrite_output_dir: the earlier run's files go (checkpoints, TensorBoard events, logs), so
-    nothing of it mixes with this run. check_output_dir made sure it is a vlmtrain folder."""
-    for path in out.iterdir():
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-
-
 def _trim_log(output_dir: Path, checkpoint: str | None) -> None:
     """Fresh run: start a new log. Resume: keep the log lines up to the checkpoint's step. Either way the
     list of dropped records is rewritten by this run's preflight."""
@@ -255,7 +181,7 @@ def train(cfg: dict[str, Any]) -> Path:
 def _train(cfg: dict[str, Any]) -> Path:
     quiet_progress_bars()
     from vlmtrain.callbacks import JsonlLogCallback, plot_loss, use_one_progress_display
-    from vlmtrain.checkpoints import clear_staging
+    from vlmtrain.checkpoints import check_output_dir, clear_output_dir, clear_staging, resume_checkpoint
     from vlmtrain.collator import VLMCollator
     from vlmtrain.config import to_training_args
     from vlmtrain.data import CappedCollator, load_split
@@ -315,8 +241,17 @@ def _train(cfg: dict[str, Any]) -> Path:
             file=sys.stderr,
         )
     # max_length here only guards: preflight already removed every record that would exceed it.
+    # Sharded runs: a text-only batch gets a label-free image row so every rank runs the vision tower
+    # (vlmtrain.fsdp; without it the ranks' collectives differ and the run hangs).
+    keep_vision = bool(cfg.get("fsdp")) and args.world_size > 1
     collator = CappedCollator(
-        VLMCollator(processor, family, max_length=args.max_length, train_on_prompt=args.train_on_prompt),
+        VLMCollator(
+            processor,
+            family,
+            max_length=args.max_length,
+            train_on_prompt=args.train_on_prompt,
+            keep_vision=keep_vision,
+        ),
         args.max_pixels,
     )
     # Length-grouped batches (vlmtrain.sampling) from preflight's `length` column; counted here only when

@@ -18,6 +18,7 @@ class custom_dataset:  # noqa: N801 - llama-cookbook's own config class, as its 
     file: str = cookbook_module.__file__
     train_split: str = "train"
     test_split: str = "validation"
+    data_path: str = ""  # llama-cookbook 0.0.5.post1's custom_dataset has it, empty by default
 
 
 def load_like_llama_cookbook(path: str):
@@ -57,8 +58,19 @@ def test_cookbook_needs_a_data_folder(monkeypatch):
     from vlmtrain.errors import VlmTrainError
 
     monkeypatch.delenv("VLMTRAIN_DATA_DIR", raising=False)
-    with pytest.raises(VlmTrainError, match="no data folder: set VLMTRAIN_DATA_DIR=DIR"):
+    with pytest.raises(VlmTrainError) as err:
         cookbook_module.get_custom_dataset(custom_dataset(), None, "train")
+    assert (
+        str(err.value) == "no data folder: give --custom_dataset.data_path DIR (or set VLMTRAIN_DATA_DIR=DIR)"
+    )
+
+
+def test_cookbook_reads_custom_dataset_data_path(train_only, monkeypatch):
+    """--custom_dataset.data_path DIR, as llama-cookbook's config passes it; it wins over the variable."""
+    monkeypatch.setenv("VLMTRAIN_DATA_DIR", "/no/such/folder")
+    module = load_like_llama_cookbook(custom_dataset.file)
+    train = module.get_custom_dataset(custom_dataset(data_path=str(train_only)), None, "train")
+    assert len(train) == 9
 
 
 @pytest.mark.slow

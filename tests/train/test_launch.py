@@ -44,6 +44,7 @@ def test_fsdp_config_gets_family_wrap_classes():
         "activation_checkpointing": False,  # FSDP checkpoints the wrapped layers itself
         "fsdp_config": {
             "transformer_layer_cls_to_wrap": list(family.fsdp_wrap_classes),
+            "version": 2,  # FSDP2 by default
             "activation_checkpointing": True,
         },
     }
@@ -53,7 +54,9 @@ def test_fsdp_config_gets_family_wrap_classes():
         "fsdp_config": {"transformer_layer_cls_to_wrap": ["X"], "min_num_params": 0},
     }
     fill_fsdp_config(mine, family)
-    assert mine["fsdp_config"] == {"transformer_layer_cls_to_wrap": ["X"], "min_num_params": 0}
+    assert mine["fsdp_config"] == {"transformer_layer_cls_to_wrap": ["X"], "min_num_params": 0, "version": 2}
+    assert fill_fsdp_config(old := {"fsdp": "full_shard", "fsdp_config": {"version": 1}}, family) is None
+    assert old["fsdp_config"]["version"] == 1  # the user's choice stays
     plain = {"fsdp_config": None}
     fill_fsdp_config(plain, family)
     assert plain == {"fsdp_config": None}

@@ -212,7 +212,10 @@ def test_save_resume_and_refuse_resume_without_checkpoint(tmp_path, model_dir, r
     fresh.mkdir()
     result, _ = run(fresh, model_dir, repeated, "resume_from_checkpoint=true", max_steps=2)
     assert result.exit_code == 1
-    assert f"resume_from_checkpoint: true, but {fresh / 'out'} holds no checkpoint-N folder" in result.output
+    assert result.output.endswith(
+        f"Error: resume_from_checkpoint: true, but {fresh / 'out'} holds no complete checkpoint-N folder; "
+        "remove the key to start afresh\n"
+    )
 
 
 def test_overlength_records_dropped_and_listed(tmp_path, model_dir, mixed):

@@ -11,8 +11,8 @@ from vlmdata.cli.options import (
     output_format_option,
     skip_invalid_option,
 )
+from vlmdata.formats.parquet import MAX_SHARD_BYTES as DEFAULT_MAX_SHARD_BYTES
 from vlmdata.images import DEFAULT_MAX_PIXELS
-from vlmdata.io import DEFAULT_MAX_SHARD_BYTES
 
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
 

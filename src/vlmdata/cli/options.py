@@ -45,6 +45,6 @@ def skip_invalid_option(fn):
     return click.option(
         "--skip-invalid",
         is_flag=True,
-        help="Write the valid records and list every skipped one with its reason (default: stop on the "
-        "first file with problems and write nothing).",
+        help="Write the valid records and list every skipped one with its reason (default: any problem "
+        "stops the run; every problem is listed and nothing is written).",
     )(fn)

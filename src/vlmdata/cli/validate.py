@@ -8,7 +8,7 @@ import click
 
 from vlmdata.cli import handle_errors
 from vlmdata.cli.options import input_format_option, media_dir_option
-from vlmdata.validate.images import DEFAULT_MAX_PIXELS
+from vlmdata.images import DEFAULT_MAX_PIXELS
 
 
 @click.command("validate")

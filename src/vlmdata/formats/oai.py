@@ -165,14 +165,13 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
     messages = raw.get("messages")
     if type(messages) is not list:
         return [], []
-    problems: list[Problem] = []
     turns: list[Turn] = []
     inline: list[ImageRef] = []
-    n_parts = {"image": 0}
+    n_images = 0
+    other: dict[str, int] = {}  # video/audio parts (rare: counted apart to keep the common case fast)
     for i, m in enumerate(messages):
         if type(m) is not dict:
             continue
-        role = m.get("role")
         content = m.get("content")
         empty = False
         if type(content) is str:
@@ -185,27 +184,30 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
                 kind = part.get("type")
                 if kind == "text":
                     if empty:
-                        value = _text(part)
+                        value = part.get("text")
+                        if value is None:
+                            value = _text(part)
                         empty = not (type(value) is str and value.strip())
                 elif kind in PART_KINDS:
                     empty = False
                     media = PART_KINDS[kind]
-                    n_parts[media] = n_parts.get(media, 0) + 1
-                    value = _inline(part, kind)
-                    if type(value) is dict and kind == "image":
-                        value = value if "bytes" in value or "path" in value else value.get("url")
+                    if media == "image":
+                        n_images += 1
+                    else:
+                        other[media] = other.get(media, 0) + 1
+                    value = part.get("image") if kind == "image" else _inline(part, kind)
                     if value is not None:
                         inline.append((f"$.messages[{i}].content[{j}]", value, media))
+        role = m.get("role")
         turns.append((i, role if role in ROLES else None, empty))
-    problems.extend(check_turns(turns, "$.messages", "role"))
+    problems = check_turns(turns, "$.messages", "role")
     refs: list[ImageRef] = []
-    for media in MEDIA:
-        if media != "image" and not n_parts.get(media) and f"{media}s" not in raw:
-            continue
+    for media in ("image", *other) if not ("videos" in raw or "audios" in raw) else MEDIA:
+        n_parts = n_images if media == "image" else other.get(media, 0)
         key = f"{media}s"
         listed = raw.get(key)
-        listed = listed_images(listed, f"$.{key}", media) if isinstance(listed, list) else []
-        mine = [r for r in inline if r[2] == media] if inline else []
+        listed = listed_images(listed, f"$.{key}", media) if type(listed) is list else []
+        mine = [r for r in inline if r[2] == media] if inline else inline
         if mine and listed:
             problems.append(
                 Problem(
@@ -217,11 +219,11 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
                 )
             )
         found = mine or listed
-        if n_parts.get(media, 0) != len(found):
+        if n_parts != len(found):
             problems.append(
                 count_problem(
                     len(found),
-                    n_parts.get(media, 0),
+                    n_parts,
                     f"{media} parts",
                     f"$.{key}",
                     f"add a {media} part per {media}, or list one {media} per part",

@@ -12,6 +12,7 @@ SUFFIX = ".parquet"
 SCHEMA = None  # the Arrow schema is the schema (vlmdata.validate.canonical.check_arrow_schema)
 CANONICAL = True  # written by vlmdata.io.ShardWriter, not through from_canonical
 WRITER_OPTIONS: dict[str, str] = {}
+MAX_SHARD_BYTES = 500 * 1000 * 1000  # --max-shard-size's default (vlmdata.io.ShardWriter)
 
 
 def sidecar(name: str, files: dict[str, str]) -> dict[str, bytes]:

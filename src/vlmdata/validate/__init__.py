@@ -23,8 +23,9 @@ from vlmdata.errors import Location, Problem, RecordError, UsageError
 from vlmdata.formats import FORMATS, INPUT_CHOICES
 from vlmdata.formats.base import ReadContext
 from vlmdata.images import DEFAULT_MAX_PIXELS, own_pixel_limit
-from vlmdata.inputs import InputFile
+from vlmdata.inputs import InputFile, iter_raw
 from vlmdata.token_counting import load_token_counter
+from vlmdata.validate import parallel
 from vlmdata.validate.canonical import check_arrow_schema
 from vlmdata.validate.report import FileSummary, ValidationReport, render
 from vlmdata.validate.run import FILE, Checks
@@ -114,6 +115,16 @@ def _validate_file(f: InputFile, checks: Checks, collected) -> None:
 
 def _validate_json(f: InputFile, checks: Checks, summary: FileSummary, collected) -> None:
     problems = checks.report.problems
+    if parallel.eligible(f, collected is not None):
+        fmt, _ = checks.detect(iter_raw(f, on_error=lambda problem: None), f)
+        if fmt is not None:  # else the serial path says why the format is unknown
+            found, count, bad = parallel.validate_spans(checks, f, fmt, parallel.jobs_available())
+            summary.format = fmt
+            problems.extend(found)
+            summary.records = count
+            checks.report.records += count
+            checks.report.bad_records += bad
+            return
     reader = ctx = None
     count = bad = 0
     for index, line, raw, found in checks.json_records(f, summary):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from vlmdata.checks import ImageRef, Turn, check_turns, count_problem
 from vlmdata.errors import Location, Problem
-from vlmdata.record import ARROW_SCHEMA, HF_FEATURES, LEGACY_HF_FEATURES, LEGACY_SCHEMA, ROLES
+from vlmdata.record import HF_FEATURES, LEGACY_HF_FEATURES, ROLES
 
 
 def check_canonical(rec: dict) -> tuple[list[Problem], list[ImageRef]]:
@@ -127,6 +127,8 @@ def check_canonical(rec: dict) -> tuple[list[Problem], list[ImageRef]]:
 def check_arrow_schema(path: Path, schema) -> list[Problem]:
     """A canonical shard has exactly `record.ARROW_SCHEMA`, including the `huggingface` metadata that makes
     `datasets` decode the images (it ignores the metadata silently when any type differs)."""
+    from vlmdata.record import ARROW_SCHEMA, LEGACY_SCHEMA
+
     file = str(path)
     problems = []
     found = {f.name: f for f in schema}

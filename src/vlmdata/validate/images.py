@@ -46,6 +46,7 @@ class ImageChecker:
         self.checked = 0  # image references checked
         self.outside = 0  # of which absolute paths outside the dataset folder
         self.media = 0  # video and audio references checked
+        self._fine: dict[tuple[str, str], int] = {}  # (path, media_dir) checked and fine -> outside 0/1
 
     def check(self, value, path: str, media_dir: str, kind: str = "image") -> list[Problem]:
         """Problems of one image (video, audio) reference: a path, a data: URL, or {bytes, path}. Videos
@@ -53,6 +54,19 @@ class ImageChecker:
         if kind != "image":
             return self._check_media(value, path, media_dir, kind)
         self.checked += 1
+        if type(value) is str:
+            outside = self._fine.get((value, media_dir))
+            if outside is not None:  # this path was checked before and is fine
+                self.outside += outside
+                return []
+            outside_before = self.outside
+            found = self._check_path(value, path, media_dir)
+            if not found:
+                self._fine[(value, media_dir)] = self.outside - outside_before
+            return found
+        return self._check_path(value, path, media_dir)
+
+    def _check_path(self, value, path: str, media_dir: str) -> list[Problem]:
         try:
             data, file = parse_value(value)
         except ImageValueError as e:

@@ -145,14 +145,22 @@ class SchemaChecker:
     """One format's schema, compiled twice: jsonschema_rs for the fast path, jsonschema for messages."""
 
     def __init__(self, name: str):
-        import jsonschema
         import jsonschema_rs
 
         self.name = name
         schema = self._schema = load_schema(name)
         self._fast = jsonschema_rs.validator_for(schema)
-        self._slow = jsonschema.Draft202012Validator(schema)
+        self._slow_validator = None
         self.is_valid = self._fast.is_valid
+
+    @property
+    def _slow(self):
+        """jsonschema (pure Python, slow to import) only once a record fails."""
+        if self._slow_validator is None:
+            import jsonschema
+
+            self._slow_validator = jsonschema.Draft202012Validator(self._schema)
+        return self._slow_validator
 
     def valid(self, raw) -> bool:
         """is_valid for records that may hold bytes (Parquet rows: image bytes, or views into Arrow)."""

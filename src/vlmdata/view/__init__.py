@@ -42,8 +42,9 @@ class Viewer:
         try:
             from vlmdata.view.app import create_app
         except ImportError as exc:
+            missing = (exc.name or "a module").split(".")[0]
             raise UsageError(
-                f"vlmdata view needs the [view] extra ({exc.name} is missing): pip install 'vlmkit[view]'"
+                f"vlmdata view needs the [view] extra ({missing} is missing): pip install 'vlmkit[view]'"
             ) from None
         if max_length is not None and model is None:
             raise UsageError("--max-length needs --model (the token limit applies to that model's counts)")

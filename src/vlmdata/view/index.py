@@ -21,7 +21,6 @@ from collections import OrderedDict
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from vlmdata.errors import Problem
 from vlmdata.view.source import ViewDataset, _CanonicalParquet
@@ -107,6 +106,8 @@ class DatasetIndex:
         return code
 
     def _index_counts(self) -> None:
+        import pyarrow.compute as pc  # here, not at import: the server starts sooner
+
         for r, reader in enumerate(self.ds.readers):
             base = self.ds.starts[r]
             if isinstance(reader, _CanonicalParquet):
@@ -268,6 +269,8 @@ class DatasetIndex:
 
 def _text_hits(table: pa.Table, key: str) -> np.ndarray:
     """Rows of a canonical row group whose id or any text part contains `key` (vectorized)."""
+    import pyarrow.compute as pc
+
     ids = table.column("id").combine_chunks()
     rows = [
         np.flatnonzero(

@@ -60,7 +60,7 @@ class Query:
         if unknown:
             raise HTTPException(400, f"unknown parameter(s): {', '.join(sorted(unknown))}")
         source = params.get("source") or None  # "" is the form's "any"
-        if source is not None and source not in index.sources:
+        if source is not None and index.indexed >= len(index.ds) and source not in index.sources:
             raise HTTPException(400, f"no record has source {source!r}")
         over = _yes_no(params, "over")
         if over is not None and (index.counter is None or not index.counter.max_length):

@@ -24,6 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vlmdata.convert import _is_canonical_parquet
@@ -33,6 +34,7 @@ from vlmdata.formats.base import ReadContext
 from vlmdata.inputs import InputFile, discover, iter_raw
 
 TEXT_COLUMNS = ["id", "messages", "source"]
+HEAD_ROWS = 200  # rows of a row group read on their own when a page needs only those
 
 
 @dataclass
@@ -105,19 +107,28 @@ class _CanonicalParquet(_Reader):
         self.n = self.starts[-1]
         self.cache = cache
 
-    def _group(self, rg: int, columns: list[str]):
+    def _group(self, rg: int, columns: list[str], head: bool = False):
+        """A row group's columns, whole, or (head=True) only its first HEAD_ROWS rows: Parquet decodes
+        pages in order, so the head of a row group costs a few pages instead of the whole chunk (the
+        first page of a dataset is served from it)."""
+
         def make():
             with self.lock:
+                if head:
+                    batches = self.pf.iter_batches(
+                        HEAD_ROWS, row_groups=[rg], columns=columns, use_threads=False
+                    )
+                    return pa.Table.from_batches([next(batches)])
                 return self.pf.read_row_group(rg, columns=columns, use_threads=False)
 
-        return self.cache.get((str(self.f.path), rg, tuple(columns)), make)
+        return self.cache.get((str(self.f.path), rg, tuple(columns), head), make)
 
     def _rows(self, start: int, stop: int, columns: list[str]) -> list[dict]:
         out: list[dict] = []
         rg = bisect.bisect_right(self.starts, start) - 1
         while start < stop and rg < len(self.starts) - 1:
-            table = self._group(rg, columns)
             lo, hi = start - self.starts[rg], min(stop, self.starts[rg + 1]) - self.starts[rg]
+            table = self._group(rg, columns, head=hi <= HEAD_ROWS)
             out.extend(table.slice(lo, hi - lo).to_pylist())
             start = self.starts[rg] + hi
             rg += 1
@@ -264,7 +275,7 @@ class ViewDataset:
     def open(cls, path) -> ViewDataset:
         """Discover the files as every other command does (vlmdata.inputs.discover)."""
         dataset = discover(path)
-        cache = _LRU(4)
+        cache = _LRU(6)  # row groups (or their heads) by columns: what a page and its thumbnails read
         readers: list[_Reader] = []
         for f in dataset.files:
             if f.kind == "parquet" and _is_canonical_parquet(f.path):

@@ -39,6 +39,10 @@ SEQ_PAD = {
     "token_type_ids": 0,
     "mm_token_type_ids": 0,
 }
+# Per-row keys of more than two dims whose dim 1 also runs along the sequence (Mllama's
+# cross_attention_mask [rows, seq, images, tiles]): zero-padded to the batch's sequence width, which a
+# text-only row can set when it is the longest.
+SEQ_ALIGNED = ("cross_attention_mask",)
 
 
 @dataclass
@@ -353,6 +357,7 @@ class Family:
 
         pad_id = _tokenizer(processor).pad_token_id
         keys = list(dict.fromkeys(k for f in feats for k in f))
+        seq_width = max(f["input_ids"].shape[1] for f in feats)
         batch: dict[str, Any] = {}
         for key in keys:
             vals = [f.get(key) for f in feats]
@@ -363,6 +368,8 @@ class Family:
                 continue
             present = [v for v in vals if v is not None]
             shape = tuple(max(v.shape[d] for v in present) for d in range(present[0].dim()))
+            if key in SEQ_ALIGNED:
+                shape = (shape[0], seq_width, *shape[2:])
             if key in self.per_row_keys:
                 zeros = torch.zeros((1, *shape[1:]), dtype=present[0].dtype)
                 vals = [zeros if v is None else v for v in vals]

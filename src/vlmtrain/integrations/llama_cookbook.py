@@ -1,21 +1,24 @@
 """vlmdata shards as a llama-cookbook custom dataset, with vlmtrain's collator (assistant-only labels).
 
-llama-cookbook's finetuning script loads this file by path and calls its two functions:
+llama-cookbook's finetuning script loads this file by path and calls its two functions. llama-cookbook
+0.0.5.post1 needs transformers 4 and accelerate < 1.13, so it runs in its own venv with plain `vlmkit`
+(README, "llama-cookbook"):
 
-    torchrun --nnodes 1 --nproc_per_node 4 getting-started/finetuning/finetuning.py --enable_fsdp \\
-        --model_name meta-llama/Llama-3.2-11B-Vision-Instruct --use_peft --peft_method lora \\
-        --batching_strategy padding --dataset custom_dataset \\
-        --custom_dataset.file "$(python -c 'import vlmtrain.integrations.llama_cookbook as m; print(m.__file__)')" \\
-        --custom_dataset.test_split validation
-    # with the data folder in the environment:  VLMTRAIN_DATA_DIR=data/naruto
+    python -m llama_cookbook.finetuning --model_name meta-llama/Llama-3.2-11B-Vision-Instruct \\
+        --use_peft --peft_method lora --batching_strategy padding --run_validation False \\
+        --dataset custom_dataset --custom_dataset.data_path data/naruto \\
+        --custom_dataset.file "$(python -c 'import vlmtrain.integrations.llama_cookbook as m; print(m.__file__)')"
+    # GPUs: torchrun --nproc_per_node N -m llama_cookbook.finetuning ... --enable_fsdp (its FSDP and
+    # validation paths need CUDA)
 
     get_custom_dataset(dataset_config, processor, "train")      -> Dataset of canonical records
         {"id", "messages": [...], "images": [PIL.Image], "source"}
     get_data_collator(processor)(records) -> {"input_ids", "attention_mask", "labels", "pixel_values", ...}
 
-The data folder is `dataset_config.data_path` when the config has one, else $VLMTRAIN_DATA_DIR. A split with
-its own shards (`validation-*.parquet`) is used as it is; a split without shards is carved out of the train
-shards with `split_ratio` (same seed for both calls, so train and test never overlap). The family comes from
+The data folder is `dataset_config.data_path` (llama-cookbook's `custom_dataset` config has the key,
+empty by default: `--custom_dataset.data_path DIR`), else $VLMTRAIN_DATA_DIR. A split with its own shards
+(`validation-*.parquet`) is used as it is; a split without shards is carved out of the train shards with
+`split_ratio` (same seed for both calls, so train and test never overlap). The family comes from
 $VLMTRAIN_FAMILY, else from the model folder the processor was loaded from (its config.json).
 """
 
@@ -34,9 +37,7 @@ SEED = 42
 def _data_dir(dataset_config) -> Path:
     path = getattr(dataset_config, "data_path", None) or os.environ.get(DATA_ENV)
     if not path:
-        raise VlmTrainError(
-            f"no data folder: set {DATA_ENV}=DIR (or --custom_dataset.data_path DIR if your config has it)"
-        )
+        raise VlmTrainError(f"no data folder: give --custom_dataset.data_path DIR (or set {DATA_ENV}=DIR)")
     if not Path(path).is_dir():
         raise VlmTrainError(f"{path}: data folder does not exist")
     return Path(path)

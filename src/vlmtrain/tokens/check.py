@@ -74,41 +74,9 @@ def first_records(data_dir, split: str, n: int) -> list[dict]:
 
 
 def check_lengths(located_records, model_dir, max_length: int) -> list:
-    """`vlmdata validate --model DIR --max-length N`: token-count problems for records that passed the
-    data checks. `located_records` is [(vlmdata Location, canonical record)], in file order.
+    """Token-count problems for records that passed the data checks ([(vlmdata Location, canonical
+    record)], in file order): what `vlmdata validate --model` reports, through vlmdata's token-counting
+    plugin (vlmtrain.tokens.counter), which holds the logic."""
+    from vlmtrain.tokens.counter import open_counter
 
-    Returns vlmdata Problems: records the collator would refuse, records whose image tokens truncation
-    would cut, and records over max_length (which `vlmtrain run` drops and lists).
-    """
-    from vlmdata.errors import Location, Problem
-
-    family, processor = load_processor(model_dir)
-    report = preflight(_runs(located_records), processor, family, max_length)
-    cut = {(c.file, c.index) for c in report.image_truncated}
-    over = [
-        Problem(
-            code="over-max-length",
-            message=f"{c.length} tokens with images expanded, over max_length {max_length}",
-            where=Location(file=c.file, record=c.index),
-            expected=f"<= {max_length}",
-            found=str(c.length),
-            fix="raise max_length or shorten the record; vlmtrain run drops and lists such records",
-        )
-        for c in report.over_max_length
-        if (c.file, c.index) not in cut
-    ]
-    return report.blocking + over
-
-
-def _runs(located_records):
-    """[(Location, record)] -> (file, first_index, [records]) for each run of consecutive indices."""
-    file, first, run = None, 0, []
-    for where, rec in located_records:
-        if run and (where.file != file or where.record != first + len(run)):
-            yield file, first, run
-            run = []
-        if not run:
-            file, first = where.file, where.record
-        run.append(rec)
-    if run:
-        yield file, first, run
+    return open_counter(model_dir, max_length).count(located_records).problems
