@@ -276,12 +276,21 @@ class Family:
         if images:
             kwargs["images"] = self.images_arg(images)
         check_image_count(record, images)
+        for k, image in enumerate(images):  # refused by name, not by the processor's opaque error
+            why = self.image_refusal(processor, *image.size)
+            if why:
+                raise VlmTrainError(f"record {record.get('id')!r} $.images[{k}]: {why}")
         try:
             return dict(processor(**kwargs))
         except (ValueError, TypeError, IndexError) as exc:
             raise VlmTrainError(
                 f"record {record.get('id')!r}: the {self.processor_class} refused it: {exc}"
             ) from exc
+
+    def image_refusal(self, processor, width: int, height: int) -> str | None:
+        """Why this family's image processor would raise on a width x height image (None: it takes it),
+        e.g. Idefics2 splitting a 1 px high image; the header rule raises ValueError with the same text."""
+        return None
 
     def images_arg(self, images: list):
         return images

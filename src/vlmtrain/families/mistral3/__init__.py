@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.base import Family
 from vlmtrain.families.mistral3 import tiny, tokens
 
@@ -20,13 +19,8 @@ class Mistral3Family(Family):
     def expand_image(self, processor, width, height):
         return tokens.expand(processor, width, height)
 
-    def call_processor(self, processor, text, images, record):
-        # The image processor raises an opaque "Size must contain ..." on these: refuse them by name.
-        for k, image in enumerate(images):
-            why = tokens.refusal(processor, *image.size)
-            if why:
-                raise VlmTrainError(f"record {record.get('id')!r} $.images[{k}]: {why}")
-        return super().call_processor(processor, text, images, record)
+    def image_refusal(self, processor, width, height):
+        return tokens.refusal(processor, width, height)
 
     def build_tiny(self, out_dir):
         tiny.build(out_dir)
