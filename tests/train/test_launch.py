@@ -111,7 +111,20 @@ def test_nproc_2_on_cpu(tmp_path, tiny_model):
 
 @pytest.mark.parametrize(
     "name",
-    ["qwen2_vl", "qwen2_5_vl", "idefics3", "smolvlm", "llava", "llava_next", "mllama", "paligemma", "gemma3"],
+    [
+        "qwen2_vl",
+        "qwen2_5_vl",
+        "idefics3",
+        "smolvlm",
+        "llava",
+        "llava_next",
+        "mllama",
+        "paligemma",
+        "gemma3",
+        "gemma3n",
+        "gemma4",
+        "lfm2_vl",
+    ],
 )
 def test_fsdp_wrap_classes_are_those_in_the_model(tiny_model, name):
     """FSDP's auto-wrap refuses a class name it cannot find: only the family's classes present in this

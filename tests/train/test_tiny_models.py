@@ -46,7 +46,10 @@ def test_video_processor_config_is_what_transformers_writes(tiny_model, name):
     video = AutoVideoProcessor.from_pretrained(str(path.parent))
     assert video.to_json_string() == path.read_text(encoding="utf-8")
     image = json.loads((path.parent / "processor_config.json").read_text())["image_processor"]
-    assert json.loads(path.read_text())["size"] == image["size"]  # the tiny pixel budget, not the default
+    written = json.loads(path.read_text())
+    # the tiny pixel budget (Qwen2-VL, SmolVLM: size; Gemma4: patch and pooling), not the class default
+    budget = [k for k in ("size", "patch_size", "pooling_kernel_size") if k in written]
+    assert budget and {k: written[k] for k in budget} == {k: image[k] for k in budget}
 
 
 NO_TORCHVISION = """
@@ -61,8 +64,8 @@ for path in sys.argv[1:]:
     fam = family_for_model(path)
     try:
         proc = fam.load_processor(path)
-    except VlmTrainError as exc:  # the processor class itself needs torchvision (PixtralProcessor)
-        print(fam.name, "refused", str(exc).split(": ", 1)[1].replace(" ", "_"), "-")
+    except VlmTrainError as exc:  # the image processor or the processor class needs torchvision
+        print(fam.name, "refused", "-", " ".join(str(exc).split(": ", 1)[1].split()))
         continue
     try:
         AutoProcessor.from_pretrained(path)
@@ -88,15 +91,23 @@ def test_family_loader_works_without_torchvision(tiny_model_dirs):
     assert out.returncode == 0, out.stderr[-2000:]
     got = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines()}
     assert set(got) == set(NAMES)
-    for name, (proc_class, image_class, stock) in got.items():
+    for name, (proc_class, image_class, *stock) in got.items():
         fam = get_family(name)
         if fam.needs_torchvision:
-            assert (proc_class, image_class) == (
-                "refused",
+            assert (proc_class, image_class) == ("refused", "-"), name
+            assert " ".join(stock) == (
                 f"the {fam.processor_class} needs torchvision, which is not installed; install it "
-                f"(pip install torchvision) to use the {name} family".replace(" ", "_"),
+                f"(pip install torchvision) to use the {name} family"
             )
             continue
+        if "pil" not in fam.image_backends:
+            assert (proc_class, image_class) == ("refused", "-"), name
+            assert " ".join(stock) == (
+                f"the {name} image processor exists only as torchvision-backed in transformers; "
+                "install torchvision"
+            )
+            continue
+        stock = stock[0]
         assert proc_class == fam.processor_class
         assert image_class.endswith("Pil"), (name, image_class)
         assert stock == ("needs-torchvision" if _takes_video(fam) else "loads"), name

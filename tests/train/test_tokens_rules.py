@@ -141,3 +141,64 @@ def test_unknown_family_is_an_error():
 
     with pytest.raises(VlmTrainError, match="'blip2' is not a supported vision-language family"):
         image_token_count("blip2", object(), 10, 10)
+
+
+@pytest.mark.parametrize("backend", ["pil", "torchvision"])
+@pytest.mark.parametrize("max_soft", [70, 280, 1120])
+def test_gemma4_soft_tokens_equal_image_processor_grid(backend, max_soft):
+    """Gemma4's aspect-preserving resize: the rule's soft-token count equals the image processor's own,
+    thin strips (one 48 px band, ratio capped) and dots included; sizes it refuses, both refuse."""
+    import transformers
+
+    from vlmtrain.families.gemma4 import tokens as gemma4_tokens
+
+    cls = getattr(transformers, "Gemma4ImageProcessor" + ("Pil" if backend == "pil" else ""))
+    ip = cls(max_soft_tokens=max_soft)
+    proc = _Proc(ip)
+    for w, h in [(1, 1), (10, 1000), (1000, 10), (333, 517), (4000, 3000), (1, 5000), (5000, 1), (47, 47)]:
+        out = ip(images=[Image.new("RGB", (w, h))])
+        assert gemma4_tokens.count(proc, w, h) == out["num_soft_tokens_per_image"][0], (w, h)
+
+
+@budget(30)
+@given(w=st.integers(1, 3000), h=st.integers(1, 3000), max_soft=st.sampled_from([70, 140, 280, 560]))
+def test_gemma4_rule_equals_image_processor_random(w, h, max_soft):
+    from transformers import Gemma4ImageProcessorPil
+
+    from vlmtrain.families.gemma4 import tokens as gemma4_tokens
+
+    ip = Gemma4ImageProcessorPil(max_soft_tokens=max_soft)
+    try:
+        expected = ip(images=[Image.new("RGB", (w, h))])["num_soft_tokens_per_image"][0]
+    except ValueError:
+        with pytest.raises(ValueError):
+            gemma4_tokens.count(_Proc(ip), w, h)
+        return
+    assert gemma4_tokens.count(_Proc(ip), w, h) == expected
+
+
+LFM2_VL_CONFIGS = [
+    dict(max_pixels_tolerance=1.5, use_thumbnail=True),  # LiquidAI/LFM2-VL-1.6B processor_config.json
+    dict(max_pixels_tolerance=2.0, use_thumbnail=False),  # LiquidAI/LFM2-VL-450M processor_config.json
+    dict(do_image_splitting=False),
+]
+
+
+@budget(40)
+@given(cfg=st.sampled_from(LFM2_VL_CONFIGS), w=st.integers(1, 3000), h=st.integers(1, 3000))
+def test_lfm2_vl_layout_equals_image_processor(cfg, w, h):
+    """Tiling, grid and smart-resize against Lfm2VlImageProcessor (torchvision only): rows, cols and the
+    resized size it reports, so the per-tile and thumbnail token counts follow."""
+    import math
+
+    from transformers import Lfm2VlImageProcessor
+
+    from vlmtrain.families.lfm2_vl import tokens as lfm2_vl_tokens
+
+    ip = Lfm2VlImageProcessor(**cfg)
+    out = ip(images=[[Image.new("RGB", (w, h))]], return_row_col_info=True)
+    rows, cols, per_tile, whole, _ = lfm2_vl_tokens.layout(_Proc(ip), w, h)
+    new_h, new_w = out["image_sizes"][0]
+    assert (rows, cols) == (out["image_rows"][0], out["image_cols"][0])
+    assert whole == math.ceil(new_h // 16 / 2) * math.ceil(new_w // 16 / 2)
+    assert per_tile == 256

@@ -56,6 +56,9 @@ PACKAGES = (
     "mllama",
     "paligemma",
     "gemma3",
+    "gemma3n",
+    "gemma4",
+    "lfm2_vl",
     "mistral3",
 )
 

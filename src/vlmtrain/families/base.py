@@ -89,6 +89,8 @@ class Family:
     # exactly, and `packing_refusal` says why (shown when a config asks for `packing: true`).
     packing: str | None = "text"
     packing_refusal: str = ""
+    # Image-processor backends transformers has for this family: LFM2-VL's exists only torchvision-backed.
+    image_backends: tuple[str, ...] = ("torchvision", "pil")
 
     def __post_init__(self) -> None:
         if self.lora_target_modules is None:
@@ -123,6 +125,17 @@ class Family:
 
         cls = getattr(transformers, self.processor_class)
         kwargs = {}
+        missing = "pil" if image_backend == "pil" else "torchvision"
+        if missing not in self.image_backends or (
+            image_backend is None
+            and self.image_backends == ("torchvision",)
+            and not transformers.utils.is_torchvision_available()
+        ):
+            raise VlmTrainError(
+                f"{path}: the {self.name} image processor exists only as "
+                f"{' or '.join(self.image_backends)}-backed in transformers; "
+                + ("install torchvision" if missing == "torchvision" else "use that backend")
+            )
         if image_backend is not None:
             try:
                 kwargs["image_processor"] = transformers.AutoImageProcessor.from_pretrained(

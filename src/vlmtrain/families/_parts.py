@@ -1,0 +1,47 @@
+"""Refusing message parts a family does not train on yet (video, audio), with the record that holds them.
+
+Canonical records store parts as {"type", "text"} with a free-form type; the chat-template renderer
+(`base.to_template_messages`) only knows "image" and "text", so any other part would silently become
+empty text. Families whose models take other modalities say so here instead:
+
+    refuse_parts({"id": "r7", "messages": [{"role": "user", "content": [{"type": "video", ...}]}]},
+                 "qwen3_vl")
+      -> VlmTrainError("record 'r7' $.messages[0].content[0]: video parts are not supported yet by the
+                        qwen3_vl family (only text and image); ...")
+"""
+
+from __future__ import annotations
+
+from vlmtrain.errors import VlmTrainError
+
+SUPPORTED_PARTS = ("text", "image")
+
+
+def refuse_parts(record: dict, family_name: str) -> None:
+    """Raise VlmTrainError at the first part whose type is not text or image."""
+    for i, msg in enumerate(record.get("messages") or []):
+        for j, part in enumerate(msg.get("content") or []):
+            kind = part.get("type")
+            if kind not in SUPPORTED_PARTS:
+                # sampled frames can stand in for a video; nothing in an image+text record replaces audio
+                fix = " or replace the part with sampled frames as images" if kind == "video" else ""
+                raise VlmTrainError(
+                    f"record {record.get('id')!r} $.messages[{i}].content[{j}]: {kind} parts are not "
+                    f"supported yet by the {family_name} family (only text and image); drop the record" + fix
+                )
+
+
+class ImageTextOnly:
+    """Mixin for a Family subclass whose model takes other modalities too (Gemma3n's audio, Gemma4's audio
+    and video): every path that renders a record (labels, counts, prompts) refuses such parts first.
+
+        class Gemma4Family(ImageTextOnly, Family): ...
+    """
+
+    def assistant_spans(self, processor, record):
+        refuse_parts(record, self.name)
+        return super().assistant_spans(processor, record)
+
+    def encode_prompt(self, processor, record):
+        refuse_parts(record, self.name)
+        return super().encode_prompt(processor, record)

@@ -1,0 +1,138 @@
+"""Tiny Gemma4: text 64 x 2 layers (sliding then full attention, per-layer embeddings shrunk), a 1-layer
+vision encoder 32 wide at patch 4 with the real 3 x 3 pooling and the smallest soft-token budget the image
+processor allows (70), so a ~100 x 100 px image becomes 70 soft tokens. No audio tower (the config allows
+none; the processor still carries the audio feature extractor, as the real one does).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vlmtrain.families._tiny_common import save, text_config, train_tokenizer
+
+END_OF_TURN = "<turn|>"
+PATCH, POOLING, SOFT_TOKENS = 4, 3, 70
+SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>", "<|turn>", "<turn|>", "<|channel>", "<channel|>"]
+SPECIALS += ["<|image>", "<image|>", "<|image|>", "<|audio>", "<audio|>", "<|audio|>", "<|video|>"]
+# The message part of google/gemma-4-E2B-it's chat template (tool declarations, tool calls and the
+# thinking switch left out): an optional system turn, `<|turn>role ... <turn|>`, images written as
+# "\n\n<|image|>\n\n", earlier answers with their thinking channel stripped.
+CHAT_TEMPLATE = (
+    "{%- macro strip_thinking(text) -%}{%- set ns = namespace(result='') -%}"
+    "{%- for part in text.split('<channel|>') -%}{%- if '<|channel>' in part -%}"
+    "{%- set ns.result = ns.result + part.split('<|channel>')[0] -%}{%- else -%}"
+    "{%- set ns.result = ns.result + part -%}{%- endif -%}{%- endfor -%}{{- ns.result | trim -}}"
+    "{%- endmacro -%}"
+    "{%- set loop_messages = messages -%}{{ bos_token }}"
+    "{%- if messages[0]['role'] in ['system', 'developer'] -%}{{- '<|turn>system\n' -}}"
+    "{%- if messages[0]['content'] is string -%}{{- messages[0]['content'] | trim -}}{%- else -%}"
+    "{{- messages[0]['content'][0]['text'] | trim -}}{%- endif -%}"
+    "{%- set loop_messages = messages[1:] -%}{{- '<turn|>\n' -}}{%- endif %}"
+    "{%- for message in loop_messages -%}"
+    "{%- set role = 'model' if message['role'] == 'assistant' else message['role'] -%}"
+    "{{- '<|turn>' + role + '\n' }}"
+    "{%- if message['content'] is string -%}{%- if role == 'model' -%}{{- strip_thinking(message['content']) -}}"
+    "{%- else -%}{{- message['content'] | trim -}}{%- endif -%}"
+    "{%- elif message['content'] is sequence -%}{%- for item in message['content'] -%}"
+    "{%- if item['type'] == 'text' -%}{%- if role == 'model' -%}{{- strip_thinking(item['text']) -}}"
+    "{%- else -%}{{- item['text'] | trim -}}{%- endif -%}"
+    "{%- elif item['type'] == 'image' -%}{{- '\n\n<|image|>\n\n' -}}"
+    "{%- elif item['type'] == 'audio' -%}{{- '<|audio|>' -}}"
+    "{%- elif item['type'] == 'video' -%}{{- '\n\n<|video|>\n\n' -}}{%- endif -%}{%- endfor -%}{%- endif -%}"
+    "{{- '<turn|>\n' -}}{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{- '<|turn>model\n' -}}{%- endif -%}"
+)
+
+
+def video_processor_config() -> dict:
+    """`Gemma4VideoProcessor(patch_size=4)` as its save_pretrained writes it (the class defaults, which
+    are the released checkpoints' video settings: 32 frames, 70 soft tokens a frame)."""
+    return {
+        "do_convert_rgb": True,
+        "do_normalize": True,
+        "do_rescale": True,
+        "do_resize": True,
+        "do_sample_frames": True,
+        "image_mean": [0.0, 0.0, 0.0],
+        "image_std": [1.0, 1.0, 1.0],
+        "max_soft_tokens": SOFT_TOKENS,
+        "num_frames": 32,
+        "patch_size": PATCH,
+        "pooling_kernel_size": POOLING,
+        "resample": 3,
+        "rescale_factor": 1 / 255,
+        "return_metadata": False,
+        "video_processor_type": "Gemma4VideoProcessor",
+    }
+
+
+def build(out: Path) -> None:
+    from transformers import (
+        Gemma4AudioFeatureExtractor,
+        Gemma4Config,
+        Gemma4ForConditionalGeneration,
+        Gemma4Processor,
+    )
+    from transformers.models.gemma4.image_processing_pil_gemma4 import Gemma4ImageProcessorPil
+
+    from vlmtrain.families._compat import no_video_subclass
+
+    tok = train_tokenizer(
+        SPECIALS,
+        bos_token="<bos>",
+        eos_token="<eos>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        extra_special_tokens={
+            "image_token": "<|image|>",
+            "boi_token": "<|image>",
+            "eoi_token": "<image|>",
+            "audio_token": "<|audio|>",
+            "boa_token": "<|audio>",
+            "eoa_token": "<audio|>",
+        },
+    )
+    ip = Gemma4ImageProcessorPil(patch_size=PATCH, pooling_kernel_size=POOLING, max_soft_tokens=SOFT_TOKENS)
+    processor = no_video_subclass(Gemma4Processor)(
+        feature_extractor=Gemma4AudioFeatureExtractor(),
+        image_processor=ip,
+        tokenizer=tok,
+        chat_template=CHAT_TEMPLATE,
+        image_seq_length=SOFT_TOKENS,
+    )
+    ids = tok.convert_tokens_to_ids
+    config = Gemma4Config(
+        text_config=text_config(
+            tok,
+            model_type="gemma4_text",
+            num_key_value_heads=1,
+            head_dim=16,
+            global_head_dim=16,
+            sliding_window=32,
+            vocab_size_per_layer_input=len(tok),
+            hidden_size_per_layer_input=8,
+            layer_types=["sliding_attention", "full_attention"],
+            use_bidirectional_attention="vision",
+        ),
+        vision_config=dict(
+            model_type="gemma4_vision",
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            head_dim=16,
+            patch_size=PATCH,
+            pooling_kernel_size=POOLING,
+            position_embedding_size=256,  # > the widest image's patches per side (840 px / 4)
+        ),
+        audio_config=None,
+        boi_token_id=ids("<|image>"),
+        eoi_token_id=ids("<image|>"),
+        image_token_id=ids("<|image|>"),
+        video_token_id=ids("<|video|>"),
+        boa_token_id=ids("<|audio>"),
+        eoa_token_index=ids("<audio|>"),
+        audio_token_id=ids("<|audio|>"),
+    )
+    save(out, Gemma4ForConditionalGeneration(config), processor, END_OF_TURN, video_processor_config())
