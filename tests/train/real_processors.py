@@ -90,6 +90,21 @@ def _internvl(tiny, backend: str):
     )
 
 
+def _mistral3(tiny, backend: str):
+    from transformers import PixtralProcessor
+    from transformers.models.pixtral.image_processing_pil_pixtral import PixtralImageProcessorPil
+    from transformers.models.pixtral.image_processing_pixtral import PixtralImageProcessor
+
+    # mistralai/Mistral-Small-3.1-24B-Instruct-2503 preprocessor_config.json: size longest_edge 1540,
+    # patch_size 14x14, resample 3, CLIP mean/std (the class defaults); processor_config.json: patch_size
+    # 14, spatial_merge_size 2 (= config.json's vision_config.patch_size / spatial_merge_size).
+    cls = PixtralImageProcessorPil if backend == "pil" else PixtralImageProcessor
+    ip = cls(size={"longest_edge": 1540}, patch_size={"height": 14, "width": 14}, resample=3)
+    return PixtralProcessor(
+        ip, tiny.tokenizer, patch_size=14, spatial_merge_size=2, chat_template=tiny.chat_template
+    )
+
+
 def _with_image_processor(tiny, ip, **settings):
     """The tiny processor's own class and parts (tokenizer, template, feature extractor, video processor
     when loaded) with the checkpoint's image processor and processor settings."""
@@ -224,6 +239,7 @@ REAL = {
     "qwen3_vl": _qwen3_vl,
     "qwen3_5": _qwen3_vl,  # transformers maps qwen3_5 and qwen3_5_moe to Qwen3VLProcessor
     "glm4v": _glm4v,
+    "mistral3": _mistral3,
 }
 
 
@@ -256,4 +272,5 @@ TOKENS_640x480 = {
     "qwen3_vl": 300,  # sides already multiples of 32: grid 30x40 patches of 16, merged 2x2
     "qwen3_5": 300,
     "glm4v": 391,  # 644x476 after GLM's smart_resize (factor 28): grid 34x46, merged 2x2
+    "mistral3": 18 * (23 + 1),  # ceil(480/28) rows of ceil(640/28) tokens, each closed by a break/end
 }

@@ -65,6 +65,7 @@ PACKAGES = (
     "gemma3n",
     "gemma4",
     "lfm2_vl",
+    "mistral3",
 )
 
 FAMILIES: dict[str, Family] = {}  # model_type -> Family

@@ -73,6 +73,9 @@ class Family:
     multi_turn: bool = True
     supports_flash_attention_2: bool = True  # Mllama's cross-attention has no FA2 path
     supports_text_only: bool = True  # rows without images (PaliGemma's processor refuses them)
+    # The processor class itself requires torchvision (PixtralProcessor), whatever its image backend:
+    # without it the family cannot load and says so instead of falling back to a PIL-only processor.
+    needs_torchvision: bool = False
     # Some templates close an assistant turn with no end token (llava-1.5-hf renders "ASSISTANT: text ");
     # then the tokenizer's EOS is inserted after each assistant turn so the model learns to stop.
     add_eos_after_assistant: bool = False
@@ -150,6 +153,11 @@ class Family:
         try:
             proc = cls.from_pretrained(str(path), **kwargs)
         except (ImportError, OSError) as exc:
+            if self.needs_torchvision and isinstance(exc, ImportError):
+                raise VlmTrainError(
+                    f"{path}: the {self.processor_class} needs torchvision, which is not installed; "
+                    f"install it (pip install torchvision) to use the {self.name} family"
+                ) from exc
             # No torchvision (every video processor needs it), or a folder saved without a video
             # processor (tiny models before they wrote video_preprocessor_config.json): Qwen2-VL/SmolVLM
             # processors then load as image+text only; others re-raise.
@@ -310,12 +318,21 @@ class Family:
         if images:
             kwargs["images"] = self.images_arg(images)
         check_image_count(record, images)
+        for k, image in enumerate(images):  # refused by name, not by the processor's opaque error
+            why = self.image_refusal(processor, *image.size)
+            if why:
+                raise VlmTrainError(f"record {record.get('id')!r} $.images[{k}]: {why}")
         try:
             return dict(processor(**kwargs))
         except (ValueError, TypeError, IndexError) as exc:
             raise VlmTrainError(
                 f"record {record.get('id')!r}: the {self.processor_class} refused it: {exc}"
             ) from exc
+
+    def image_refusal(self, processor, width: int, height: int) -> str | None:
+        """Why this family's image processor would raise on a width x height image (None: it takes it),
+        e.g. Idefics2 splitting a 1 px high image; the header rule raises ValueError with the same text."""
+        return None
 
     def images_arg(self, images: list):
         return images

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.idefics2 import tiny, tokens
 from vlmtrain.families.idefics3 import FAMILY as IDEFICS3
 from vlmtrain.families.idefics3 import Idefics3Family
@@ -27,13 +26,8 @@ class Idefics2Family(Idefics3Family):
     def rewrite_expanded(self, processor, text):
         return tokens.rewrite(processor, text)
 
-    def call_processor(self, processor, text, images, record):
-        # The image processor raises ZeroDivisionError/RuntimeError on these: refuse them by name instead.
-        for k, image in enumerate(images):
-            why = tokens.refusal(processor, *image.size)
-            if why:
-                raise VlmTrainError(f"record {record.get('id')!r} $.images[{k}]: {why}")
-        return super().call_processor(processor, text, images, record)
+    def image_refusal(self, processor, width, height):
+        return tokens.refusal(processor, width, height)
 
     def build_tiny(self, out_dir):
         tiny.build(out_dir)
