@@ -1,0 +1,33 @@
+"""The README's family table is the registry: every registered family has one row, naming its model
+types and config files that exist, and no row names a family that is not registered."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from vlmtrain.families import BY_NAME
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def table_rows() -> dict[str, list[str]]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Model families", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 6:
+            rows[cells[0].strip("`")] = cells
+    return rows
+
+
+def test_readme_lists_every_registered_family_with_its_model_types_and_configs():
+    rows = table_rows()
+    assert list(rows) == list(BY_NAME)
+    for name, family in BY_NAME.items():
+        assert [t.strip() for t in rows[name][1].split(",")] == list(family.model_types)
+        configs = re.findall(r"`([^`]+\.yaml)`", rows[name][5])
+        assert configs, name
+        for config in configs:
+            assert (ROOT / "configs" / config).is_file(), config
