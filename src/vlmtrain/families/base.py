@@ -29,22 +29,11 @@ from typing import Any
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families._expansion import Expansion
 from vlmtrain.families.align import IGNORE_INDEX, align_labels, space_ids
+from vlmtrain.families.batch import collate_features
 from vlmtrain.families.records import check_image_count, decode_images, to_template_messages
 
 _IMAGE_IDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # tokenizer -> {token names: ids}
 LM_PROJ_NAMES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-# Keys padded along the sequence dimension (dim 1), with their pad value (None = the tokenizer's pad id).
-SEQ_PAD = {
-    "input_ids": None,
-    "attention_mask": 0,
-    "labels": IGNORE_INDEX,
-    "token_type_ids": 0,
-    "mm_token_type_ids": 0,
-}
-# Per-row keys of more than two dims whose dim 1 also runs along the sequence (Mllama's
-# cross_attention_mask [rows, seq, images, tiles]): zero-padded to the batch's sequence width, which a
-# text-only row can set when it is the longest.
-SEQ_ALIGNED = ("cross_attention_mask",)
 
 
 @dataclass
@@ -407,33 +396,9 @@ class Family:
         return self.collate(processor, feats)
 
     def collate(self, processor, feats: list[dict]):
-        """Pad per-record encodings into a batch: sequence keys right-padded, image keys concatenated
-        along dim 0 with trailing dims zero-padded; `per_row_keys` get zeros for rows without images."""
-        import torch
-        from transformers import BatchFeature
-
-        pad_id = _tokenizer(processor).pad_token_id
-        keys = list(dict.fromkeys(k for f in feats for k in f))
-        seq_width = max(f["input_ids"].shape[1] for f in feats)
-        batch: dict[str, Any] = {}
-        for key in keys:
-            vals = [f.get(key) for f in feats]
-            if key in SEQ_PAD:
-                pad = pad_id if SEQ_PAD[key] is None else SEQ_PAD[key]
-                width = max(v.shape[1] for v in vals)
-                batch[key] = torch.cat([_pad_to(v, (1, width), pad) for v in vals])
-                continue
-            present = [v for v in vals if v is not None]
-            shape = tuple(max(v.shape[d] for v in present) for d in range(present[0].dim()))
-            if key in SEQ_ALIGNED:
-                shape = (shape[0], seq_width, *shape[2:])
-            if key in self.per_row_keys:
-                zeros = torch.zeros((1, *shape[1:]), dtype=present[0].dtype)
-                vals = [zeros if v is None else v for v in vals]
-            else:
-                vals = present
-            batch[key] = torch.cat([_pad_to(v, (v.shape[0], *shape[1:]), 0) for v in vals])
-        return BatchFeature(batch)
+        """Pad per-record encodings into a batch (families/batch.py); `per_row_keys` get zeros for rows
+        without images."""
+        return collate_features(feats, _tokenizer(processor).pad_token_id, self.per_row_keys)
 
 
 def _lm_only(language_model: str) -> str:
@@ -445,16 +410,6 @@ def _lm_only(language_model: str) -> str:
 def _adds_bos(tok) -> bool:
     ids = tok("a", add_special_tokens=True)["input_ids"]
     return bool(ids) and ids[0] == tok.bos_token_id
-
-
-def _pad_to(t, shape, value):
-    import torch
-
-    if tuple(t.shape) == tuple(shape):
-        return t
-    out = torch.full(shape, value, dtype=t.dtype)
-    out[tuple(slice(0, n) for n in t.shape)] = t
-    return out
 
 
 def _tokenizer(processor):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from vlmtrain.errors import VlmTrainError
-from vlmtrain.families.base import IGNORE_INDEX, SEQ_PAD, Family
+from vlmtrain.families.base import IGNORE_INDEX, Family
+from vlmtrain.families.batch import SEQ_PAD
 
 
 def pack_features(family: Family, feats: list[dict], model_config=None) -> dict:
