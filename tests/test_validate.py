@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -986,7 +988,7 @@ def test_unreadable_file_is_a_problem(tmp_path, monkeypatch):
     ]
 
 
-def test_parallel_validation_reports_what_one_process_does(tmp_path, monkeypatch):
+def test_parallel_validation_reports_what_one_process_does(tmp_path):
     """Large JSONL files are split into byte ranges checked by forked workers: same problems, same
     files, lines and record indexes, same counts as one process."""
     from vlmdata.validate import parallel
@@ -1005,13 +1007,26 @@ def test_parallel_validation_reports_what_one_process_does(tmp_path, monkeypatch
     path = tmp_path / "t.jsonl"
     path.write_text("\n".join(lines) + "\n")
     serial = validate(path).to_dict()
-    monkeypatch.setattr(parallel, "MIN_BYTES", 0)
-    monkeypatch.setattr(parallel, "jobs_available", lambda: 3)
-    calls = []
-    real = parallel.validate_spans
-    monkeypatch.setattr(parallel, "validate_spans", lambda *a: calls.append(a) or real(*a))
-    split = validate(path).to_dict()
-    assert calls and len(parallel.spans(path, 3)) == 3
+    # In a fresh process: validate refuses to fork while other threads run, and earlier tests in this
+    # session (the viewer's TestClient, for one) leave some behind.
+    script = (
+        "import json, sys\n"
+        "from vlmdata.validate import parallel, validate\n"
+        "parallel.MIN_BYTES = 0\n"
+        "parallel.jobs_available = lambda: 3\n"
+        "calls = []\n"
+        "real = parallel.validate_spans\n"
+        "parallel.validate_spans = lambda *a: calls.append(a) or real(*a)\n"
+        "report = validate(sys.argv[1]).to_dict()\n"
+        "print(json.dumps({'calls': len(calls), 'report': report}, default=str))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+    )
+    result = json.loads(out.stdout)
+    split = result["report"]
+    serial = json.loads(json.dumps(serial, default=str))
+    assert result["calls"] == 1 and len(parallel.spans(path, 3)) == 3
     for key in ("problems", "records", "bad_records", "images", "counts", "files"):
         assert split[key] == serial[key], key
     assert serial["bad_records"] == 8 and serial["records"] == 403
