@@ -11,9 +11,10 @@ file). Measured in the same run, for reference:
 The records are caption-style (one image, a question, a 60-120 character answer); the images are a few
 distinct 64x48 PNGs so the dataset stays small on disk (Parquet dictionary-encodes repeated bytes).
 RSS is sampled from the server process (psutil) after every page, with its thumbnails fetched, first
-while the background index and validation run, then after they finish.
+while the background index and validation run, then over --passes passes of the same pages after they
+finish: the first pass fills the bounded caches, and flat means the later passes peak no higher.
 
-    python bench/view_scale.py [--records 1000000] [--pages 200]
+    python bench/view_scale.py [--records 1000000] [--pages 200] [--passes 3]
     -> bench/results/view_scale.json
 """
 
@@ -172,8 +173,9 @@ def first_page(folder: Path) -> dict:
         server.close()
 
 
-def paging(folder: Path, n: int, pages: int) -> dict:
-    """Page through the dataset (spread over all of it) while sampling the server's RSS."""
+def paging(folder: Path, n: int, pages: int, passes: int = 3) -> dict:
+    """Page through the dataset (spread over all of it) while sampling the server's RSS: once while the
+    index is built, then `passes` times after it finished."""
     last = -(-n // PER_PAGE)
     numbers = np.linspace(1, last, pages).astype(int).tolist()
     server = Server(folder)
@@ -190,9 +192,12 @@ def paging(folder: Path, n: int, pages: int) -> dict:
         status = server.status()
         server.page(1)
         after, after_s = [], []
-        for number in numbers:
-            after_s.append(server.page(number))
-            after.append(server.rss_mb())
+        for _ in range(passes):
+            rss = []
+            for number in numbers:
+                after_s.append(server.page(number))
+                rss.append(server.rss_mb())
+            after.append(rss)
         search_start = time.perf_counter()
         hits = json.loads(get(server.url + "api/records?q=rec-0999999"))["total"]
         search_s = time.perf_counter() - search_start
@@ -207,8 +212,12 @@ def paging(folder: Path, n: int, pages: int) -> dict:
             "waited_for_index_s": round(time.perf_counter() - wait_start, 1),
             "status_after": status,
             "after_indexing": {
-                "rss_mb_first": after[0], "rss_mb_last": after[-1], "rss_mb_max": max(after),
-                "rss_mb_min": min(after), "growth_mb_first_to_last": round(after[-1] - after[0], 1),
+                "passes": passes,
+                "rss_mb_after_first_page": after[0][0],
+                "rss_mb_end_of_each_pass": [r[-1] for r in after],
+                "rss_mb_max_of_each_pass": [max(r) for r in after],
+                "rss_mb_min_after_first_pass": min(x for r in after[1:] for x in r),
+                "rss_mb_every_10th_page": [r[i] for r in after for i in range(0, len(r), 10)],
                 "page_s_median": round(statistics.median(after_s), 3), "page_s_max": round(max(after_s), 3),
             },
             "search_one_id_s": round(search_s, 2),
@@ -237,13 +246,16 @@ def pandas_reference(folder: Path) -> dict:
 
 
 def targets(result: dict) -> dict:
-    """First page under 2 s (median start); paging does not grow memory: after 200 pages RSS is within
-    5% of where it started and never above it by more than 10% (a few cached row groups come and go)."""
+    """First page under 2 s (median start). Memory flat while paging: the first pass over the dataset
+    fills the server's bounded caches (a few row groups, a few MB of thumbnails); every later pass over
+    the same spread of pages stays within 5% of the first pass's peak, so memory does not grow with the
+    number of pages served."""
     after = result["paging"]["after_indexing"]
-    first = after["rss_mb_first"]
+    first_peak = after["rss_mb_max_of_each_pass"][0]
+    later_peak = max(after["rss_mb_max_of_each_pass"][1:])
     return {
         "first_page_under_2s": result["first_page"]["first_page_with_thumbnails_s"] < 2.0,
-        "rss_flat_while_paging": after["rss_mb_last"] <= 1.05 * first and after["rss_mb_max"] <= 1.1 * first,
+        "rss_flat_while_paging": later_peak <= 1.05 * first_peak,
     }
 
 
@@ -258,7 +270,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=10_000)
-    parser.add_argument("--pages", type=int, default=200)
+    parser.add_argument("--pages", type=int, default=200, help="pages per pass")
+    parser.add_argument("--passes", type=int, default=3, help="passes over the pages after indexing")
     parser.add_argument(
         "--repeats", type=int, default=3, help="first-page runs of each dataset (median kept)"
     )
@@ -283,7 +296,7 @@ def main() -> None:
             "reference_first_page_small": {"records": args.small, **_median_run(small_runs)},
         }  # fmt: skip
         print("first page", result["first_page"], flush=True)
-        result["paging"] = paging(big, args.records, args.pages)
+        result["paging"] = paging(big, args.records, args.pages, args.passes)
         print("paging", result["paging"], flush=True)
         result["reference_pandas_read_whole"] = pandas_reference(big)
         result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
