@@ -6,6 +6,9 @@
 and, for the record formats (CANONICAL False):
     detect(raw) -> bool, check(raw) -> (problems, image refs)   # validate's semantic checks
     to_canonical(raw, ctx) -> canonical record, from_canonical(rec, ctx, **options) -> (raw, changes)
+    arrow_shape() -> pyarrow schema of the format's common JSONL layout, and
+    arrow_check(table) -> (suspect rows, image rows, image values): validate's columnar pass over
+    files in that layout (vlmdata.validate.columnar); both None where a format has none
 
     FORMATS["sharegpt"].to_canonical(raw, ctx) -> canonical record
     detect_format(raw) -> "oai" | "sharegpt" | "llava" | None

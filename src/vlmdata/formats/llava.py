@@ -22,6 +22,7 @@ NAME = "llava"
 SUFFIX = ".json"  # one JSON list, as LLaVA's llava_v1_5_mix665k.json
 SCHEMA = "llava"
 CANONICAL = False
+arrow_shape = arrow_check = None  # no columnar pass: validate checks record by record
 WRITER_OPTIONS = {"llava_image_list": "multi_image"}  # --llava-image-list: several images as a list
 ROLE_MAP = {"human": "user", "gpt": "assistant"}
 FROM = {"user": "human", "assistant": "gpt"}

@@ -234,5 +234,73 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
     return problems, refs
 
 
+def arrow_shape():
+    """The common layout as an Arrow schema, for validate's columnar pass (vlmdata.validate.columnar):
+    string ids, parts with only type and text, images as a list of paths. A file with anything else
+    (integer ids, inline or video parts, string content, extra keys) is checked record by record."""
+    import pyarrow as pa
+
+    part = pa.struct([("type", pa.string()), ("text", pa.string())])
+    message = pa.struct([("role", pa.string()), ("content", pa.list_(part))])
+    return pa.schema(
+        [("id", pa.string()), ("messages", pa.list_(message)), ("images", pa.list_(pa.string())),
+         ("source", pa.string())]
+    )  # fmt: skip
+
+
+def arrow_check(table):
+    """Records of an `arrow_shape` table the schema and `check` would pass, up to their image checks.
+
+    table: n rows -> (suspect bool [n]: rows to check one by one (they may be fine: a text without a
+    printable ASCII character is left to the per-record checks), image_rows int [K] and image_codes
+    int [K] into image_values [str]: every listed image of the other rows, for the image checks).
+    Nulls stand for missing keys, so a null where the schema wants a value makes the row suspect.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from vlmdata.checks import fine_turn_sequences
+    from vlmdata.columns import bits, codes, ints, offsets, valid
+
+    def any_of(rows, flags, n):  # per parent: does any child have the flag
+        return np.bincount(rows[flags], minlength=n) > 0
+
+    n = table.num_rows
+    messages = table.column("messages").combine_chunks()
+    suspect = ~valid(messages)
+    msg_rec = ints(pc.list_parent_indices(messages))
+    flat = pc.list_flatten(messages)
+    n_msgs = len(flat)
+    role = codes(pc.struct_field(flat, "role"), ROLES)
+    content = pc.struct_field(flat, "content")
+    bad_msg = ~valid(flat) | (role < 0) | ~valid(content)
+    part_msg = ints(pc.list_parent_indices(content))
+    parts = pc.list_flatten(content)
+    kind = codes(pc.struct_field(parts, "type"), ("text", "image"))
+    texts = pc.struct_field(parts, "text")
+    is_text, is_image = kind == 0, kind == 1
+    has_text = valid(texts)
+    bad_part = ~valid(parts) | (kind < 0) | (is_text & ~has_text)
+    # str.strip() decides emptiness; a printable ASCII character answers it for nearly every text
+    spoken = is_text & bits(pc.match_substring_regex(texts, pattern="[!-~]"))
+    for k in np.flatnonzero(is_text & has_text & ~spoken).tolist():
+        spoken[k] = bool(texts[k].as_py().strip())
+    filled = any_of(part_msg, is_image | spoken, n_msgs)
+    bad_msg |= any_of(part_msg, bad_part, n_msgs)
+    suspect |= any_of(msg_rec, bad_msg, n)
+    suspect |= ~fine_turn_sequences(msg_rec, role.clip(0), ~filled, n)
+    images = table.column("images").combine_chunks()
+    image_rows = ints(pc.list_parent_indices(images))
+    suspect |= np.bincount(msg_rec[part_msg[is_image]], minlength=n) != np.bincount(image_rows, minlength=n)
+    values = pc.list_flatten(images)
+    encoded = pc.dictionary_encode(values)
+    dictionary = encoded.dictionary
+    image_codes = ints(encoded.indices, null=-1)
+    empty = np.append(np.diff(offsets(dictionary)) == 0, True)  # the schema's minLength 1; -1: null
+    suspect |= any_of(image_rows, empty[image_codes], n)
+    keep = ~suspect[image_rows]
+    return suspect, image_rows[keep], image_codes[keep], dictionary.to_pylist()
+
+
 def sidecar(name: str, files: dict[str, str]) -> dict[str, bytes]:
     return {}

@@ -29,6 +29,7 @@ NAME = "sharegpt"
 SUFFIX = ".json"  # one JSON list, as LLaMA-Factory's examples ship it
 SCHEMA = "sharegpt"
 CANONICAL = False
+arrow_shape = arrow_check = None  # no columnar pass: validate checks record by record
 WRITER_OPTIONS: dict[str, str] = {}
 DEFAULT_ROLE_MAP = {
     "human": "user",

@@ -25,7 +25,7 @@ from vlmdata.formats.base import ReadContext
 from vlmdata.images import DEFAULT_MAX_PIXELS, own_pixel_limit
 from vlmdata.inputs import InputFile, iter_raw
 from vlmdata.token_counting import load_token_counter
-from vlmdata.validate import parallel
+from vlmdata.validate import columnar, parallel
 from vlmdata.validate.canonical import check_arrow_schema
 from vlmdata.validate.report import FileSummary, ValidationReport, render
 from vlmdata.validate.run import FILE, Checks
@@ -115,10 +115,14 @@ def _validate_file(f: InputFile, checks: Checks, collected) -> None:
 
 def _validate_json(f: InputFile, checks: Checks, summary: FileSummary, collected) -> None:
     problems = checks.report.problems
-    if parallel.eligible(f, collected is not None):
+    fast = collected is None and f.kind == "jsonl" and f.lf is None
+    if fast or parallel.eligible(f, collected is not None):
         fmt, _ = checks.detect(iter_raw(f, on_error=lambda problem: None), f)
-        if fmt is not None:  # else the serial path says why the format is unknown
-            found, count, bad = parallel.validate_spans(checks, f, fmt, parallel.jobs_available())
+        done = columnar.validate_file(checks, f, fmt) if fast and fmt is not None else None
+        if done is None and fmt is not None and parallel.eligible(f, collected is not None):
+            done = parallel.validate_spans(checks, f, fmt, parallel.jobs_available())
+        if done is not None:  # else the serial path (it also says why the format is unknown)
+            found, count, bad = done
             summary.format = fmt
             problems.extend(found)
             summary.records = count
