@@ -42,7 +42,6 @@ def validate_file(checks, f: InputFile, fmt: str):
 def _run(checks, f: InputFile, fmt: str, module):
     import numpy as np
     import orjson
-    import pyarrow as pa
     import pyarrow.json as pj
 
     options = pj.ParseOptions(explicit_schema=module.arrow_shape(), unexpected_field_behavior="error")
@@ -52,20 +51,7 @@ def _run(checks, f: InputFile, fmt: str, module):
     verdicts: dict[str, int] = {}  # image value -> 1/0 (fine, outside the folder or not), -1 (a problem)
     problems: list = []
     records = bad = 0
-    for block in _blocks(f.path):
-        data = np.frombuffer(block, np.uint8)
-        ends = np.flatnonzero(data == 10)
-        if len(ends) == 0 or ends[-1] != len(data) - 1:
-            ends = np.append(ends, len(data))  # the file's last line has no newline
-        starts = np.concatenate([[0], ends[:-1] + 1])
-        if (data[starts] != ord("{")).any():
-            raise _Fallback
-        try:
-            table = pj.read_json(pa.py_buffer(block), parse_options=options)
-        except (pa.ArrowInvalid, UnicodeDecodeError):
-            raise _Fallback from None
-        if table.num_rows != len(starts):  # two objects on one line
-            raise _Fallback
+    for block, starts, ends, table in _parsed(f.path, options):
         suspect, image_rows, image_codes, values = module.arrow_check(table)
         outside = _image_verdicts(images, verdicts, values, media_dir)[image_codes]
         proved = ~suspect
@@ -98,6 +84,45 @@ def _image_verdicts(images, verdicts: dict, values: list[str], media_dir: str):
             images.checked, images.outside = checked, outside
         out[k] = verdicts[value]
     return out
+
+
+def _parsed(path, options):
+    """(block, line starts, line ends, table) per block; the next block is read and parsed in a thread
+    while the caller checks this one (Arrow's parser and numpy leave the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="vlmdata-columnar") as pool:
+        blocks = _blocks(path)
+        ahead = pool.submit(_parse, next(blocks, None), options)
+        while True:
+            item = ahead.result()
+            if item is None:
+                return
+            ahead = pool.submit(_parse, next(blocks, None), options)
+            yield item
+
+
+def _parse(block, options):
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    if block is None:
+        return None
+    data = np.frombuffer(block, np.uint8)
+    ends = np.flatnonzero(data == 10)
+    if len(ends) == 0 or ends[-1] != len(data) - 1:
+        ends = np.append(ends, len(data))  # the file's last line has no newline
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    if (data[starts] != ord("{")).any():
+        raise _Fallback
+    try:
+        table = pj.read_json(pa.py_buffer(block), parse_options=options)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        raise _Fallback from None
+    if table.num_rows != len(starts):  # two objects on one line
+        raise _Fallback
+    return block, starts, ends, table
 
 
 def _blocks(path, size: int = BLOCK_BYTES):
