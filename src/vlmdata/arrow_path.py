@@ -45,7 +45,10 @@ def has_embedded_images(path: Path) -> bool:
 
 
 def iter_batches(path: Path) -> Iterator[pa.RecordBatch]:
-    yield from pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=BATCH_ROWS)
+    """The file's batches, the next ones decoded in a thread while the caller works on this one."""
+    from vlmdata.io import prefetched
+
+    yield from prefetched(lambda: pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=BATCH_ROWS))
 
 
 def read_rows(path: Path) -> Iterator[tuple[list[dict], pa.Array]]:

@@ -112,6 +112,8 @@ class ShardWriter:
 
     Shards are rolled over when the bytes written reach `max_shard_bytes`; names get their final
     `-of-N` count at close. Output is deterministic: the same records give byte-identical files.
+    Row groups are encoded and written by one background thread, one at a time and in order (Arrow
+    leaves the GIL), so the caller prepares the next batch meanwhile; close() waits for the last.
     """
 
     def __init__(
@@ -135,6 +137,8 @@ class ShardWriter:
         self._buffer_bytes = 0
         self._pending: list[pa.Table] = []
         self._pending_bytes = 0
+        self._pool = None  # the writing thread (made at the first write)
+        self._inflight = None  # the row group being written
 
     # -- public -----------------------------------------------------------------------------------
     def write(self, record: dict) -> None:
@@ -162,6 +166,9 @@ class ShardWriter:
         """Finish the last shard and give every shard its final name. A split with no rows gets no file."""
         self._flush()
         self._close_shard()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
         final = []
         for i, path in enumerate(self._paths):
             target = path.with_name(shard_name(self.split, i, len(self._paths)))
@@ -198,12 +205,26 @@ class ShardWriter:
             self._shard_bytes = 0
         if isinstance(data, pa.RecordBatch):
             data = pa.Table.from_batches([data], schema=self.schema)
-        self._writer.write_table(data, row_group_size=max(1, data.num_rows))
+        self._wait()  # one row group in flight: memory stays bounded
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="vlmdata-shards")
+        self._inflight = self._pool.submit(
+            self._writer.write_table, data, row_group_size=max(1, data.num_rows)
+        )
         # Bytes are counted before compression: images barely compress, so shards land near the bound.
         self._shard_bytes += data.nbytes
         self.rows += data.num_rows
 
+    def _wait(self) -> None:
+        """Let the row group in flight finish (its error, if any, is raised here)."""
+        if self._inflight is not None:
+            inflight, self._inflight = self._inflight, None
+            inflight.result()
+
     def _close_shard(self) -> None:
+        self._wait()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -225,3 +246,49 @@ def read_image_bytes(image: dict) -> dict:
     with open(image["path"], "rb") as fh:
         data = fh.read()
     return {"bytes": data, "path": os.path.basename(image["path"])}
+
+
+def prefetched(make, depth: int = 2) -> Iterator:
+    """Iterate `make()` in a background thread, at most `depth` items ahead (for readers that leave
+    the GIL, such as Arrow's Parquet decoding). Its errors are raised here; stopping early stops it.
+
+        for batch in prefetched(lambda: pf.iter_batches(64)): ...
+    """
+    import queue
+    import threading
+
+    items: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in make():
+                if not put((item, None)):
+                    return
+            put((end, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((end, exc))
+
+    thread = threading.Thread(target=run, name="vlmdata-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = items.get()
+            if item is end:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
