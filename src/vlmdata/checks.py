@@ -244,9 +244,11 @@ def fine_turn_sequences(record_of, role, empty, n_records: int, roles=ROLES):
     length = np.bincount(record_of, minlength=n_records)
     starts = np.cumsum(length) - length
     pos = np.arange(len(record_of), dtype=np.int64) - starts[record_of]
-    short = pos < SEQUENCE_TURNS
+    digits = np.where(pos < SEQUENCE_TURNS, code << (np.uint64(3) * pos.clip(0, 20).astype(np.uint64)), 0)
     key = np.zeros(n_records, np.uint64)
-    np.add.at(key, record_of[short], code[short] << (np.uint64(3) * pos[short].astype(np.uint64)))
+    spoken = length > 0
+    if spoken.any():
+        key[spoken] = np.add.reduceat(digits.astype(np.uint64), starts[spoken])
     unique, inverse = np.unique(key, return_inverse=True)
     verdict = np.zeros(len(unique), np.bool_)
     for u, value in enumerate(unique.tolist()):

@@ -7,6 +7,7 @@ columnar pass reads and writes buffers instead, so `vlmdata validate` never load
     bits(pc.is_null(arr)) -> bool [n]         valid(arr) -> bool [n] (True where not null)
     ints(pc.list_parent_indices(lists)) -> int64 [m]; ints(arr, null=-1) where arr has nulls
     codes(strings, ("user", "assistant")) -> int64 [n]: index in the names, -1 for others and nulls
+    printable(strings) -> bool [n]: holds a printable non-space ASCII character; mask(bool [n]) -> Arrow
 """
 
 from __future__ import annotations
@@ -46,6 +47,39 @@ def offsets(array) -> np.ndarray:
     dtype = np.dtype(np.int64) if str(array.type).startswith("large_") else np.dtype(np.int32)
     data = np.frombuffer(array.buffers()[1], dtype, len(array) + 1, array.offset * dtype.itemsize)
     return data.astype(np.int64)
+
+
+def mask(flags: np.ndarray):
+    """bool [n] -> a pyarrow BooleanArray (for filter)."""
+    import pyarrow as pa
+
+    packed = np.packbits(np.asarray(flags, np.bool_), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(flags), [None, pa.py_buffer(packed.tobytes())])
+
+
+def printable(strings) -> np.ndarray:
+    """bool [n]: the string holds a printable, non-space ASCII character (so str.strip() leaves some of
+    it); False for nulls. Most texts start or end with one, read from the buffers; the rest are
+    searched."""
+    import pyarrow.compute as pc
+
+    n = len(strings)
+    if n == 0:
+        return np.zeros(0, np.bool_)
+    ends = offsets(strings)
+    data = np.frombuffer(strings.buffers()[2] or b"\0", np.uint8)
+    lo, hi = ends[:-1], ends[1:]
+    filled = hi > lo
+    first = data[np.where(filled, lo, 0)]
+    last = data[np.where(filled, hi - 1, 0)]
+    out = filled & (((first > 32) & (first < 127)) | ((last > 32) & (last < 127))) & valid(strings)
+    rest = np.flatnonzero(filled & ~out & valid(strings))
+    if len(rest):
+        picked = np.zeros(n, np.bool_)
+        picked[rest] = True
+        found = pc.match_substring_regex(strings.filter(mask(picked)), pattern="[!-~]")
+        out[rest] = bits(found)
+    return out
 
 
 def codes(array, names) -> np.ndarray:

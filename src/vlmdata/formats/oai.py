@@ -260,7 +260,7 @@ def arrow_check(table):
     import pyarrow.compute as pc
 
     from vlmdata.checks import fine_turn_sequences
-    from vlmdata.columns import bits, codes, ints, offsets, valid
+    from vlmdata.columns import codes, ints, offsets, printable, valid
 
     def any_of(rows, flags, n):  # per parent: does any child have the flag
         return np.bincount(rows[flags], minlength=n) > 0
@@ -282,7 +282,7 @@ def arrow_check(table):
     has_text = valid(texts)
     bad_part = ~valid(parts) | (kind < 0) | (is_text & ~has_text)
     # str.strip() decides emptiness; a printable ASCII character answers it for nearly every text
-    spoken = is_text & bits(pc.match_substring_regex(texts, pattern="[!-~]"))
+    spoken = is_text & printable(texts)
     for k in np.flatnonzero(is_text & has_text & ~spoken).tolist():
         spoken[k] = bool(texts[k].as_py().strip())
     filled = any_of(part_msg, is_image | spoken, n_msgs)
