@@ -87,19 +87,24 @@ def _image_verdicts(images, verdicts: dict, values: list[str], media_dir: str):
 
 
 def _parsed(path, options):
-    """(block, line starts, line ends, table) per block; the next block is read and parsed in a thread
-    while the caller checks this one (Arrow's parser and numpy leave the GIL)."""
+    """(block, line starts, line ends, table) per block, in order. Blocks are parsed in worker threads
+    (one per core, each block by one thread into one chunk), ahead of the caller, which checks the
+    blocks already parsed meanwhile (Arrow's parser and numpy leave the GIL)."""
+    import os
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(1, thread_name_prefix="vlmdata-columnar") as pool:
-        blocks = _blocks(path)
-        ahead = pool.submit(_parse, next(blocks, None), options)
-        while True:
-            item = ahead.result()
-            if item is None:
-                return
-            ahead = pool.submit(_parse, next(blocks, None), options)
-            yield item
+    workers = max(
+        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
+    with ThreadPoolExecutor(workers, thread_name_prefix="vlmdata-columnar") as pool:
+        ahead: deque = deque()
+        for block in _blocks(path):
+            ahead.append(pool.submit(_parse, block, options))
+            if len(ahead) > workers:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
 
 
 def _parse(block, options):
@@ -107,8 +112,6 @@ def _parse(block, options):
     import pyarrow as pa
     import pyarrow.json as pj
 
-    if block is None:
-        return None
     data = np.frombuffer(block, np.uint8)
     ends = np.flatnonzero(data == 10)
     if len(ends) == 0 or ends[-1] != len(data) - 1:
@@ -117,7 +120,8 @@ def _parse(block, options):
     if (data[starts] != ord("{")).any():
         raise _Fallback
     try:
-        table = pj.read_json(pa.py_buffer(block), parse_options=options)
+        one_chunk = pj.ReadOptions(use_threads=False, block_size=len(block) + 1)
+        table = pj.read_json(pa.py_buffer(block), parse_options=options, read_options=one_chunk)
     except (pa.ArrowInvalid, UnicodeDecodeError):
         raise _Fallback from None
     if table.num_rows != len(starts):  # two objects on one line
