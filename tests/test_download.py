@@ -214,7 +214,7 @@ def MIRROR_OUT(tmp_path, cache) -> Path:
     return out
 
 
-def test_corrupt_image_is_listed_not_dropped_silently(tmp_path, cache):
+def _corrupt_mirror(tmp_path) -> tuple[Path, Path]:
     mirror = tmp_path / "mirror"
     shutil.copytree(MIRROR / "lambdalabs", mirror / "lambdalabs")
     files = sorted((mirror / "lambdalabs/naruto-blip-captions/data").glob("train-00001-*.parquet"))
@@ -223,14 +223,35 @@ def test_corrupt_image_is_listed_not_dropped_silently(tmp_path, cache):
     images[1] = {"bytes": b"\xff\xd8\xff\xe0 not really a jpeg", "path": None}
     table = table.set_column(0, "image", pa.array(images, table.schema.field("image").type))
     pq.write_table(table, files[0])
+    return mirror, files[0]
+
+
+def test_corrupt_image_stops_the_run_with_validates_report(tmp_path, cache):
+    mirror, bad = _corrupt_mirror(tmp_path)
     out = tmp_path / "o"
-    r = run(["naruto", "--hub-mirror", str(mirror), "--out", str(out)], cache, quiet=False)
-    assert "Skipped 1 row(s) with unreadable images; each is listed in" in r.output
+    r = run(["naruto", "--hub-mirror", str(mirror), "--out", str(out)], cache, ok=False)
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert (
+        f"1 problem(s) in 1 of 2 record(s):\n  data/{bad.name} record 1 $.images[0]: image 0 is not a "
+        in r.output
+    )
+    assert (
+        f"Nothing was written to {out}. Reading stopped after data/{bad.name}. Pass --skip-invalid"
+        in r.output
+    )
+    assert not out.exists()
+
+
+def test_corrupt_image_with_skip_invalid_is_listed_not_dropped_silently(tmp_path, cache):
+    mirror, bad = _corrupt_mirror(tmp_path)
+    out = tmp_path / "o"
+    r = run(["naruto", "--hub-mirror", str(mirror), "--out", str(out), "--skip-invalid"], cache, quiet=False)
+    assert "Skipped 1 invalid row(s) (--skip-invalid); each is listed in" in r.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["rows_read"] == 5 and manifest["rows"] == {"train": 4}
     (skip,) = manifest["skipped"]
     assert skip["id"] == "naruto-train-00001-000001"
-    assert (skip["file"], skip["row"], skip["split"]) == (f"data/{files[0].name}", 1, "train")
+    assert (skip["file"], skip["row"], skip["split"]) == (f"data/{bad.name}", 1, "train")
     assert skip["reason"].startswith("image 0 is not a readable image")
     assert "naruto-train-00001-000001" not in [r["id"] for r in rows(out)]
 

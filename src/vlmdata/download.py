@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vlmdata import errors
 from vlmdata.download_outputs import card, clean_stale, convert_to, manifest
 from vlmdata.download_plan import (
     Unit,
@@ -48,7 +49,7 @@ from vlmdata.download_plan import (
     short,
 )
 from vlmdata.download_state import SPLITS, Checkpoint
-from vlmdata.errors import UsageError, VlmDataError
+from vlmdata.errors import InvalidDataError, Problem, UsageError, VlmDataError
 from vlmdata.formats import FORMATS, parquet
 from vlmdata.images import inspect
 from vlmdata.io import DEFAULT_MAX_SHARD_BYTES, ShardWriter, atomic_output_dir
@@ -77,6 +78,7 @@ class DownloadOptions:
     shard: tuple[int, int] | None = None  # (i, N)
     format: str = parquet.NAME
     allow_lossy: bool = False  # JSON formats that can't express a record (see vlmdata.convert)
+    skip_invalid: bool = False  # write the valid rows, list the others (default: a bad row stops the run)
     hub_mirror: str | None = None
     repo: str | None = None
     prompt: str | None = None
@@ -232,6 +234,12 @@ def _read(
                 meta = _read_unit(
                     source, loc, opts, unit, opened, local, prepared, writers, caps, counts, full, bar
                 )
+                if meta.get("problems"):
+                    raise InvalidDataError(
+                        meta["problems"], meta["bad"], meta["rows_read"], str(opts.out),
+                        f"Reading stopped after {short(unit.file, loc)}. Pass --skip-invalid to write the "
+                        "valid rows and list every skipped one in manifest.json under 'skipped'.",
+                    )  # fmt: skip
                 checkpoint.finish(k, writers, meta)
             else:  # done in an earlier, interrupted run
                 for role, n in meta["counts"].items():
@@ -257,9 +265,14 @@ def _read_unit(source, loc, opts, unit, opened, local, prepared, writers, caps, 
                     break
                 continue  # past this split's cap; the other split may still take rows
             meta["rows_read"] += 1
-            problem = _check_images(rec)
-            if problem:
-                meta["skipped"].append(_skip(rec, unit, ref, problem, loc))
+            problems = _row_problems(rec)
+            if problems and opts.skip_invalid:
+                meta["skipped"].append(_skip(rec, unit, ref, _reason(problems), loc))
+            elif problems:  # the run stops after this file: validate's report, nothing written
+                for p in problems:
+                    p.where = errors.Location(short(unit.file, loc), ref.row, None, p.where.path)
+                meta.setdefault("problems", []).extend(problems)
+                meta["bad"] = meta.get("bad", 0) + 1
             else:
                 writers[role].write(rec)
                 meta["images"] += len(rec["images"])
@@ -342,25 +355,35 @@ def _to_validation(rid: str, opts: DownloadOptions) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < opts.val_ratio
 
 
-def _check_images(rec: dict) -> str | None:
+def _row_problems(rec: dict) -> list[Problem]:
     """validate's checks of a canonical row (vlmdata.validate.canonical) and the image header check
-    every command runs (vlmdata.images.inspect): None when the row is fine, else what is wrong."""
+    every command runs (vlmdata.images.inspect): [] when the row is fine. Locations hold the JSON path."""
     for k, image in enumerate(rec["images"]):
         if image.get("bytes") is None:
             path = image.get("path")
             if not path or not os.path.isfile(path):
-                return f"image {k} has no bytes and no readable file ({path!r})"
+                return [
+                    Problem("image-missing", f"image {k} has no bytes and no readable file ({path!r})",
+                            errors.Location(path=f"$.images[{k}]"), "image bytes or a readable file", repr(path))
+                ]  # fmt: skip
             with open(path, "rb") as fh:
                 rec["images"][k] = {"bytes": fh.read(), "path": os.path.basename(path)}
     problems, refs = check_canonical(rec)
     for jpath, image, kind in refs:
         found = inspect(image["bytes"]) if kind == "image" else None
         if found:
+            code, message, expected, got, fix = found
             k = jpath[len("$.images[") : -1]
-            return f"image {k} is not a readable image: {found[1]}"
-    if problems:
-        return "; ".join(f"{p.where.path}: {p.message}" for p in problems)
-    return None
+            where = errors.Location(path=jpath)
+            return [Problem(code, f"image {k} is not a readable image: {message}", where, expected, got, fix)]
+    return problems
+
+
+def _reason(problems: list[Problem]) -> str:
+    """The manifest's one-line reason for a skipped row."""
+    return "; ".join(
+        p.message if p.message.startswith("image ") else f"{p.where.path}: {p.message}" for p in problems
+    )
 
 
 def _skip(rec: dict, unit: Unit, ref: RowRef, problem: str, loc: Location) -> dict:

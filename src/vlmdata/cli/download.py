@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from vlmdata.cli import handle_errors
-from vlmdata.cli.options import output_format_option
+from vlmdata.cli.options import output_format_option, skip_invalid_option
 from vlmdata.errors import UsageError
 from vlmdata.formats import parquet
 
@@ -37,6 +37,7 @@ from vlmdata.formats import parquet
 @click.option(
     "--allow-lossy", is_flag=True, help="JSON formats: convert rows they can't express; list changes."
 )
+@skip_invalid_option
 @click.option(
     "--hub-mirror",
     type=click.Path(exists=True, file_okay=False),
@@ -51,7 +52,7 @@ from vlmdata.formats import parquet
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @handle_errors
 def command(source, out, subsets, split, num_train_samples, num_val_samples, val_ratio, seed, revision,
-            streaming, num_proc, shard, fmt, allow_lossy, hub_mirror, repo, prompt, prompts_file, columns, cache_dir,
+            streaming, num_proc, shard, fmt, allow_lossy, skip_invalid, hub_mirror, repo, prompt, prompts_file, columns, cache_dir,
             overwrite, quiet):  # fmt: skip
     """Download a dataset and write it as ready-to-train shards.
 
@@ -87,6 +88,7 @@ def command(source, out, subsets, split, num_train_samples, num_val_samples, val
             shard=parse_shard(shard) if shard else None,
             format=fmt,
             allow_lossy=allow_lossy,
+            skip_invalid=skip_invalid,
             hub_mirror=hub_mirror,
             repo=repo,
             prompt=prompt,
@@ -105,7 +107,7 @@ def command(source, out, subsets, split, num_train_samples, num_val_samples, val
         click.echo(f"Wrote {out}: {rows} rows from {report.repo} ({report.loaded_from}).")
     if report.skipped:
         click.echo(
-            f"Skipped {len(report.skipped)} row(s) with unreadable images; each is listed in "
+            f"Skipped {len(report.skipped)} invalid row(s) (--skip-invalid); each is listed in "
             f"{out}/manifest.json under 'skipped'.",
             err=True,
         )
