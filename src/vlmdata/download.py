@@ -17,8 +17,10 @@ batches with images left undecoded. A file is the unit of `--shard i/N` (file k 
 parts are disjoint, cover the source, and need no coordination. Row ids name the file and the row
 (`ai2d-train-00003-000012`), so they are the same whichever part or run produced them.
 
-What it guarantees: output rows = rows read - rows skipped, and every skipped row (a corrupt or missing
-image) is listed in manifest.json with its file and row. Everything is written to a temporary folder that
+What it guarantees: a row validate refuses (a corrupt or missing image, a malformed conversation) stops
+the run after its source file with validate's report (file, row, JSON path, expected, found) and nothing
+written; with --skip-invalid, output rows = rows read - rows skipped, and every skipped row is listed in
+manifest.json with its file, row and reason. Everything is written to a temporary folder that
 replaces `out` only when complete: an interrupted run leaves `out` as it was. Each finished source file's
 rows are kept in `.<out>.download/` (vlmdata.download_state), so rerunning the same command resumes
 after the last finished file; a different command starts over.
