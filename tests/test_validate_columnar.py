@@ -199,3 +199,20 @@ def test_other_layouts_fall_back_or_agree(folder, monkeypatch, layout):
     fast, slow = both(path, monkeypatch)
     assert fast == slow
     assert used_columnar(path) == (layout in ("crlf", "no final newline"))
+
+
+def test_validate_does_not_load_pandas(folder):
+    """pyarrow's conversions from Python values import pandas (half a second of start-up): the pass
+    reads buffers instead (vlmdata.columns)."""
+    import subprocess
+    import sys
+
+    path = folder / "train.jsonl"
+    write(path, [ok(i) for i in range(50)] + [{"id": "bad", "messages": []}])
+    code = (
+        "import sys; from vlmdata.validate import validate, columnar; "
+        f"r = validate({str(path)!r}); assert r.bad_records == 1, r.summary(); "
+        "print('pandas' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

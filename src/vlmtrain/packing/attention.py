@@ -54,24 +54,38 @@ def packed_sdpa(
         spans = spans * query.shape[0]  # position ids given once for the whole batch
     rows = []
     for b, row in enumerate(spans):
+        sizes = [e - s for s, e in row]  # split, not slices: its backward is one cat, not a zero-fill each
         parts = [
-            sdpa_attention_forward(
-                module, query[b : b + 1, :, s:e], key[b : b + 1, :, s:e], value[b : b + 1, :, s:e], None,
-                dropout, scaling, True,
-            )[0]
-            for s, e in row
-        ]  # fmt: skip
+            sdpa_attention_forward(module, q, k, v, None, dropout, scaling, True)[0]
+            for q, k, v in zip(
+                query[b : b + 1].split(sizes, dim=2),
+                key[b : b + 1].split(sizes, dim=2),
+                value[b : b + 1].split(sizes, dim=2),
+                strict=True,
+            )
+        ]
         rows.append(torch.cat(parts, dim=1))
     return torch.cat(rows, dim=0), None
 
 
+def packed_mask(*args, attention_mask=None, local_size=None, **kwargs):
+    """The mask for PACKED_SDPA: none for a packed batch without padding or sliding window (the kernel
+    reads the sample boundaries from the position ids, so the W x W block mask transformers would build
+    is never used), else sdpa's."""
+    from transformers.masking_utils import sdpa_mask
+
+    if attention_mask is None and local_size is None:
+        return None
+    return sdpa_mask(*args, attention_mask=attention_mask, local_size=local_size, **kwargs)
+
+
 def register() -> str:
-    """Make PACKED_SDPA a transformers attention implementation (mask creation as for sdpa)."""
+    """Make PACKED_SDPA a transformers attention implementation (its masks: packed_mask)."""
     from transformers import AttentionInterface
-    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+    from transformers.masking_utils import AttentionMaskInterface
 
     AttentionInterface.register(PACKED_SDPA, packed_sdpa)
-    AttentionMaskInterface.register(PACKED_SDPA, sdpa_mask)
+    AttentionMaskInterface.register(PACKED_SDPA, packed_mask)
     return PACKED_SDPA
 
 
