@@ -21,11 +21,11 @@ import contextlib
 import os
 import re
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 from vlmtrain.errors import ConfigError, VlmTrainError
+from vlmtrain.notices import notice
 
 STAGING = ".incomplete"
 STATE_NAME = "trainer_state.json"  # transformers' TRAINER_STATE_NAME, written last by a save
@@ -88,9 +88,8 @@ def resume_checkpoint(args) -> str | None:
         last, skipped = newest_complete(args.output_dir)
         if args.process_index == 0:
             for path in skipped:
-                print(
-                    f"vlmtrain: skipping {path}: incomplete (no trainer_state.json; its save was interrupted)",
-                    file=sys.stderr,
+                notice(
+                    f"vlmtrain: skipping {path}: incomplete (no trainer_state.json; its save was interrupted)"
                 )
         if last is None:
             found = f" (only incomplete ones: {', '.join(p.name for p in skipped)})" if skipped else ""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vlmtrain.errors import ConfigError, VlmTrainError
+from vlmtrain.notices import notice
 
 LAUNCHED_ENV = "VLMTRAIN_LAUNCHED"
 
@@ -67,7 +68,7 @@ def run_command(config: str, overrides: list[str], launch: Launch | None = None)
         check_output_dir(cfg, str(config))
     if launch.distributed and not os.environ.get(LAUNCHED_ENV):
         cmd = torchrun_command(config, list(overrides), launch)
-        print("vlmtrain: " + " ".join(cmd), file=sys.stderr)
+        notice("vlmtrain: " + " ".join(cmd))
         env = {**os.environ, LAUNCHED_ENV: "1"}
         code = subprocess.run(cmd, env=env).returncode
         if code != 0:

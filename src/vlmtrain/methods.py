@@ -17,6 +17,7 @@ import warnings
 from contextlib import contextmanager
 
 from vlmtrain.errors import VlmTrainError
+from vlmtrain.notices import notice
 
 PARTS = ("projector", "vision_tower", "language_model")  # most specific prefix first
 
@@ -77,7 +78,7 @@ def resolve_precision(cfg: dict) -> str:
     if not ok[want]:
         if explicit:
             where = "on CPU" if not torch.cuda.is_available() else "on this GPU"
-            print(f"vlmtrain: warning: {want} is not available {where}; training in fp32", file=sys.stderr)
+            notice(f"vlmtrain: warning: {want} is not available {where}; training in fp32")
         want = "fp32"
     cfg["bf16"], cfg["fp16"] = want == "bf16", want == "fp16"
     if not _has_accelerator():

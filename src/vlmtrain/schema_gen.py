@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import sys
 import types
 import typing
 from pathlib import Path
@@ -156,13 +157,14 @@ def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
-def main() -> None:
+def main() -> Path:
+    """Write the schema; returns its path."""
     SCHEMA_PATH.parent.mkdir(parents=True, exist_ok=True)
     tmp = SCHEMA_PATH.with_suffix(".tmp")
     tmp.write_text(render(build_schema()), encoding="utf-8")
     tmp.replace(SCHEMA_PATH)
-    print(SCHEMA_PATH)
+    return SCHEMA_PATH
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # `python -m vlmtrain.schema_gen`: the command line, which says where it wrote
+    sys.stdout.write(f"{main()}\n")

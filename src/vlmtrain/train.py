@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from vlmtrain.errors import VlmTrainError
+from vlmtrain.notices import notice
 
 CONFIG_NAME = "vlmtrain_config.yaml"
 DROPPED_NAME = "dropped_overlength.jsonl"
@@ -194,9 +195,8 @@ def _train(cfg: dict[str, Any]) -> Path:
     precision = resolve_precision(cfg)
     if cfg.get("fsdp") and cfg.get("use_cpu") and os.environ.get("RANK", "0") == "0":
         # accelerate builds its FSDP plugin only for GPU-like devices; on CPU it quietly runs DDP.
-        print(
-            "vlmtrain: warning: FSDP needs GPUs; on CPU this run uses DDP (every rank holds the whole model)",
-            file=sys.stderr,
+        notice(
+            "vlmtrain: warning: FSDP needs GPUs; on CPU this run uses DDP (every rank holds the whole model)"
         )
     if cfg.get("fsdp"):
         fill_fsdp_config(cfg, family, module_class_names(family, cfg["model_name_or_path"]))
@@ -230,16 +230,13 @@ def _train(cfg: dict[str, Any]) -> Path:
             shutil.rmtree(out, ignore_errors=True)
         raise
     if main:
-        for notice in notices:
-            print(notice, file=sys.stderr)
+        for line in notices:
+            notice(line)
 
     seed_everything(args)
     model = apply_method(load_model(args, family, precision), args, family)
     if main:
-        print(
-            f"vlmtrain: {family.name}, method {args.method}, {precision}: {trainable_summary(model)}",
-            file=sys.stderr,
-        )
+        notice(f"vlmtrain: {family.name}, method {args.method}, {precision}: {trainable_summary(model)}")
     # max_length here only guards: preflight already removed every record that would exceed it.
     # Sharded runs: a text-only batch gets a label-free image row so every rank runs the vision tower
     # (vlmtrain.fsdp; without it the ranks' collectives differ and the run hangs).
@@ -268,7 +265,7 @@ def _train(cfg: dict[str, Any]) -> Path:
         trainer_class = packed_trainer_class()
         collator, extra, note = packed_training(args, processor, family, model, train_ds, lengths)
         if main:
-            print(f"vlmtrain: {note}", file=sys.stderr)
+            notice(f"vlmtrain: {note}")
     trainer = trainer_class(
         **extra,
         train_lengths=lengths,
@@ -328,6 +325,4 @@ def _predict_and_eval(args, family, processor, model, out: Path) -> None:
         max_new_tokens=args.predict_max_new_tokens,
     )
     scores = ", ".join(f"{k} {v:.4f}" for k, v in result["eval"]["metrics"].items())
-    print(
-        f"vlmtrain: {args.eval_split} predictions in {out / 'predictions.jsonl'}; {scores}", file=sys.stderr
-    )
+    notice(f"vlmtrain: {args.eval_split} predictions in {out / 'predictions.jsonl'}; {scores}")

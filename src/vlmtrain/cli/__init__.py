@@ -64,6 +64,9 @@ def cli():
     vlmtrain check configs/tiny-cpu.yaml
     vlmtrain run configs/tiny-cpu.yaml
     """
+    from vlmtrain.notices import show_on_stderr
+
+    show_on_stderr()  # library notices (vlmtrain.notices) go to stderr, as the commands' own lines do
 
 
 # Command modules register themselves here (each imports nothing heavy at module level).
