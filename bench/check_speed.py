@@ -98,7 +98,7 @@ def processors(tmp: Path):
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     from vlmtrain.families import family_for_model
-    from vlmtrain.tiny import make_tiny_model
+    from vlmtrain.tiny.make import make_tiny_model
 
     yield (
         "granite_vision",

@@ -175,7 +175,7 @@ ARCHS = {
 def make_model(kind: str, out: Path) -> Path:
     """tiny: vlmtrain's test model; small / 2b: ARCHS[kind] with random weights and the tiny processor.
     The image processor's max_pixels is raised to CAP_PIXELS so image sizes matter."""
-    from vlmtrain.tiny import make_tiny_model
+    from vlmtrain.tiny.make import make_tiny_model
 
     path = make_tiny_model("qwen2_vl", out)
     if kind != "tiny":

@@ -72,7 +72,7 @@ def cap_image(image, max_pixels: int | None):
 def cap_images(record: dict[str, Any], max_pixels: int | None) -> dict[str, Any]:
     if not max_pixels or not record.get("images"):
         return record
-    from vlmtrain.families.records import decode_images
+    from vlmtrain.encoding.records import decode_images
 
     images = decode_images(record["images"], record.get("id"))
     return {**record, "images": [cap_image(im, max_pixels) for im in images]}

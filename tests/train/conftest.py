@@ -8,7 +8,7 @@ import pytest
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """`tiny_model(family) -> Path` of that family's tiny model; each family is built once per session."""
-    from vlmtrain.tiny import make_tiny_model
+    from vlmtrain.tiny.make import make_tiny_model
 
     built = {}
 
@@ -23,7 +23,7 @@ def tiny_model(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_model_dirs(tiny_model):
     """Every family's tiny model: {model_type: Path} (builds all of them; prefer `tiny_model`)."""
-    from vlmtrain.tiny import BUILDERS
+    from vlmtrain.tiny.make import BUILDERS
 
     return {name: tiny_model(name) for name in BUILDERS}
 

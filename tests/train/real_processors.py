@@ -198,7 +198,7 @@ QWEN3_VL_IMAGE = dict(
 def _qwen3_vl(tiny, backend: str):
     from transformers import Qwen3VLProcessor
 
-    from vlmtrain.families._compat import no_video_subclass
+    from vlmtrain.encoding.compat import no_video_subclass
 
     ip = _qwen2vl_image_processor(backend, **QWEN3_VL_IMAGE)
     return no_video_subclass(Qwen3VLProcessor)(ip, tiny.tokenizer, chat_template=tiny.chat_template)
@@ -223,7 +223,7 @@ def _glm4v(tiny, backend: str):
     from transformers.models.glm4v.image_processing_glm4v import Glm4vImageProcessor
     from transformers.models.glm4v.image_processing_pil_glm4v import Glm4vImageProcessorPil
 
-    from vlmtrain.families._compat import no_video_subclass
+    from vlmtrain.encoding.compat import no_video_subclass
 
     ip = (Glm4vImageProcessorPil if backend == "pil" else Glm4vImageProcessor)(**GLM4V_IMAGE)
     return no_video_subclass(Glm4vProcessor)(ip, tiny.tokenizer, chat_template=tiny.chat_template)

@@ -9,7 +9,7 @@ import re
 import pytest
 from family_records import ALL, MULTI_IMAGE, SINGLE, TEXT_ONLY, assistant_texts
 
-from vlmtrain.tiny import BUILDERS
+from vlmtrain.tiny.make import BUILDERS
 
 pytestmark = pytest.mark.train
 FAMS = sorted(BUILDERS)

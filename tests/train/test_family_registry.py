@@ -32,7 +32,7 @@ def test_family_for_text_only_model_is_an_error(tmp_path):
 
 
 def test_align_labels_carries_labels_over_image_expansion():
-    from vlmtrain.families.align import align_labels
+    from vlmtrain.encoding.align import align_labels
 
     img = {9}
     # plain: [1, <img>, 2, 3, 4]; expanded: [1, <img>x3, 7, 2, 3, 4] (the processor added token 7 after it)
@@ -41,7 +41,7 @@ def test_align_labels_carries_labels_over_image_expansion():
 
 
 def test_align_labels_tolerates_whitespace_the_processor_adds_at_both_segment_ends():
-    from vlmtrain.families.align import align_labels
+    from vlmtrain.encoding.align import align_labels
 
     # Gemma3-like: every image (9) wrapped in whitespace (4 = "\n\n", 3 = "\n"); the segment holding
     # the trained 5, 6 changes at both ends, so prefix/suffix matching alone finds nothing in common.
@@ -54,7 +54,7 @@ def test_align_labels_tolerates_whitespace_the_processor_adds_at_both_segment_en
 
 def test_align_labels_refuses_a_changed_trained_token():
     from vlmtrain.errors import VlmTrainError
-    from vlmtrain.families.align import align_labels
+    from vlmtrain.encoding.align import align_labels
 
     # the processor merged the trained 6 with its neighbour into 8: no equal stretch holds it
     with pytest.raises(
@@ -68,7 +68,7 @@ def test_align_labels_refuses_a_changed_trained_token():
 
 def test_align_labels_refuses_mismatched_image_runs():
     from vlmtrain.errors import VlmTrainError
-    from vlmtrain.families.align import align_labels
+    from vlmtrain.encoding.align import align_labels
 
     with pytest.raises(VlmTrainError, match="record 'x': the processor produced 2 image-token run"):
         align_labels([1, 9, 2], [-100, -100, 2], [1, 9, 2, 9, 3], {9}, {"id": "x"})

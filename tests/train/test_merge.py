@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from post_helpers import RECORDS, narrower_qwen_adapter, train_lora, write_shards
 
 from vlmtrain.cli import cli
-from vlmtrain.tiny import BUILDERS
+from vlmtrain.tiny.make import BUILDERS
 
 GEN = ["--max-new-tokens", "8", "--batch-size", "2"]
 

@@ -11,7 +11,7 @@ from post_helpers import RECORDS, foreign_adapter, narrower_qwen_adapter, png, q
 
 from vlmtrain.cli import cli
 from vlmtrain.predict import encode_for_generation, predict, predict_and_eval, split_record
-from vlmtrain.tiny import BUILDERS
+from vlmtrain.tiny.make import BUILDERS
 
 GEN = ["--max-new-tokens", "6"]
 

@@ -21,7 +21,7 @@ def command(family: str, out_dir: str, seed: int) -> None:
     \b
     vlmtrain make-tiny-model qwen2_vl --out models/tiny-qwen2vl
     """
-    from vlmtrain.tiny import make_tiny_model
+    from vlmtrain.tiny.make import make_tiny_model
 
     path = make_tiny_model(family, out_dir, seed=seed)
     click.echo(f"wrote {path}")

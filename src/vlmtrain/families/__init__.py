@@ -23,9 +23,9 @@ How to add a family `foo`
      A sibling builds on its parent: `FAMILY = PARENT.derive(SubClass, name="foo", ...)` and may import
      from the parent's package (qwen2_5_vl from qwen2_vl, smolvlm from idefics3).
    - `tokens.py`: the header rule, `unsupported(processor) -> str | None` and
-     `expand(processor, width, height) -> Expansion` (families/_expansion.py), read from the
+     `expand(processor, width, height) -> Expansion` (encoding/expansion.py), read from the
      processor's own settings so the count equals the real processor's exactly.
-   - `tiny.py`: `END_OF_TURN` and `build(out_dir)` (families/_tiny_common.py has the tokenizer trainer,
+   - `tiny.py`: `END_OF_TURN` and `build(out_dir)` (tiny/common.py has the tokenizer trainer,
      the tiny text dimensions and `save`); the real processor and model classes, random weights.
 2. Add "foo" to `PACKAGES`.
 3. Nothing else: `vlmtrain make-tiny-model foo` and every family-parametrized test pick it up:

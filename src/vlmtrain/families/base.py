@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from vlmtrain.errors import VlmTrainError
-from vlmtrain.families._expansion import Expansion
-from vlmtrain.families.align import IGNORE_INDEX, align_labels, space_ids
-from vlmtrain.families.batch import collate_features
-from vlmtrain.families.records import check_image_count, decode_images, to_template_messages
+from vlmtrain.encoding.expansion import Expansion
+from vlmtrain.encoding.align import IGNORE_INDEX, align_labels, space_ids
+from vlmtrain.encoding.batch import collate_features
+from vlmtrain.encoding.records import check_image_count, decode_images, to_template_messages
 
 _IMAGE_IDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # tokenizer -> {token names: ids}
 LM_PROJ_NAMES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -160,7 +160,7 @@ class Family:
     def no_video_processor_class(self):
         import transformers
 
-        from vlmtrain.families._compat import no_video_subclass
+        from vlmtrain.encoding.compat import no_video_subclass
 
         return no_video_subclass(getattr(transformers, self.processor_class))
 
@@ -396,7 +396,7 @@ class Family:
         return self.collate(processor, feats)
 
     def collate(self, processor, feats: list[dict]):
-        """Pad per-record encodings into a batch (families/batch.py); `per_row_keys` get zeros for rows
+        """Pad per-record encodings into a batch (encoding/batch.py); `per_row_keys` get zeros for rows
         without images."""
         return collate_features(feats, _tokenizer(processor).pad_token_id, self.per_row_keys)
 

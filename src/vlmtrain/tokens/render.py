@@ -29,7 +29,7 @@ def render_text(processor, record: dict) -> str:
 
 def decode_images(record: dict) -> list:
     """The record's images as the collator decodes them (EXIF orientation applied, as `datasets` does)."""
-    from vlmtrain.families.records import decode_images as decode
+    from vlmtrain.encoding.records import decode_images as decode
 
     return decode(record.get("images") or [], record.get("id"))
 

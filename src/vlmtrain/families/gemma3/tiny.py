@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families._tiny_common import save, text_config, train_tokenizer
+from vlmtrain.tiny.common import save, text_config, train_tokenizer
 
 END_OF_TURN = "<end_of_turn>"
 IMAGE_SIZE, PATCH, MM_TOKENS = 32, 8, 4

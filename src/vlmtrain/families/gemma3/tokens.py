@@ -8,7 +8,7 @@ extra sequences that depend on the image; those processors fall back to the real
 
 from __future__ import annotations
 
-from vlmtrain.families._expansion import Expansion
+from vlmtrain.encoding.expansion import Expansion
 
 
 def placeholder(processor) -> str:

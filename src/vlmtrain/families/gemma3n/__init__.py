@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vlmtrain.families._parts import ImageTextOnly
+from vlmtrain.encoding.parts import ImageTextOnly
 from vlmtrain.families.base import Family
 from vlmtrain.families.gemma3 import tokens
 from vlmtrain.families.gemma3n import tiny

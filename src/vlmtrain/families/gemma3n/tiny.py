@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families._tiny_common import save, text_config, train_tokenizer
+from vlmtrain.tiny.common import save, text_config, train_tokenizer
 
 END_OF_TURN = "<end_of_turn>"
 IMAGE_SIZE, MM_TOKENS = 64, 4

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families._tiny_common import save, text_config, train_tokenizer
+from vlmtrain.tiny.common import save, text_config, train_tokenizer
 
 END_OF_TURN = "<turn|>"
 PATCH, POOLING, SOFT_TOKENS = 4, 3, 70
@@ -75,7 +75,7 @@ def build(out: Path) -> None:
     )
     from transformers.models.gemma4.image_processing_pil_gemma4 import Gemma4ImageProcessorPil
 
-    from vlmtrain.families._compat import no_video_subclass
+    from vlmtrain.encoding.compat import no_video_subclass
 
     tok = train_tokenizer(
         SPECIALS,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import vlmtrain.families._tiny_common as _common
-from vlmtrain.families._tiny_common import save, train_tokenizer
+import vlmtrain.tiny.common as _common
+from vlmtrain.tiny.common import save, train_tokenizer
 
 # The chat template of zai-org/GLM-4.1V-9B-Thinking (chat_template.jinja): "[gMASK]<sop>" once, no end
 # token after an assistant turn (generation stops at <|user|> / <|endoftext|>), and system and assistant
@@ -116,7 +116,7 @@ def special_ids(tok) -> dict:
 def build(out: Path) -> None:
     from transformers import Glm4vConfig, Glm4vForConditionalGeneration, Glm4vProcessor
 
-    from vlmtrain.families._compat import no_video_subclass
+    from vlmtrain.encoding.compat import no_video_subclass
 
     tok, ip = tokenizer_and_image_processor()
     processor = no_video_subclass(Glm4vProcessor)(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from vlmtrain.families._expansion import Expansion, size_get
+from vlmtrain.encoding.expansion import Expansion, size_get
 
 
 def smart_resize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families._tiny_common import save, text_config, train_tokenizer
+from vlmtrain.tiny.common import save, text_config, train_tokenizer
 
 IMAGE_SIZE, PATCH, LATENTS = 32, 8, 4
 END_OF_TURN = "<end_of_utterance>"

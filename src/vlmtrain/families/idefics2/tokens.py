@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from vlmtrain.families._expansion import Expansion
+from vlmtrain.encoding.expansion import Expansion
 
 FAKE = "<fake_token_around_image>"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families._tiny_common import save, text_config, train_tokenizer
+from vlmtrain.tiny.common import save, text_config, train_tokenizer
 
 IMAGE_SIZE, PATCH, SCALE = 32, 8, 2
 IMAGE_SEQ_LEN = (IMAGE_SIZE // PATCH) ** 2 // SCALE**2

@@ -15,7 +15,7 @@ import copy
 import functools
 import math
 
-from vlmtrain.families._expansion import Expansion, size_get
+from vlmtrain.encoding.expansion import Expansion, size_get
 
 MAX_IMAGE_SIZE = 4096  # transformers' absolute cap for Idefics3/SmolVLM
 

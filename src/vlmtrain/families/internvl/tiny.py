@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families._tiny_common import (
+from vlmtrain.tiny.common import (
     clip_video_processor_config,
     save,
     text_config,
@@ -45,7 +45,7 @@ def build(out: Path) -> None:
     from transformers import InternVLConfig, InternVLForConditionalGeneration, InternVLProcessor
     from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import GotOcr2ImageProcessorPil
 
-    from vlmtrain.families._compat import no_video_subclass
+    from vlmtrain.encoding.compat import no_video_subclass
 
     tok = train_tokenizer(
         ["<|endoftext|>", "<|im_start|>", "<|im_end|>", *NAMED.values()],

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 
-from vlmtrain.families._expansion import Expansion, size_get
+from vlmtrain.encoding.expansion import Expansion, size_get
 
 
 @functools.cache

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from vlmtrain.families._expansion import Expansion
+from vlmtrain.encoding.expansion import Expansion
 
 
 def unsupported(processor) -> str | None:

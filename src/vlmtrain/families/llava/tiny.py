@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import vlmtrain.families._tiny_common as _common
-from vlmtrain.families._tiny_common import save, train_tokenizer
+import vlmtrain.tiny.common as _common
+from vlmtrain.tiny.common import save, train_tokenizer
 
 IMAGE_SIZE, PATCH = 32, 8
 END_OF_TURN = "</s>"  # inserted by the family: llava-hf's template writes none

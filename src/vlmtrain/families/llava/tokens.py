@@ -5,7 +5,7 @@ CLIP 336 px, patch 14, strategy "default": (336/14)^2 + 1 (CLS) - 1 = 576 tokens
 
 from __future__ import annotations
 
-from vlmtrain.families._expansion import Expansion, size_get
+from vlmtrain.encoding.expansion import Expansion, size_get
 
 
 def _final_size(ip) -> tuple[int, int] | None:

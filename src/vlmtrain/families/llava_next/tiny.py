@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families._tiny_common import save
+from vlmtrain.tiny.common import save
 from vlmtrain.families.llava.tiny import IMAGE_SIZE, PATCH, clip_config, llama_tokenizer, text_config
 
 END_OF_TURN = "<|end_of_text|>"

@@ -7,7 +7,7 @@ best-fitting pinpoint grid of tiles with the padding rows/columns removed, plus 
 
 from __future__ import annotations
 
-from vlmtrain.families._expansion import Expansion, processor_attr, size_get
+from vlmtrain.encoding.expansion import Expansion, processor_attr, size_get
 
 
 def tile_size(image_processor) -> tuple[int, int]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families._tiny_common import (
+from vlmtrain.tiny.common import (
     clip_video_processor_config,
     save,
     text_config,
@@ -50,7 +50,7 @@ def build(out: Path) -> None:
         LlavaOnevisionImageProcessorPil,
     )
 
-    from vlmtrain.families._compat import no_video_subclass
+    from vlmtrain.encoding.compat import no_video_subclass
 
     tok = train_tokenizer(
         ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"],

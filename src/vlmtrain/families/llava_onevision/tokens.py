@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from vlmtrain.families._expansion import Expansion
+from vlmtrain.encoding.expansion import Expansion
 from vlmtrain.families.llava_next.tokens import (
     anyres_unsupported,
     select_best_resolution,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families._tiny_common import save, text_config, train_tokenizer
+from vlmtrain.tiny.common import save, text_config, train_tokenizer
 
 END_OF_TURN = "</s>"
 LONGEST_EDGE, PATCH, MERGE = 112, 14, 2

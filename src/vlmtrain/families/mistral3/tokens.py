@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from vlmtrain.families._expansion import Expansion, processor_attr, size_get
+from vlmtrain.encoding.expansion import Expansion, processor_attr, size_get
 
 
 def unsupported(processor) -> str | None:

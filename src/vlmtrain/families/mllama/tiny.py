@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families._tiny_common import save, text_config, train_tokenizer
+from vlmtrain.tiny.common import save, text_config, train_tokenizer
 
 END_OF_TURN = "<|eot_id|>"
 # Llama 3.2 Vision's layout without its tool and date preamble.

@@ -3,7 +3,7 @@ so the sequence length does not depend on the image size at all."""
 
 from __future__ import annotations
 
-from vlmtrain.families._expansion import Expansion
+from vlmtrain.encoding.expansion import Expansion
 
 
 def unsupported(processor) -> str | None:

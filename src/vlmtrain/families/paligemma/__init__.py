@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.base import IGNORE_INDEX, Family
 from vlmtrain.families.paligemma import tiny, tokens
-from vlmtrain.families.records import check_image_count, decode_images
+from vlmtrain.encoding.records import check_image_count, decode_images
 
 
 def _text(message: dict) -> str:

@@ -7,7 +7,7 @@ are counted by the family's own encode with 32x32 stand-in images (no pixel deco
 
 from __future__ import annotations
 
-from vlmtrain.families._expansion import Expansion
+from vlmtrain.encoding.expansion import Expansion
 
 
 def unsupported(processor) -> str | None:

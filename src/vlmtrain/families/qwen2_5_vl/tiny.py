@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families._tiny_common import save
+from vlmtrain.tiny.common import save
 from vlmtrain.families.qwen2_vl.tiny import (
     CHAT_TEMPLATE,
     END_OF_TURN,
@@ -20,7 +20,7 @@ __all__ = ["END_OF_TURN", "build"]
 def build(out: Path) -> None:
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
 
-    from vlmtrain.families._compat import no_video_subclass
+    from vlmtrain.encoding.compat import no_video_subclass
 
     tok, ip = tokenizer_and_image_processor()
     processor = no_video_subclass(Qwen2_5_VLProcessor)(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import vlmtrain.families._tiny_common as _common
-from vlmtrain.families._tiny_common import save, train_tokenizer
+import vlmtrain.tiny.common as _common
+from vlmtrain.tiny.common import save, train_tokenizer
 
 # Qwen2-VL-7B-Instruct's template (image/video parts, default system prompt).
 CHAT_TEMPLATE = (
@@ -82,7 +82,7 @@ def special_ids(tok) -> dict:
 def build(out: Path) -> None:
     from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLProcessor
 
-    from vlmtrain.families._compat import no_video_subclass
+    from vlmtrain.encoding.compat import no_video_subclass
 
     tok, ip = tokenizer_and_image_processor()
     processor = no_video_subclass(Qwen2VLProcessor)(

@@ -48,7 +48,7 @@ class Qwen3_5Family(Qwen3VLFamily):
         user query) plus the part of the generation prompt the whole render repeats there
         ("<|im_start|>assistant\\n", and the empty think block on the last turns), and ends with its
         <|im_end|>."""
-        from vlmtrain.families._parts import refuse_parts
+        from vlmtrain.encoding.parts import refuse_parts
 
         refuse_parts(record, self.name)
         messages = record["messages"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families._tiny_common import save
+from vlmtrain.tiny.common import save
 from vlmtrain.families.qwen3_vl.tiny import (
     END_OF_TURN,
     VISION_CONFIG,

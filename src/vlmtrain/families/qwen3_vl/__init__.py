@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vlmtrain.families._parts import refuse_parts
+from vlmtrain.encoding.parts import refuse_parts
 from vlmtrain.families.qwen2_vl import FAMILY as QWEN2_VL
 from vlmtrain.families.qwen2_vl import Qwen2VLFamily, packing
 from vlmtrain.families.qwen3_vl import tiny

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import vlmtrain.families._tiny_common as _common
-from vlmtrain.families._tiny_common import save, train_tokenizer
+import vlmtrain.tiny.common as _common
+from vlmtrain.tiny.common import save, train_tokenizer
 
 # The chat template of Qwen/Qwen3-VL-2B-Instruct and -8B-Instruct (chat_template.json): no default
 # system prompt, "Picture N: " only with add_vision_id, tool calls and tool responses.
@@ -223,7 +223,7 @@ def special_ids(tok) -> dict:
 def processor(tok, ip, chat_template=CHAT_TEMPLATE):
     from transformers import Qwen3VLProcessor
 
-    from vlmtrain.families._compat import no_video_subclass
+    from vlmtrain.encoding.compat import no_video_subclass
 
     return no_video_subclass(Qwen3VLProcessor)(image_processor=ip, tokenizer=tok, chat_template=chat_template)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families._tiny_common import VIDEO_PROCESSOR_DEFAULTS, save, train_tokenizer
+from vlmtrain.tiny.common import VIDEO_PROCESSOR_DEFAULTS, save, train_tokenizer
 from vlmtrain.families.idefics3.tiny import (
     END_OF_TURN,
     IMAGE_SEQ_LEN,
@@ -36,7 +36,7 @@ def build(out: Path) -> None:
     from transformers import SmolVLMConfig, SmolVLMForConditionalGeneration, SmolVLMProcessor
     from transformers.models.smolvlm.image_processing_pil_smolvlm import SmolVLMImageProcessorPil
 
-    from vlmtrain.families._compat import no_video_subclass
+    from vlmtrain.encoding.compat import no_video_subclass
 
     bos, eos, pad = "<|im_start|>", "<|im_end|>", "<|im_end|>"
     tok = train_tokenizer(specials(bos, eos, "<|endoftext|>"), bos_token=bos, eos_token=eos, pad_token=pad)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vlmtrain.families.align import IGNORE_INDEX
+from vlmtrain.encoding.align import IGNORE_INDEX
 
 # Keys padded along the sequence dimension (dim 1), with their pad value (None = the tokenizer's pad id).
 SEQ_PAD = {

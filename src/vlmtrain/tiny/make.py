@@ -1,0 +1,50 @@
+"""Tiny random-weight models for tests and dry runs, built offline in well under a second each.
+
+    make_tiny_model("qwen2_vl", "models/tiny-qwen2vl") -> Path("models/tiny-qwen2vl")
+      config.json, model.safetensors (~0.5 MB), tokenizer.json, tokenizer_config.json,
+      processor_config.json / preprocessor_config.json, chat_template.jinja
+
+Each family builds its own (`Family.build_tiny`, in `families/<name>/tiny.py`): the real config shrunk
+(text hidden 64, 1-2 layers, small vision tower), a byte-level BPE tokenizer trained locally on a few
+sentences, and the family's real image processor and processor classes. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from vlmtrain.errors import VlmTrainError
+from vlmtrain.families import BY_NAME, NAMES
+from vlmtrain.fsmode import honour_umask
+
+# Every registered family has a tiny model, in the registry's order.
+BUILDERS = list(NAMES)
+
+__all__ = ["BUILDERS", "make_tiny_model"]
+
+
+def make_tiny_model(family: str, out_dir, seed: int = 0) -> Path:
+    """Build the tiny model of `family` (a family name) into `out_dir` (written atomically)."""
+    if family not in BY_NAME:
+        raise VlmTrainError(f"no tiny model for {family!r}; available: {', '.join(BUILDERS)}")
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        raise VlmTrainError(f"{out}: exists and is not empty; choose a new folder or remove it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    honour_umask(tmp)  # mkdtemp makes it 0700
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+        BY_NAME[family].build_tiny(tmp)
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
