@@ -30,7 +30,14 @@ LAYERS: list[tuple[str, ...]] = [
         "vlmtrain.metrics_vqa",
         "vlmtrain.schema_gen",
     ),
-    ("vlmtrain.data", "vlmtrain.tokens", "vlmtrain.sampling", "vlmtrain.packing", "vlmtrain.collator", "vlmtrain.fsdp"),
+    (
+        "vlmtrain.data",
+        "vlmtrain.tokens",
+        "vlmtrain.sampling",
+        "vlmtrain.packing",
+        "vlmtrain.collator",
+        "vlmtrain.fsdp",
+    ),
     ("vlmtrain.trainers", "vlmtrain.stats", "vlmtrain.callbacks", "vlmtrain.checkpoints"),
     (
         "vlmtrain.train",
@@ -186,7 +193,13 @@ def test_vlmtrain_imports_only_downward(package):
 
 def test_vlmdata_never_imports_torch_or_vlmtrain():
     graph = _graph()
-    bad = [f"{m} -> {d}" for m, ds in graph.items() if m.startswith("vlmdata") for d in ds if d.startswith("vlmtrain")]
+    bad = [
+        f"{m} -> {d}"
+        for m, ds in graph.items()
+        if m.startswith("vlmdata")
+        for d in ds
+        if d.startswith("vlmtrain")
+    ]
     assert not bad
     for name, path in _modules().items():
         if name.startswith("vlmdata"):

@@ -53,8 +53,8 @@ def test_align_labels_tolerates_whitespace_the_processor_adds_at_both_segment_en
 
 
 def test_align_labels_refuses_a_changed_trained_token():
-    from vlmtrain.errors import VlmTrainError
     from vlmtrain.encoding.align import align_labels
+    from vlmtrain.errors import VlmTrainError
 
     # the processor merged the trained 6 with its neighbour into 8: no equal stretch holds it
     with pytest.raises(
@@ -67,8 +67,8 @@ def test_align_labels_refuses_a_changed_trained_token():
 
 
 def test_align_labels_refuses_mismatched_image_runs():
-    from vlmtrain.errors import VlmTrainError
     from vlmtrain.encoding.align import align_labels
+    from vlmtrain.errors import VlmTrainError
 
     with pytest.raises(VlmTrainError, match="record 'x': the processor produced 2 image-token run"):
         align_labels([1, 9, 2], [-100, -100, 2], [1, 9, 2, 9, 3], {9}, {"id": "x"})

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from vlmtrain.errors import VlmTrainError
-from vlmtrain.encoding.expansion import Expansion
 from vlmtrain.encoding.align import IGNORE_INDEX, align_labels, space_ids
 from vlmtrain.encoding.batch import collate_features
+from vlmtrain.encoding.expansion import Expansion
 from vlmtrain.encoding.records import check_image_count, decode_images, to_template_messages
+from vlmtrain.errors import VlmTrainError
 
 _IMAGE_IDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # tokenizer -> {token names: ids}
 LM_PROJ_NAMES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")

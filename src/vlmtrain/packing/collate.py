@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from vlmtrain.encoding.batch import SEQ_PAD
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.base import IGNORE_INDEX, Family
-from vlmtrain.encoding.batch import SEQ_PAD
 
 
 def pack_features(family: Family, feats: list[dict], model_config=None) -> dict:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.tiny.common import save
 from vlmtrain.families.llava.tiny import IMAGE_SIZE, PATCH, clip_config, llama_tokenizer, text_config
+from vlmtrain.tiny.common import save
 
 END_OF_TURN = "<|end_of_text|>"
 PINPOINTS = [[32, 32], [32, 64], [64, 32], [64, 64]]

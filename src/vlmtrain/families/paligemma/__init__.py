@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vlmtrain.encoding.records import check_image_count, decode_images
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.base import IGNORE_INDEX, Family
 from vlmtrain.families.paligemma import tiny, tokens
-from vlmtrain.encoding.records import check_image_count, decode_images
 
 
 def _text(message: dict) -> str:

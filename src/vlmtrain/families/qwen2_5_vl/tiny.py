@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.tiny.common import save
 from vlmtrain.families.qwen2_vl.tiny import (
     CHAT_TEMPLATE,
     END_OF_TURN,
@@ -13,6 +12,7 @@ from vlmtrain.families.qwen2_vl.tiny import (
     tokenizer_and_image_processor,
     video_processor_config,
 )
+from vlmtrain.tiny.common import save
 
 __all__ = ["END_OF_TURN", "build"]
 

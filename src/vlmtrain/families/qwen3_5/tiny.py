@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.tiny.common import save
 from vlmtrain.families.qwen3_vl.tiny import (
     END_OF_TURN,
     VISION_CONFIG,
@@ -16,6 +15,7 @@ from vlmtrain.families.qwen3_vl.tiny import (
     tokenizer_and_image_processor,
     video_processor_config,
 )
+from vlmtrain.tiny.common import save
 
 __all__ = ["CHAT_TEMPLATE", "END_OF_TURN", "build"]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.tiny.common import VIDEO_PROCESSOR_DEFAULTS, save, train_tokenizer
 from vlmtrain.families.idefics3.tiny import (
     END_OF_TURN,
     IMAGE_SEQ_LEN,
@@ -13,6 +12,7 @@ from vlmtrain.families.idefics3.tiny import (
     image_processor_kwargs,
     specials,
 )
+from vlmtrain.tiny.common import VIDEO_PROCESSOR_DEFAULTS, save, train_tokenizer
 
 __all__ = ["END_OF_TURN", "build"]
 
