@@ -232,7 +232,7 @@ def test_a_second_writer_of_one_out_fails_at_once(tmp_path):
     src = folder(tmp_path, None, {})
     out = tmp_path / "out"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from vlmdata.io import out_lock\n"
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from vlmdata.atomic import out_lock\n"
          f"with out_lock(Path({str(out)!r})):\n    print('locked', flush=True); sys.stdin.readline()"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={"PYTHONPATH": str(REPO / "src")},
     )  # fmt: skip

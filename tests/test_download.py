@@ -475,3 +475,26 @@ def test_load_dataset_sees_a_redownload_into_the_same_folder(tmp_path, cache):
         seen.append(ds["train"]["id"])
     assert [len(ids) for ids in seen] == [2, 4]
     assert seen[1] == [r["id"] for r in rows(out)]
+
+
+def test_library_returns_notices_prints_nothing_and_restores_datasets_settings(
+    tmp_path, cache, monkeypatch, capfd
+):
+    """The library says nothing itself (the CLI prints its notices), and the `datasets` settings a
+    download needs (no torch, quiet logging, no progress bars) are set for the call only."""
+    import datasets
+    from datasets.utils import logging as ds_logging
+    from huggingface_hub import constants
+
+    from vlmdata.download import DownloadOptions, download
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.delenv("VLMDATA_HUB_MIRROR", raising=False)
+    before = (datasets.config.TORCH_AVAILABLE, ds_logging.get_verbosity(), datasets.is_progress_bar_enabled())
+    heard = []
+    opts = DownloadOptions("naruto", str(tmp_path / "o"), cache_dir=cache, quiet=True)
+    report = download(opts, on_notice=heard.append)
+    assert report.notices == heard and heard[0].startswith("Notice: HF_HUB_OFFLINE is set;")
+    assert capfd.readouterr() == ("", "")
+    after = (datasets.config.TORCH_AVAILABLE, ds_logging.get_verbosity(), datasets.is_progress_bar_enabled())
+    assert after == before

@@ -185,7 +185,7 @@ _LF_ROLE_TAGS = ("user_tag", "assistant_tag", "observation_tag", "function_tag",
 
 def check_llamafactory(raw: dict, messages_key: str | None, tags: dict) -> list[Problem]:
     """What LLaMA-Factory itself would do with a record, given the columns and tags it uses for the
-    entry (`sources.lf_view`): a turn whose role is none of the entry's tags makes it skip the whole
+    entry (`dataset_info.lf_view`): a turn whose role is none of the entry's tags makes it skip the whole
     record (a warning in its log, nothing more), a turn without the content key stops it. At most one
     problem per record: LLaMA-Factory gives up on the record at the first.
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vlmdata import arrow_path
+from vlmdata.atomic import atomic_output_dir
 from vlmdata.convert_sinks import REPORT_FILE, JsonSink, ParquetSink, make_sink  # noqa: F401 (re-exported)
 from vlmdata.errors import (
     InvalidDataError,
@@ -35,9 +36,9 @@ from vlmdata.formats import FORMATS, OUTPUT_FORMATS, format_of
 from vlmdata.formats.base import ImageStore, ReadContext
 from vlmdata.images import DEFAULT_MAX_PIXELS, own_pixel_limit
 from vlmdata.inputs import Dataset, InputFile, iter_raw
-from vlmdata.io import DEFAULT_MAX_SHARD_BYTES, atomic_output_dir
+from vlmdata.io import DEFAULT_MAX_SHARD_BYTES
 from vlmdata.progress import progress
-from vlmdata.record import ARROW_SCHEMA, LEGACY_SCHEMA
+from vlmdata.shards import is_canonical
 from vlmdata.validate import image_mode
 from vlmdata.validate.report import FileSummary
 from vlmdata.validate.run import FILE, Checks
@@ -182,7 +183,7 @@ def convert(
         for f in checks.dataset.files:
             summary = FileSummary(str(f.path), None)
             checks.report.files.append(summary)
-            if target.CANONICAL and f.kind == "parquet" and fmt == "auto" and canonical_layout(f.path):
+            if target.CANONICAL and f.kind == "parquet" and fmt == "auto" and is_canonical(f.path):
                 summary.format = "canonical"
                 _copy_canonical(f, sink_for(f.split), run)
             elif target.CANONICAL and f.kind == "parquet" and arrow_path.has_embedded_images(f.path):
@@ -314,23 +315,6 @@ def _copy_with_arrow_images(
 def _relative(file: str, root: Path) -> str:
     path = Path(file).resolve()
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-
-
-def canonical_layout(path: Path) -> str | None:
-    """ "current" | "legacy" (a shard from before videos/audios) | None (not a canonical shard)."""
-    import pyarrow.parquet as pq
-
-    try:
-        schema = pq.read_schema(path).remove_metadata()
-    except Exception:
-        return None
-    if schema.equals(ARROW_SCHEMA.remove_metadata()):
-        return "current"
-    return "legacy" if schema.equals(LEGACY_SCHEMA.remove_metadata()) else None
-
-
-def _is_canonical_parquet(path: Path) -> bool:
-    return canonical_layout(path) is not None
 
 
 def _copy_canonical(f: InputFile, sink: ParquetSink, run: _Run) -> None:

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from vlmdata.convert import _is_canonical_parquet, read_records
+from vlmdata.convert import read_records
 from vlmdata.images import size_of
 from vlmdata.inputs import discover
 from vlmdata.record import message_text
+from vlmdata.shards import is_canonical
 
 
 def _image_header(data: bytes | None, path: str | None) -> tuple[int, int, str, int]:
@@ -67,7 +68,7 @@ def _collect(path: Path, fmt: str, media_dir) -> _Columns:
     dataset = discover(path)
     cols = _Columns()
     for f in dataset.files:
-        if f.kind == "parquet" and _is_canonical_parquet(f.path):
+        if f.kind == "parquet" and is_canonical(f.path):
             pf = pq.ParquetFile(f.path, pre_buffer=False)
             for batch in pf.iter_batches(batch_size=64, columns=["messages", "images"]):
                 for messages, imgs in zip(

@@ -11,51 +11,18 @@ The split comes from the file name: `train-00000-of-00002.parquet`, `validation.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 
+from vlmdata.datafile import Dataset, InputFile, split_of
+from vlmdata.dataset_info import INFO_FILE, has_dataset_info, read_dataset_info
 from vlmdata.errors import Location, Problem, RecordError, UsageError, json_type
-from vlmdata.formats import sharegpt
+from vlmdata.formats import SUFFIXES, spelled_suffixes
+from vlmdata.text import line_problem, load_json
 
-SUFFIXES = {".json": "json", ".jsonl": "jsonl", ".parquet": "parquet"}
-METADATA_FILES = {"dataset_info.json", "manifest.json", "dataset_infos.json", "conversion_report.json"}
-_SPLIT_RE = re.compile(r"^(train|validation|valid|val|dev|test|eval)(?=[-_.]|$)", re.I)
-_SPLIT_NAMES = {"valid": "validation", "val": "validation", "dev": "validation", "eval": "validation"}
-
-
-@dataclass
-class InputFile:
-    path: Path
-    split: str
-    kind: str  # json | jsonl | parquet
-    fmt: str | None = None  # forced by dataset_info.json (sharegpt) or --format
-    columns: dict = field(default_factory=dict)
-    tags: dict = field(default_factory=dict)
-    # For a dataset_info.json entry: its name, the entry as written, and (columns, tags) as
-    # LLaMA-Factory will use them (validate.sources.lf_view): LLaMA-Factory's own checks run then.
-    entry: str | None = None
-    raw_entry: dict | None = None
-    lf: tuple[dict, dict] | None = None
-    notes: list[str] = field(default_factory=list)  # what reading normalised ('{"data": [...]}' unwrapped)
-
-
-@dataclass
-class Dataset:
-    root: Path
-    files: list[InputFile]
-    dataset_info: dict | None = None
-
-
-def split_of(name: str) -> str:
-    m = _SPLIT_RE.match(Path(name).name)
-    if not m:
-        return "train"
-    word = m.group(1).lower()
-    return _SPLIT_NAMES.get(word, word)
+METADATA_FILES = {INFO_FILE, "manifest.json", "dataset_infos.json", "conversion_report.json"}
 
 
 def discover(src: str | Path) -> Dataset:
@@ -65,14 +32,14 @@ def discover(src: str | Path) -> Dataset:
     if src.is_file():
         kind = SUFFIXES.get(src.suffix.lower())
         if kind is None:
-            raise UsageError(
-                f"{src}: unsupported file type {src.suffix!r}; expected .json, .jsonl or .parquet"
-            )
+            raise UsageError(f"{src}: unsupported file type {src.suffix!r}; expected {spelled_suffixes()}")
         return Dataset(src.parent.resolve(), [InputFile(src, split_of(src.name), kind)])
     root = src.resolve()
-    info_path = src / "dataset_info.json"
-    if info_path.exists():
-        return _from_dataset_info(root, info_path)
+    if has_dataset_info(src):
+        read = read_dataset_info(root)
+        if read.blocking:  # the entries' own problems (columns, tags) are validate's to report
+            raise RecordError(read.blocking[0])
+        return Dataset(root, read.files, read.info)
     candidates = sorted(p for p in list(src.iterdir()) + sorted((src / "data").glob("*")) if p.is_file())
     files = [
         InputFile(p, split_of(p.name), SUFFIXES[p.suffix.lower()])
@@ -80,116 +47,8 @@ def discover(src: str | Path) -> Dataset:
         if p.suffix.lower() in SUFFIXES and p.name not in METADATA_FILES and not p.name.startswith(".")
     ]
     if not files:
-        raise UsageError(f"{src}: no .json, .jsonl or .parquet data files found")
+        raise UsageError(f"{src}: no {spelled_suffixes(' or ')} data files found")
     return Dataset(root, files)
-
-
-def _from_dataset_info(root: Path, info_path: Path) -> Dataset:
-    info = load_json(info_path)
-    if not isinstance(info, dict):
-        raise RecordError(
-            Problem(
-                "type",
-                "dataset_info.json must be an object of entries",
-                Location(str(info_path)),
-                "object",
-                json_type(info),
-            )
-        )
-    files = []
-    for name, entry in info.items():
-        where = Location(str(info_path), path=f"$.{name}")
-        if not isinstance(entry, dict) or "file_name" not in entry:
-            if isinstance(entry, dict) and ("hf_hub_url" in entry or "ms_hub_url" in entry):
-                continue  # a Hub dataset: nothing local to read
-            raise RecordError(Problem("dataset-info", "entry has no file_name", where, "file_name", "none"))
-        formatting = entry.get("formatting", "alpaca")
-        if formatting != sharegpt.NAME:
-            raise RecordError(
-                Problem(
-                    "dataset-info",
-                    "only sharegpt entries can be read",
-                    where,
-                    "formatting: sharegpt",
-                    formatting,
-                )
-            )
-        target = root / entry["file_name"]
-        if not target.resolve().is_relative_to(root):
-            raise RecordError(
-                Problem(
-                    "dataset-info",
-                    "file_name points outside the dataset folder",
-                    where,
-                    f"a path inside {root}",
-                    entry["file_name"],
-                    "move the file into the folder next to dataset_info.json",
-                )
-            )
-        paths = sorted(p for p in target.iterdir() if p.suffix in SUFFIXES) if target.is_dir() else [target]
-        for p in paths:
-            if not p.exists():
-                raise RecordError(
-                    Problem(
-                        "dataset-info",
-                        "file_name points at a missing file",
-                        where,
-                        "an existing file",
-                        entry["file_name"],
-                    )
-                )
-            split = split_of(p.name) if split_of(p.name) != "train" else split_of(name.rsplit("_", 1)[-1])
-            files.append(
-                InputFile(
-                    p,
-                    split,
-                    SUFFIXES.get(p.suffix, "json"),
-                    sharegpt.NAME,
-                    entry.get("columns") or {},
-                    entry.get("tags") or {},
-                )
-            )
-    return Dataset(root, files, info)
-
-
-def _decode(data: bytes, path: Path, first_line: int = 1) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + first_line
-        raise RecordError(
-            Problem(
-                "encoding",
-                f"file is not UTF-8 (byte {exc.start})",
-                Location(str(path), line=line),
-                "UTF-8",
-                f"invalid byte 0x{data[exc.start]:02x}",
-                "re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
-            )
-        ) from None
-
-
-def _json_error(exc: orjson.JSONDecodeError, path: Path, line_offset: int = 0, record=None) -> RecordError:
-    line = (exc.lineno or 1) + line_offset
-    return RecordError(
-        Problem(
-            "json",
-            f"malformed JSON: {exc.msg} (column {exc.colno})",
-            Location(str(path), record, line),
-            "valid JSON",
-            f"error at column {exc.colno}",
-            "fix the JSON syntax at that line",
-        )
-    )
-
-
-def load_json(path: Path):
-    data = path.read_bytes()
-    _decode(data, path)
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise _json_error(exc, path) from None
 
 
 def iter_raw(
@@ -221,7 +80,7 @@ def iter_raw(
                     problem = (
                         exc.problem
                         if isinstance(exc, RecordError)
-                        else _line_problem(line, f.path, lineno, index)
+                        else line_problem(line, f.path, lineno, index)
                     )
                     if on_error is None:
                         raise RecordError(problem) from None
@@ -266,19 +125,6 @@ def _lines_in(fh, start: int, end: int) -> Iterator[bytes]:
             return
         pos += len(line)
         yield line
-
-
-def _line_problem(line: bytes, path: Path, lineno: int, index: int) -> Problem:
-    """Why a JSONL line does not parse: not UTF-8 (the byte), or the JSON error (line and column)."""
-    try:
-        if not line.isascii():
-            _decode(line, path, lineno)
-        orjson.loads(line)
-    except RecordError as exc:
-        return exc.problem
-    except orjson.JSONDecodeError as exc:
-        return _json_error(exc, path, lineno - 1, index).problem
-    raise AssertionError("the line parsed the second time")  # pragma: no cover
 
 
 def _not_object(raw, path: Path, index: int, line: int | None) -> Problem:

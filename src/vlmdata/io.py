@@ -1,22 +1,18 @@
-"""Output folders written atomically, canonical Parquet shards, and image bytes.
+"""Canonical Parquet shards (ShardWriter), image bytes, and a prefetching iterator.
 
-Every command that writes a folder does it through `atomic_output_dir`: all files go to a hidden
-temporary sibling, which is renamed onto the destination only when the command succeeds. An error or an
-interrupt leaves the destination as it was (absent, or the previous version).
+The shards land in a command's output folder, which `vlmdata.atomic.atomic_output_dir` writes under a
+temporary name and renames into place only when the command succeeds.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vlmdata.errors import OutputBusyError, UsageError
 from vlmdata.formats import parquet
 from vlmdata.record import ARROW_SCHEMA
 
@@ -24,80 +20,6 @@ DEFAULT_MAX_SHARD_BYTES = parquet.MAX_SHARD_BYTES
 # Rows are buffered until about this many bytes, then written as one row group: memory stays flat
 # (bounded by this, not by the dataset) and row groups stay large enough to read fast.
 ROW_GROUP_BYTES = 64 * 1000 * 1000
-
-
-@contextmanager
-def atomic_output_dir(out: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary folder next to `out`; on success it replaces `out`, on error it is removed.
-
-    An existing `out` is an error unless `overwrite`; the old folder is only deleted after the new one
-    is complete. `out` has one writer: a second command writing it while this one runs fails at once
-    (`out_lock`), so one never silently replaces the other.
-    """
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out_lock(out):
-        if out.exists() and not overwrite:
-            raise UsageError(f"output folder {out} already exists; pass --overwrite to replace it")
-        if out.exists() and not out.is_dir():
-            raise UsageError(f"output path {out} exists and is not a folder")
-        tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir()
-        try:
-            yield tmp
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            out.rename(old)
-        tmp.rename(out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-
-
-@contextmanager
-def out_lock(out: Path) -> Iterator[None]:
-    """`.<out>.lock` beside `out`, created exclusively (O_EXCL) and holding the writer's pid. A lock
-    whose process is gone (killed) is taken over; a live one makes this command fail at once."""
-    lock = out.parent / f".{out.name}.lock"
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and pid != os.getpid() and alive(pid):
-                raise OutputBusyError(
-                    f"{out} is being written by another vlmdata command (pid {pid}); wait for it to finish "
-                    "or choose another --out"
-                ) from None
-            lock.unlink(missing_ok=True)  # left by a killed run (or unreadable): take it over
-            continue
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
-        break
-    else:
-        raise OutputBusyError(f"{out}: another command took the lock {lock} at the same moment; run again")
-    try:
-        yield
-    finally:
-        lock.unlink(missing_ok=True)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def shard_name(split: str, index: int, count: int, ext: str = "parquet") -> str:

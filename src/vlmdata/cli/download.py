@@ -51,9 +51,7 @@ from vlmdata.formats import parquet
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @handle_errors
-def command(source, out, subsets, split, num_train_samples, num_val_samples, val_ratio, seed, revision,
-            streaming, num_proc, shard, fmt, allow_lossy, skip_invalid, hub_mirror, repo, prompt, prompts_file, columns, cache_dir,
-            overwrite, quiet):  # fmt: skip
+def command(fmt, shard, columns, **params):
     """Download a dataset and write it as ready-to-train shards.
 
     SOURCE is a built-in source (the_cauldron, naruto, pokemon, food101), hub:ORG/NAME for any Hub
@@ -70,38 +68,17 @@ def command(source, out, subsets, split, num_train_samples, num_val_samples, val
     from vlmdata.download import DownloadOptions, download, parse_shard
     from vlmdata.sources import parse_columns
 
-    if prompt is not None and not prompt.strip():
+    if params["prompt"] is not None and not params["prompt"].strip():
         raise UsageError("--prompt is empty")
-    report = download(
-        DownloadOptions(
-            source=source,
-            out=out,
-            subsets=tuple(subsets),
-            split=split,
-            num_train_samples=num_train_samples,
-            num_val_samples=num_val_samples,
-            val_ratio=val_ratio,
-            seed=seed,
-            revision=revision,
-            streaming=streaming,
-            num_proc=num_proc,
-            shard=parse_shard(shard) if shard else None,
-            format=fmt,
-            allow_lossy=allow_lossy,
-            skip_invalid=skip_invalid,
-            hub_mirror=hub_mirror,
-            repo=repo,
-            prompt=prompt,
-            prompts_file=prompts_file,
-            columns=parse_columns(columns),
-            cache_dir=cache_dir,
-            overwrite=overwrite,
-            quiet=quiet,
-        )
+    params.update(
+        subsets=tuple(params["subsets"]),
+        shard=parse_shard(shard) if shard else None,
+        format=fmt,
+        columns=parse_columns(columns),
     )
-    if report.notices and quiet:
-        for notice in report.notices:  # the offline fallback is said even with --quiet: it changes the data
-            click.echo(notice, err=True)
+    # said as they happen, even with --quiet: an offline fallback changes the data
+    report = download(DownloadOptions(**params), on_notice=lambda text: click.echo(text, err=True))
+    out, quiet = params["out"], params["quiet"]
     if not quiet:
         rows = ", ".join(f"{n} {s}" for s, n in report.rows.items()) or "no"
         click.echo(f"Wrote {out}: {rows} rows from {report.repo} ({report.loaded_from}).")

@@ -1,6 +1,6 @@
 """The format registry: the only list of formats. One module per format, each carrying
 
-    NAME, SUFFIX (".jsonl"), SCHEMA (schemas/<SCHEMA>.schema.json or None), CANONICAL (written as
+    NAME, SUFFIX (".jsonl", what the writer writes), SCHEMA (schemas/<SCHEMA>.schema.json or None), CANONICAL (written as
     canonical Parquet shards), WRITER_OPTIONS ({cli option: from_canonical keyword}),
     sidecar(name, {split: file}) -> {file name: bytes}   # e.g. sharegpt's dataset_info.json
 and, for the record formats (CANONICAL False):
@@ -30,6 +30,15 @@ FORMATS: dict[str, ModuleType] = {m.NAME: m for m in (oai, sharegpt, llava, parq
 RECORD_FORMATS = tuple(name for name, m in FORMATS.items() if not m.CANONICAL)
 OUTPUT_FORMATS = tuple(FORMATS)
 INPUT_CHOICES = ("auto", *RECORD_FORMATS)
+# The file kinds read, by suffix: every record format is read from either JSON spelling (a list, or one
+# record per line), and Parquet rows in any of them or canonical. Writers use their module's SUFFIX.
+SUFFIXES = {".json": "json", ".jsonl": "jsonl", parquet.SUFFIX: "parquet"}
+
+
+def spelled_suffixes(last: str = " or ") -> str:
+    """ ".json, .jsonl or .parquet" (for messages)."""
+    names = list(SUFFIXES)
+    return last.join(filter(None, (", ".join(names[:-1]), names[-1])))
 
 
 def detect_format(raw: dict) -> str | None:
@@ -70,7 +79,9 @@ __all__ = [
     "INPUT_CHOICES",
     "OUTPUT_FORMATS",
     "RECORD_FORMATS",
+    "SUFFIXES",
     "detect_format",
     "format_of",
     "spelled",
+    "spelled_suffixes",
 ]

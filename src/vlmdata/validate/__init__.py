@@ -24,13 +24,12 @@ from vlmdata.formats import FORMATS, INPUT_CHOICES
 from vlmdata.formats.base import ReadContext
 from vlmdata.images import DEFAULT_MAX_PIXELS, own_pixel_limit
 from vlmdata.inputs import InputFile, iter_raw
+from vlmdata.shards import layout
 from vlmdata.token_counting import load_token_counter
 from vlmdata.validate import columnar, parallel
 from vlmdata.validate.canonical import check_arrow_schema
 from vlmdata.validate.report import FileSummary, ValidationReport, render
 from vlmdata.validate.run import FILE, Checks
-
-CANONICAL_COLUMNS = {"id", "messages", "images", "source"}
 
 
 def image_mode(check_images: bool, open_images: bool = True) -> str:
@@ -88,7 +87,7 @@ def _validate_file(f: InputFile, checks: Checks, collected) -> None:
     problems = checks.report.problems
     before = len(problems)
     try:
-        if f.kind == "parquet" and _is_canonical_layout(f):
+        if f.kind == "parquet" and layout(f.path) is not None:
             _validate_parquet(f, checks, summary, collected)
         else:
             _validate_json(f, checks, summary, collected)
@@ -155,16 +154,6 @@ def _validate_json(f: InputFile, checks: Checks, summary: FileSummary, collected
     summary.records = count
     checks.report.records += count
     checks.report.bad_records += bad
-
-
-def _is_canonical_layout(f: InputFile) -> bool:
-    import pyarrow.parquet as pq
-
-    try:
-        names = set(pq.read_schema(f.path).names)
-    except Exception:  # pyarrow raises several types for damaged files: the row reader reports it
-        return False
-    return names >= CANONICAL_COLUMNS
 
 
 def _validate_parquet(f: InputFile, checks: Checks, summary: FileSummary, collected) -> None:

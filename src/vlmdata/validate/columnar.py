@@ -6,7 +6,8 @@ The file is read in blocks of whole lines (BLOCK_BYTES, so memory stays flat) by
 with the format's `arrow_shape()` as an explicit schema (parsed on every core). A block it cannot read
 as that schema (another layout, a key twice, a line that is not one JSON object) sends the whole file
 back to the record-by-record checks, as does a blank line or a line not starting with "{" (row numbers
-would no longer be line numbers). In a block that reads, the format's `arrow_check` finds the rows
+would no longer be line numbers) and a block that is not UTF-8 (Arrow's reader lets invalid bytes
+through; `vlmdata.text`, the decoder every path uses, refuses them with the line). In a block that reads, the format's `arrow_check` finds the rows
 that the schema and the format's checks certainly pass; each distinct image value is checked once
 with validate's own ImageChecker; every other row (a problem, or only a doubt) goes through the very
 checks `validate` runs on every record (`Checks.record_check`), so the report is the one the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from vlmdata.formats import FORMATS
 from vlmdata.inputs import InputFile
+from vlmdata.text import utf8_problem
 
 BLOCK_BYTES = 16 * 1000 * 1000
 ENABLED = True  # tests switch it off to compare with the record-by-record report
@@ -52,6 +54,8 @@ def _run(checks, f: InputFile, fmt: str, module):
     problems: list = []
     records = bad = 0
     for block, starts, ends, table in _parsed(f.path, options):
+        if table is None:  # not UTF-8: the record-by-record path names the line, as convert does
+            raise _Fallback
         suspect, image_rows, image_codes, values = module.arrow_check(table)
         outside = _image_verdicts(images, verdicts, values, media_dir)[image_codes]
         proved = ~suspect
@@ -100,18 +104,20 @@ def _parsed(path, options):
     with ThreadPoolExecutor(workers, thread_name_prefix="vlmdata-columnar") as pool:
         ahead: deque = deque()
         for block in _blocks(path):
-            ahead.append(pool.submit(_parse, block, options))
+            ahead.append(pool.submit(_parse, block, options, path))
             if len(ahead) > workers:
                 yield ahead.popleft().result()
         while ahead:
             yield ahead.popleft().result()
 
 
-def _parse(block, options):
+def _parse(block, options, path):
     import numpy as np
     import pyarrow as pa
     import pyarrow.json as pj
 
+    if utf8_problem(block, path) is not None:  # Arrow's JSON reader would let it through
+        return block, None, None, None
     data = np.frombuffer(block, np.uint8)
     ends = np.flatnonzero(data == 10)
     if len(ends) == 0 or ends[-1] != len(data) - 1:

@@ -20,6 +20,7 @@ from itertools import chain
 from pathlib import Path
 
 from vlmdata.checks import check_llamafactory
+from vlmdata.dataset_info import INFO_FILE, has_dataset_info
 from vlmdata.errors import Location, Problem, UsageError
 from vlmdata.formats import FORMATS, RECORD_FORMATS, detect_format, spelled
 from vlmdata.inputs import Dataset, InputFile, discover, iter_raw
@@ -53,8 +54,8 @@ class Checks:
         root = Path(path)
         info_problems: list[Problem] = []
         skipped: list[str] = []
-        if root.is_dir() and (root / "dataset_info.json").exists():
-            files, info_problems, skipped = check_dataset_info(root.resolve(), root / "dataset_info.json")
+        if has_dataset_info(root):
+            files, info_problems, skipped = check_dataset_info(root)
             dataset = Dataset(root.resolve(), files, {})
         else:
             dataset = discover(root)
@@ -133,7 +134,7 @@ class Checks:
             count += 1
             yield p.where.record, p.where.line, None, [p]
         if seen_keys is not None:
-            info = self.dataset.root / "dataset_info.json"
+            info = self.dataset.root / INFO_FILE
             found = column_problems(f, info, seen_keys, count) + types.problems(str(f.path))
             if f.notes:  # known once the file is read
                 found.insert(0, wrapped_problem(f))

@@ -27,11 +27,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vlmdata.convert import _is_canonical_parquet
 from vlmdata.errors import Problem, RecordError
 from vlmdata.formats import FORMATS, detect_format, format_of
 from vlmdata.formats.base import ReadContext
 from vlmdata.inputs import InputFile, discover, iter_raw
+from vlmdata.shards import is_canonical
 
 TEXT_COLUMNS = ["id", "messages", "source"]
 HEAD_ROWS = 200  # rows of a row group read on their own when a page needs only those
@@ -278,7 +278,7 @@ class ViewDataset:
         cache = _LRU(6)  # row groups (or their heads) by columns: what a page and its thumbnails read
         readers: list[_Reader] = []
         for f in dataset.files:
-            if f.kind == "parquet" and _is_canonical_parquet(f.path):
+            if f.kind == "parquet" and is_canonical(f.path):
                 readers.append(_CanonicalParquet(f, dataset.root, cache))
             elif f.kind == "parquet":
                 readers.append(_RowParquet(f, dataset.root, cache))

@@ -1,32 +1,6 @@
-"""`vlmdata download`: a source (built-in, Hub repo or local folder) -> a ready dataset folder.
-
-    download(DownloadOptions("naruto", "data/naruto"))
-      -> DownloadReport(rows={"train": 1221}, skipped=[], files=["train-00000-of-00001.parquet", ...])
-
-    data/naruto/
-      train-00000-of-00001.parquet     canonical records (vlmdata.record.ARROW_SCHEMA), images embedded
-      validation-00000-of-00001.parquet   when the source has a validation split, or --val-ratio > 0
-      README.md                        dataset card; YAML `configs` so datasets.load_dataset(DIR) works
-      manifest.json                    repo, revision, subsets, rows per split, sha256 per file, options,
-                                       every skipped row and why
-      dataset_info.json                LLaMA-Factory entries (--format sharegpt only; see below)
-
-How it reads: each config's data files are listed by `datasets.load_dataset_builder`, then read one file
-at a time with `datasets.load_dataset(path, config, data_files=...)` (streamed with --streaming), as Arrow
-batches with images left undecoded. A file is the unit of `--shard i/N` (file k goes to part k mod N), so
-parts are disjoint, cover the source, and need no coordination. Row ids name the file and the row
-(`ai2d-train-00003-000012`), so they are the same whichever part or run produced them.
-
-What it guarantees: a row validate refuses (a corrupt or missing image, a malformed conversation) stops
-the run after its source file with validate's report (file, row, JSON path, expected, found) and nothing
-written; with --skip-invalid, output rows = rows read - rows skipped, and every skipped row is listed in
-manifest.json with its file, row and reason. Everything is written to a temporary folder that
-replaces `out` only when complete: an interrupted run leaves `out` as it was. Each finished source file's
-rows are kept in `.<out>.download/` (vlmdata.download_state), so rerunning the same command resumes
-after the last finished file; a different command starts over.
-
-LLaMA-Factory: its sharegpt reader needs string contents with `<image>` markers, which canonical Parquet
-(typed content parts) is not, so dataset_info.json is written for `--format sharegpt` output only.
+"""`vlmdata download`'s driver: plan, read every source file into the checkpoint, write the output folder
+(the package docstring says what it writes and guarantees). It prints nothing: notices go into the
+report (and to `on_notice` as they happen); `datasets` settings it needs are set for the call only.
 """
 
 from __future__ import annotations
@@ -35,12 +9,13 @@ import hashlib
 import json
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from vlmdata import errors
-from vlmdata.download_outputs import card, clean_stale, convert_to, manifest
-from vlmdata.download_plan import (
+from vlmdata.atomic import atomic_output_dir
+from vlmdata.download.options import MANIFEST, DownloadOptions, DownloadReport
+from vlmdata.download.outputs import card, clean_stale, convert_to, manifest
+from vlmdata.download.plan import (
     Unit,
     fingerprint,
     load_kwargs,
@@ -50,89 +25,56 @@ from vlmdata.download_plan import (
     plan_local,
     short,
 )
-from vlmdata.download_state import SPLITS, Checkpoint
+from vlmdata.download.state import SPLITS, Checkpoint
 from vlmdata.errors import InvalidDataError, Problem, UsageError, VlmDataError
-from vlmdata.formats import FORMATS, parquet
+from vlmdata.formats import FORMATS
 from vlmdata.images import inspect
-from vlmdata.io import DEFAULT_MAX_SHARD_BYTES, ShardWriter, atomic_output_dir
+from vlmdata.io import ShardWriter
 from vlmdata.progress import progress
 from vlmdata.sources import RowRef, Source, SourceOptions, get_source
 from vlmdata.sources.hub import Location, NetworkError, locate
 from vlmdata.validate.canonical import check_canonical
 
-MANIFEST = "manifest.json"
 BATCH_ROWS = 64
 
 
-@dataclass
-class DownloadOptions:
-    source: str
-    out: str
-    subsets: tuple[str, ...] = ()
-    split: str = "train"
-    num_train_samples: int | None = None  # per config (per the_cauldron subset): the first N rows
-    num_val_samples: int | None = None
-    val_ratio: float = 0.0  # only when the source has no validation split
-    seed: int = 0
-    revision: str | None = None
-    streaming: bool = False
-    num_proc: int | None = None
-    shard: tuple[int, int] | None = None  # (i, N)
-    format: str = parquet.NAME
-    allow_lossy: bool = False  # JSON formats that can't express a record (see vlmdata.convert)
-    skip_invalid: bool = False  # write the valid rows, list the others (default: a bad row stops the run)
-    hub_mirror: str | None = None
-    repo: str | None = None
-    prompt: str | None = None
-    prompts_file: str | None = None
-    columns: dict[str, str] = field(default_factory=dict)
-    cache_dir: str | None = None
-    overwrite: bool = False
-    quiet: bool = True
-    max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES
-
-
-@dataclass
-class DownloadReport:
-    out: str
-    repo: str
-    loaded_from: str
-    rows: dict[str, int] = field(default_factory=dict)
-    rows_read: int = 0
-    images: int = 0
-    skipped: list[dict] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """ "2/8" -> (2, 8)"""
-    i, sep, n = text.partition("/")
-    if sep and i.isdigit() and n.isdigit() and 0 <= int(i) < int(n):
-        return int(i), int(n)
-    raise UsageError(f"bad --shard {text!r}: write i/N with 0 <= i < N, e.g. --shard 0/8")
-
-
-def download(opts: DownloadOptions) -> DownloadReport:
-    with _without_torch():
-        return _download(opts)
+def download(opts: DownloadOptions, on_notice=None) -> DownloadReport:
+    """Run the download; the report's `notices` are what the user must be told (an offline fallback, a
+    resumed run). `on_notice(text)`: also called with each notice as it happens (the CLI prints it then,
+    before a long read). Nothing is printed here."""
+    with datasets_settings(opts.quiet):
+        return _download(opts, on_notice or (lambda text: None))
 
 
 @contextmanager
-def _without_torch():
-    """datasets' IterableDataset imports torch whenever it is installed (to share the epoch with torch
-    DataLoader workers): 2-6 s and ~500 MB that `vlmdata` never needs. Hide it while downloading."""
-    import datasets
+def datasets_settings(quiet: bool):
+    """`datasets` as a download needs it, for this call only (the previous values come back after):
+    - no torch: its IterableDataset imports torch whenever it is installed (to share the epoch with
+      torch DataLoader workers), 2-6 s and ~500 MB that `vlmdata` never needs;
+    - its logging at errors only, and its progress bars off when quiet or stderr is not a terminal
+      (vlmdata's own bar says how far the download is)."""
+    import sys
 
-    before = datasets.config.TORCH_AVAILABLE
+    import datasets
+    from datasets.utils import logging as ds_logging
+
+    torch_before = datasets.config.TORCH_AVAILABLE
+    verbosity = ds_logging.get_verbosity()
+    bars = datasets.is_progress_bar_enabled()
     datasets.config.TORCH_AVAILABLE = False
+    ds_logging.set_verbosity_error()
+    if quiet or not sys.stderr.isatty():
+        datasets.disable_progress_bars()
     try:
         yield
     finally:
-        datasets.config.TORCH_AVAILABLE = before
+        datasets.config.TORCH_AVAILABLE = torch_before
+        ds_logging.set_verbosity(verbosity)
+        if bars:
+            datasets.enable_progress_bars()
 
 
-def _download(opts: DownloadOptions) -> DownloadReport:
+def _download(opts: DownloadOptions, notify) -> DownloadReport:
     if opts.format not in FORMATS:
         raise UsageError(f"unknown --format {opts.format!r}; choose one of {', '.join(FORMATS)}")
     if not 0.0 <= opts.val_ratio < 1.0:
@@ -143,12 +85,10 @@ def _download(opts: DownloadOptions) -> DownloadReport:
     )
     loc = Location(source.repo, "local") if getattr(source, "local", False) else None
     loc = loc or locate(source.repo, opts.hub_mirror, opts.revision)
-    report = DownloadReport(str(opts.out), source.repo, loc.kind, notices=[loc.notice] if loc.notice else [])
-    if loc.notice and not opts.quiet:
-        import click
-
-        click.echo(loc.notice, err=True)
-    _quiet_datasets(opts.quiet)
+    report = DownloadReport(str(opts.out), source.repo, loc.kind)
+    if loc.notice:
+        report.notices.append(loc.notice)
+        notify(loc.notice)
     local = local_format_dataset(source.repo) if loc.kind == "local" else None
     if local is not None:
         units, configs, totals = plan_local(local, opts), [None], {}
@@ -163,10 +103,7 @@ def _download(opts: DownloadOptions) -> DownloadReport:
     if checkpoint.done:
         notice = f"Resuming: {len(checkpoint.done)} of {len(units)} source file(s) were already done."
         report.notices.append(notice)
-        if not opts.quiet:
-            import click
-
-            click.echo(notice, err=True)
+        notify(notice)
     try:
         _write(source, loc, opts, units, configs, totals, checkpoint, report, local)
     except (KeyboardInterrupt, NetworkError):
@@ -397,13 +334,3 @@ def _skip(rec: dict, unit: Unit, ref: RowRef, problem: str, loc: Location) -> di
         "row": ref.row,
         "reason": problem,
     }
-
-
-def _quiet_datasets(quiet: bool) -> None:
-    import sys
-
-    import datasets
-
-    datasets.utils.logging.set_verbosity_error()
-    if quiet or not sys.stderr.isatty():
-        datasets.disable_progress_bars()

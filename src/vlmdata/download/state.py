@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from vlmdata.atomic import atomic_write_text
 from vlmdata.io import ShardWriter
 
 SPLITS = ("train", "validation")
@@ -37,7 +38,9 @@ class Checkpoint:
         if self.dir.exists() and _read_json(plan_file).get("fingerprint") != fingerprint:
             shutil.rmtree(self.dir)  # another download's leftovers: start over
         self.dir.mkdir(parents=True, exist_ok=True)
-        plan_file.write_text(json.dumps({"fingerprint": fingerprint, "plan": plan}, default=str) + "\n")
+        atomic_write_text(
+            plan_file, json.dumps({"fingerprint": fingerprint, "plan": plan}, default=str) + "\n"
+        )
         self.done: dict[int, dict] = {}
         for meta in self.dir.glob("u*.json"):
             self.done[int(meta.stem[1:])] = _read_json(meta)
@@ -51,9 +54,7 @@ class Checkpoint:
     def finish(self, unit: int, writers: dict[str, ShardWriter], meta: dict) -> None:
         for writer in writers.values():
             writer.close()
-        tmp = self.dir / f".u{unit:05d}.json.tmp"
-        tmp.write_text(json.dumps(meta, ensure_ascii=False))
-        tmp.rename(self.dir / f"u{unit:05d}.json")
+        atomic_write_text(self.dir / f"u{unit:05d}.json", json.dumps(meta, ensure_ascii=False))
         self.done[unit] = meta
 
     def merge(self, split: str, writer: ShardWriter, bar=None) -> None:

@@ -10,15 +10,12 @@ train before validation, files as the repo lists them); `--shard i/N` keeps unit
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
 
 from vlmdata import __version__
+from vlmdata.download.options import DownloadOptions
 from vlmdata.errors import UsageError, VlmDataError
 from vlmdata.sources import Source
 from vlmdata.sources.hub import Location, NetworkError
-
-if TYPE_CHECKING:
-    from vlmdata.download import DownloadOptions
 
 
 @dataclass

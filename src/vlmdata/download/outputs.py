@@ -11,8 +11,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from vlmdata import __version__
+from vlmdata.atomic import alive
 from vlmdata.formats import FORMATS
-from vlmdata.io import alive
 
 
 def convert_to(
