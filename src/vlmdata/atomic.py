@@ -80,8 +80,15 @@ def atomic_folder(out: str | os.PathLike) -> Iterator[Path]:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     os.chmod(tmp, umask_mode(True))
-    try:
+    with _staged(tmp, out):
         yield tmp
+
+
+@contextmanager
+def _staged(tmp: Path, out: Path) -> Iterator[None]:
+    """The body fills `tmp`: on success it replaces `out`, on any error (an interrupt too) it is removed."""
+    try:
+        yield
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -107,12 +114,8 @@ def atomic_output_dir(out: str | os.PathLike, overwrite: bool = False) -> Iterat
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir()
-        try:
+        with _staged(tmp, out):
             yield tmp
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        replace_folder(tmp, out)
 
 
 @contextmanager

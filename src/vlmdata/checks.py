@@ -157,26 +157,33 @@ def listed_images(value, path: str, kind: str = "image") -> list[ImageRef]:
     return [(path, value, kind)]
 
 
+def counted_media(
+    value, path: str, n_marks: int, what: str, fix: str, problems: list[Problem], kind: str = "image"
+) -> list[ImageRef]:
+    """A record's listed images (videos, audios) at `path`; when their number is not the number of
+    markers counted in the text, the count problem is added to `problems`.
+
+        counted_media(["a.png"], "$.images", 2, "<image> placeholders", "put one ...", problems)
+          -> [("$.images[0]", "a.png", "image")], problems + [image-count: 1 listed, 2 markers]
+    """
+    listed = listed_images(value, path, kind)
+    if n_marks != len(listed):
+        problems.append(count_problem(len(listed), n_marks, what, path, fix, kind))
+    return listed
+
+
 def marker_media(
     raw: dict, counts: dict, columns=("videos", "audios")
 ) -> tuple[list[Problem], list[ImageRef]]:
     """LLaMA-Factory's videos/audios columns against the <video>/<audio> markers counted in the text."""
-    problems, refs = [], []
+    problems: list[Problem] = []
+    refs: list[ImageRef] = []
     for key in columns:
         kind = key[:-1]
-        listed = listed_images(raw.get(key), f"$.{key}", kind)
-        if counts.get(kind, 0) != len(listed):
-            problems.append(
-                count_problem(
-                    len(listed),
-                    counts.get(kind, 0),
-                    f"<{kind}> placeholders",
-                    f"$.{key}",
-                    f"put one <{kind}> in the text per {kind}",
-                    kind,
-                )  # fmt: skip
-            )
-        refs += listed
+        fix = f"put one <{kind}> in the text per {kind}"
+        refs += counted_media(
+            raw.get(key), f"$.{key}", counts.get(kind, 0), f"<{kind}> placeholders", fix, problems, kind
+        )
     return problems, refs
 
 

@@ -154,13 +154,13 @@ def convert(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     quiet: bool = True,
 ) -> ConvertReport:
-    """writer_options: the target module's WRITER_OPTIONS by CLI name ({"llava_image_list": True})."""
+    """writer_options: the writer options of every format by name ({"llava_image_list": True}); the
+    target's own (its module's WRITER_OPTIONS) are passed to its writer, the others ignored."""
     if to not in OUTPUT_FORMATS:
         raise UsageError(f"unknown output format {to!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
     target = FORMATS[to]
-    options = {
-        target.WRITER_OPTIONS[k]: v for k, v in (writer_options or {}).items() if k in target.WRITER_OPTIONS
-    }
+    given = writer_options or {}
+    options = {o.keyword: given[o.name] for o in target.WRITER_OPTIONS if o.name in given}
     checks = Checks.open(src, fmt, image_mode(check_images), max_pixels, media_dir)
     if checks.report.problems:  # dataset_info.json: the whole dataset is read wrongly, nothing to skip
         raise InvalidDataError(checks.report.problems, 0, 0, str(out), "Fix dataset_info.json first.")
@@ -220,7 +220,7 @@ def convert(
 def _convert_records(f: InputFile, sink_for, run: _Run, summary: FileSummary) -> None:
     """A JSON/JSONL file (or Parquet rows in a record format): validate's checks, then the reader."""
     checks = run.checks
-    ctx = None
+    read = ctx = None
     count = 0
     for index, line, raw, problems in checks.json_records(f, summary):
         if index != FILE:
@@ -230,14 +230,10 @@ def _convert_records(f: InputFile, sink_for, run: _Run, summary: FileSummary) ->
             continue
         if not run.writing:
             continue  # keep checking (the report lists every problem), write nothing
-        if ctx is None:
-            reader = FORMATS[summary.format].to_canonical
-            ctx = ReadContext(
-                str(f.path), checks.root, checks.media_dir_of(f), columns=f.columns, tags=f.tags
-            )
-        ctx.record, ctx.line = index, line
+        if read is None:
+            read, ctx = checks.reader(f, summary.format)
         try:
-            rec = reader(raw, ctx)
+            rec = read(index, line, raw)
             changes = sink_for(f.split).write(rec)
         except RecordError as exc:
             run.invalid(f, index, line, _raw_id(raw), [exc.problem])

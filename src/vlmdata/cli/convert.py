@@ -6,13 +6,16 @@ import click
 
 from vlmdata.cli import handle_errors
 from vlmdata.cli.options import (
+    check_images_option,
     input_format_option,
+    max_pixels_option,
     media_dir_option,
     output_format_option,
     skip_invalid_option,
+    take_writer_options,
+    writer_options,
 )
 from vlmdata.formats.parquet import MAX_SHARD_BYTES as DEFAULT_MAX_SHARD_BYTES
-from vlmdata.images import DEFAULT_MAX_PIXELS
 
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
 
@@ -39,14 +42,8 @@ def parse_size(text: str) -> int:
     "--allow-lossy", is_flag=True, help="Convert records the target can't express; list every change."
 )
 @skip_invalid_option
-@click.option("--check-images", is_flag=True, help="Decode every image fully (default: read headers only).")
-@click.option(
-    "--max-pixels",
-    type=click.IntRange(min=1),
-    default=DEFAULT_MAX_PIXELS,
-    show_default=True,
-    help="Largest image allowed, in pixels (width x height).",
-)
+@check_images_option
+@max_pixels_option
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 @click.option(
     "--max-shard-size",
@@ -55,11 +52,11 @@ def parse_size(text: str) -> int:
     help="Largest Parquet shard, e.g. 500MB or 1GiB.",
 )
 @media_dir_option
-@click.option("--llava-image-list", is_flag=True, help="LLaVA output: write several images as a list.")
+@writer_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @handle_errors
 def command(src, to, out, fmt, allow_lossy, skip_invalid, check_images, max_pixels, overwrite, max_shard_size,
-            media_dir, llava_image_list, quiet):  # fmt: skip
+            media_dir, quiet, **writer_params):  # fmt: skip
     """Check a dataset as validate does, then convert it between oai, sharegpt, llava and Parquet.
 
     SRC is a .json/.jsonl/.parquet file or a folder of them (a LLaMA-Factory folder is read through its
@@ -82,7 +79,7 @@ def command(src, to, out, fmt, allow_lossy, skip_invalid, check_images, max_pixe
         overwrite=overwrite,
         max_shard_bytes=parse_size(max_shard_size),
         media_dir=media_dir,
-        writer_options={"llava_image_list": llava_image_list},
+        writer_options=take_writer_options(writer_params),
         skip_invalid=skip_invalid,
         check_images=check_images,
         max_pixels=max_pixels,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from vlmdata.formats import INPUT_CHOICES, OUTPUT_FORMATS
+from vlmdata.formats import INPUT_CHOICES, OUTPUT_FORMATS, WRITER_OPTIONS
+from vlmdata.images import DEFAULT_MAX_PIXELS
 
 
 def input_format_option(fn):
@@ -47,4 +48,33 @@ def skip_invalid_option(fn):
         is_flag=True,
         help="Write the valid records and list every skipped one with its reason (default: any problem "
         "stops the run; every problem is listed and nothing is written).",
+    )(fn)
+
+
+def writer_options(fn):
+    """One flag per writer option a format declares (its module's WRITER_OPTIONS): --llava-image-list."""
+    for option in reversed(WRITER_OPTIONS):
+        fn = click.option(option.flag, option.name, is_flag=True, help=option.help)(fn)
+    return fn
+
+
+def take_writer_options(params: dict) -> dict:
+    """Remove the writer options from a command's parameters: {"llava_image_list": True}."""
+    return {o.name: params.pop(o.name) for o in WRITER_OPTIONS}
+
+
+def check_images_option(fn):
+    return click.option(
+        "--check-images", is_flag=True, help="Decode every image fully (default: read headers only)."
+    )(fn)
+
+
+def max_pixels_option(fn):
+    """--max-pixels: the pixel limit every image check uses (vlmdata.images)."""
+    return click.option(
+        "--max-pixels",
+        type=click.IntRange(min=1),
+        default=DEFAULT_MAX_PIXELS,
+        show_default=True,
+        help="Largest image allowed, in pixels (width x height).",
     )(fn)

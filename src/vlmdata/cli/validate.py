@@ -7,26 +7,19 @@ import sys
 import click
 
 from vlmdata.cli import handle_errors
-from vlmdata.cli.options import input_format_option, media_dir_option
-from vlmdata.images import DEFAULT_MAX_PIXELS
+from vlmdata.cli.options import check_images_option, input_format_option, max_pixels_option, media_dir_option
 
 
 @click.command("validate")
 @click.argument("path", type=click.Path(path_type=str))
 @input_format_option
-@click.option("--check-images", is_flag=True, help="Decode every image fully (default: read headers only).")
+@check_images_option
 @click.option(
     "--no-open-images",
     is_flag=True,
     help="Only check that images exist and stay inside the dataset folder; open none.",
 )
-@click.option(
-    "--max-pixels",
-    type=click.IntRange(min=1),
-    default=DEFAULT_MAX_PIXELS,
-    show_default=True,
-    help="Largest image allowed, in pixels (width x height).",
-)
+@max_pixels_option
 @click.option(
     "--model",
     "model",

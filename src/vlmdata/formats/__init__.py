@@ -1,7 +1,8 @@
 """The format registry: the only list of formats. One module per format, each carrying
 
     NAME, SUFFIX (".jsonl", what the writer writes), SCHEMA (schemas/<SCHEMA>.schema.json or None), CANONICAL (written as
-    canonical Parquet shards), WRITER_OPTIONS ({cli option: from_canonical keyword}),
+    canonical Parquet shards), WRITER_OPTIONS (formats.base.WriterOption: one CLI flag and
+    from_canonical keyword each),
     sidecar(name, {split: file}) -> {file name: bytes}   # e.g. sharegpt's dataset_info.json
 and, for the record formats (CANONICAL False):
     detect(raw) -> bool, check(raw) -> (problems, image refs)   # validate's semantic checks
@@ -30,6 +31,7 @@ FORMATS: dict[str, ModuleType] = {m.NAME: m for m in (oai, sharegpt, llava, parq
 RECORD_FORMATS = tuple(name for name, m in FORMATS.items() if not m.CANONICAL)
 OUTPUT_FORMATS = tuple(FORMATS)
 INPUT_CHOICES = ("auto", *RECORD_FORMATS)
+WRITER_OPTIONS = tuple(option for m in FORMATS.values() for option in m.WRITER_OPTIONS)  # every format's
 # The file kinds read, by suffix: every record format is read from either JSON spelling (a list, or one
 # record per line), and Parquet rows in any of them or canonical. Writers use their module's SUFFIX.
 SUFFIXES = {".json": "json", ".jsonl": "jsonl", parquet.SUFFIX: "parquet"}
@@ -80,6 +82,7 @@ __all__ = [
     "OUTPUT_FORMATS",
     "RECORD_FORMATS",
     "SUFFIXES",
+    "WRITER_OPTIONS",
     "detect_format",
     "format_of",
     "spelled",

@@ -45,6 +45,25 @@ def count_markers(text: str) -> dict[str, int]:
     return {kind: text.count(marker) for kind, marker in MARKERS.items()}
 
 
+@dataclass(frozen=True)
+class WriterOption:
+    """One option of a format's writer, declared by its module (WRITER_OPTIONS) and made a command-line
+    flag of every command that writes the format (`vlmdata.cli.options.writer_options`).
+
+        WriterOption("--llava-image-list", "multi_image", "LLaVA output: write several images as a list.")
+        -> the flag --llava-image-list, passed as from_canonical(rec, ctx, multi_image=True)
+    """
+
+    flag: str  # the command-line flag: "--llava-image-list"
+    keyword: str  # from_canonical's keyword argument: "multi_image"
+    help: str
+
+    @property
+    def name(self) -> str:
+        """The option's Python name, as click passes it and `convert(writer_options=...)` takes it."""
+        return self.flag.lstrip("-").replace("-", "_")
+
+
 @dataclass
 class ReadContext:
     """Where the record being read came from, and how to resolve its relative image paths.
@@ -67,6 +86,22 @@ class ReadContext:
 
     def fail(self, code: str, message: str, path: str = "$", expected=None, found=None, fix=None):
         raise RecordError(Problem(code, message, self.where(path), expected, found, fix))
+
+    def turns(self, raw: dict, key: str) -> list:
+        """The record's list of turns under `key`; a record without one fails here."""
+        items = raw.get(key)
+        if not isinstance(items, list):
+            self.fail("missing-field", f"record has no {key} list", f"$.{key}", "array", json_type(items))
+        return items
+
+    def objects(self, items: list, key: str, what: str):
+        """(JSON path, item) for each turn of `items` (the list under `key`); a turn that is not an
+        object fails the record ("turn must be an object")."""
+        for i, item in enumerate(items):
+            path = f"$.{key}[{i}]"
+            if not isinstance(item, dict):
+                self.fail("type", f"{what} must be an object", path, "object", json_type(item))
+            yield path, item
 
     def default_id(self) -> str:
         if self._stem is None:

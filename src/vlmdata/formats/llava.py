@@ -12,9 +12,16 @@ records are lossy (the writer's `multi_image=True` writes a list instead).
 
 from __future__ import annotations
 
-from vlmdata.checks import ImageRef, Turn, check_turns, count_problem, listed_images
+from vlmdata.checks import ImageRef, Turn, check_turns, counted_media
 from vlmdata.errors import Problem, json_type
-from vlmdata.formats.base import IMAGE_TOKEN, MARKERS, ReadContext, WriteContext, split_on_markers
+from vlmdata.formats.base import (
+    IMAGE_TOKEN,
+    MARKERS,
+    ReadContext,
+    WriteContext,
+    WriterOption,
+    split_on_markers,
+)
 from vlmdata.formats.sharegpt import literal_marker_changes
 from vlmdata.record import make_record, media_part, normalize_content, text_part
 
@@ -23,7 +30,9 @@ SUFFIX = ".json"  # one JSON list, as LLaVA's llava_v1_5_mix665k.json
 SCHEMA = "llava"
 CANONICAL = False
 arrow_shape = arrow_check = None  # no columnar pass: validate checks record by record
-WRITER_OPTIONS = {"llava_image_list": "multi_image"}  # --llava-image-list: several images as a list
+WRITER_OPTIONS = (
+    WriterOption("--llava-image-list", "multi_image", "LLaVA output: write several images as a list."),
+)
 ROLE_MAP = {"human": "user", "gpt": "assistant"}
 FROM = {"user": "human", "assistant": "gpt"}
 
@@ -73,20 +82,8 @@ def _join(content: list[dict]) -> str:
 
 
 def to_canonical(raw: dict, ctx: ReadContext) -> dict:
-    conv = raw.get("conversations")
-    if not isinstance(conv, list):
-        ctx.fail(
-            "missing-field",
-            "record has no conversations list",
-            "$.conversations",
-            "array",
-            json_type(conv),
-        )
     messages = []
-    for i, turn in enumerate(conv):
-        path = f"$.conversations[{i}]"
-        if not isinstance(turn, dict):
-            ctx.fail("type", "turn must be an object", path, "object", json_type(turn))
+    for path, turn in ctx.objects(ctx.turns(raw, "conversations"), "conversations", "turn"):
         speaker = turn.get("from")
         role = ROLE_MAP.get(speaker) if isinstance(speaker, str) else None  # a list would crash .get
         if role is None:
@@ -191,30 +188,13 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
         role = m.get("from")
         turns.append((i, ROLE_MAP.get(role) if type(role) is str else None, empty))
     problems.extend(check_turns(turns, "$.conversations", "from"))
-    images = listed_images(raw.get("image"), "$.image")
-    if n_marks != len(images):
-        problems.append(
-            count_problem(
-                len(images),
-                n_marks,
-                f"{IMAGE_TOKEN} tokens",
-                "$.image",
-                f"put one {IMAGE_TOKEN} in the human turn per image",
-            )
-        )
+    fix = f"put one {IMAGE_TOKEN} in the human turn per image"
+    images = counted_media(raw.get("image"), "$.image", n_marks, f"{IMAGE_TOKEN} tokens", fix, problems)
     if n_videos or "video" in raw:
-        videos = listed_images(raw.get("video"), "$.video", "video")
-        if n_videos != len(videos):
-            problems.append(
-                count_problem(
-                    len(videos),
-                    n_videos,
-                    "<video> tokens",
-                    "$.video",
-                    "put one <video> in the human turn per video",
-                    "video",
-                )  # fmt: skip
-            )
+        fix = "put one <video> in the human turn per video"
+        videos = counted_media(
+            raw.get("video"), "$.video", n_videos, "<video> tokens", fix, problems, "video"
+        )
         images = images + videos
     return problems, images
 

@@ -24,7 +24,7 @@ NAME = "oai"
 SUFFIX = ".jsonl"  # one record per line, as TRL's and fms-hf-tuning's JSON loaders stream it
 SCHEMA = "oai"
 CANONICAL = False  # records are read and written through to_canonical/from_canonical
-WRITER_OPTIONS: dict[str, str] = {}  # CLI option -> from_canonical keyword
+WRITER_OPTIONS: tuple = ()  # none (see formats.base.WriterOption)
 
 
 def detect(raw: dict) -> bool:
@@ -55,17 +55,10 @@ def _text(part: dict):
 
 
 def to_canonical(raw: dict, ctx: ReadContext) -> dict:
-    messages_in = raw.get("messages")
-    if not isinstance(messages_in, list):
-        ctx.fail(
-            "missing-field", "record has no messages list", "$.messages", "array", json_type(messages_in)
-        )
+    messages_in = ctx.turns(raw, "messages")
     inline: dict[str, list[dict]] = {kind: [] for kind in MEDIA}
     messages = []
-    for i, message in enumerate(messages_in):
-        mpath = f"$.messages[{i}]"
-        if not isinstance(message, dict):
-            ctx.fail("type", "message must be an object", mpath, "object", json_type(message))
+    for mpath, message in ctx.objects(messages_in, "messages", "message"):
         role = message.get("role")
         if role not in ROLES:
             ctx.fail("role", "unknown role", f"{mpath}.role", "|".join(ROLES), repr(role))

@@ -12,7 +12,7 @@ SUFFIX = ".parquet"
 SCHEMA = None  # the Arrow schema is the schema (vlmdata.validate.canonical.check_arrow_schema)
 CANONICAL = True  # written by vlmdata.io.ShardWriter, not through from_canonical
 arrow_shape = arrow_check = None  # no columnar pass: validate checks record by record
-WRITER_OPTIONS: dict[str, str] = {}
+WRITER_OPTIONS: tuple = ()  # none (see formats.base.WriterOption)
 MAX_SHARD_BYTES = 500 * 1000 * 1000  # --max-shard-size's default (vlmdata.io.ShardWriter)
 
 

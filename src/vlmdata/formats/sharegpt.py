@@ -13,7 +13,7 @@ and tag, because LLaMA-Factory turns any key left out of `columns`/`tags` into N
 
 from __future__ import annotations
 
-from vlmdata.checks import ImageRef, Turn, check_turns, count_problem, listed_images, marker_media
+from vlmdata.checks import ImageRef, Turn, check_turns, counted_media, marker_media
 from vlmdata.errors import Location, Problem, json_type
 from vlmdata.formats.base import (
     IMAGE_TOKEN,
@@ -30,7 +30,7 @@ SUFFIX = ".json"  # one JSON list, as LLaMA-Factory's examples ship it
 SCHEMA = "sharegpt"
 CANONICAL = False
 arrow_shape = arrow_check = None  # no columnar pass: validate checks record by record
-WRITER_OPTIONS: dict[str, str] = {}
+WRITER_OPTIONS: tuple = ()  # none (see formats.base.WriterOption)
 DEFAULT_ROLE_MAP = {
     "human": "user",
     "user": "user",
@@ -84,9 +84,7 @@ def _tags(raw_messages: list, ctx: ReadContext) -> tuple[str, str, dict]:
 
 def to_canonical(raw: dict, ctx: ReadContext) -> dict:
     key = ctx.columns.get("messages") or ("messages" if "messages" in raw else "conversations")
-    raw_messages = raw.get(key)
-    if not isinstance(raw_messages, list):
-        ctx.fail("missing-field", f"record has no {key} list", f"$.{key}", "array", json_type(raw_messages))
+    raw_messages = ctx.turns(raw, key)
     role_tag, content_tag, role_map = _tags(raw_messages, ctx)
     messages = []
     system_key = ctx.columns.get("system") or "system"
@@ -95,10 +93,7 @@ def to_canonical(raw: dict, ctx: ReadContext) -> dict:
         ctx.fail("type", "system must be a string", f"$.{system_key}", "string", json_type(system))
     if system:
         messages.append({"role": "system", "content": [text_part(raw[system_key])]})
-    for i, message in enumerate(raw_messages):
-        path = f"$.{key}[{i}]"
-        if not isinstance(message, dict):
-            ctx.fail("type", "message must be an object", path, "object", json_type(message))
+    for path, message in ctx.objects(raw_messages, key, "message"):
         tag = message.get(role_tag)
         role = role_map.get(tag) if isinstance(tag, str) else None  # a list would crash .get
         if role is None:
@@ -242,17 +237,10 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
         role = m.get(role_tag)
         turns.append((i, DEFAULT_ROLE_MAP.get(role) if type(role) is str else None, empty))
     problems.extend(check_turns(turns, f"$.{key}", role_tag))
-    images = listed_images(raw.get("images"), "$.images")
-    if n_marks != len(images):
-        problems.append(
-            count_problem(
-                len(images),
-                n_marks,
-                f"{IMAGE_TOKEN} placeholders",
-                "$.images",
-                f"put one {IMAGE_TOKEN} in the text per image",
-            )
-        )
+    fix = f"put one {IMAGE_TOKEN} in the text per image"
+    images = counted_media(
+        raw.get("images"), "$.images", n_marks, f"{IMAGE_TOKEN} placeholders", fix, problems
+    )
     if other["video"] or other["audio"] or "videos" in raw or "audios" in raw:
         media_problems, refs = marker_media(raw, other)
         problems += media_problems

@@ -79,6 +79,17 @@ class Source:
         """The configs to read. `available` are the repo's configs (empty when it has none)."""
         return [None]
 
+    def asked_configs(self, available: list[str], unknown) -> list[str]:
+        """The --subset values against the repo's configs: every config for `all`, else the asked ones in
+        order, each once ([] when none is asked); an unknown one is a UsageError(unknown(names))."""
+        asked = list(self.opts.subsets)
+        if "all" in asked:
+            return list(available)
+        missing = [s for s in asked if s not in available]
+        if missing:
+            raise UsageError(unknown(missing))
+        return list(dict.fromkeys(asked))
+
     def prepare(self, features) -> None:
         """Called with each config's `datasets.Features` before its rows: read label names, check columns."""
 

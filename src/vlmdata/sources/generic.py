@@ -64,16 +64,14 @@ class Generic(Source):
         self.label_names: list[str] | None = None
 
     def configs(self, available: list[str]) -> list[str | None]:
-        asked = list(self.opts.subsets)
-        if "all" in asked:
-            return list(available)
-        unknown = [s for s in asked if s not in available]
-        if unknown:
-            raise UsageError(
+        asked = self.asked_configs(
+            available,
+            lambda unknown: (
                 f"{self.repo} has no config(s) {', '.join(unknown)}; its configs: {', '.join(available)}"
-            )
+            ),
+        )
         if asked:
-            return list(dict.fromkeys(asked))
+            return asked
         if len(available) > 1:
             raise UsageError(
                 f"{self.repo} has several configs; pick with --subset NAME: {', '.join(available)}"

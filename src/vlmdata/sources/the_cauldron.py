@@ -23,20 +23,17 @@ class TheCauldron(Source):
     DESCRIPTION = "50 multi-turn VQA/OCR/chart subsets; pick them with --subset NAME (repeatable) or all"
 
     def configs(self, available: list[str]) -> list[str | None]:
-        asked = list(self.opts.subsets)
-        if not asked:
+        if not self.opts.subsets:
             raise UsageError(
                 "the_cauldron needs --subset NAME (repeatable) or --subset all; subsets: "
                 + ", ".join(available)
             )
-        if "all" in asked:
-            return list(available)
-        unknown = [s for s in asked if s not in available]
-        if unknown:
-            raise UsageError(
+        return self.asked_configs(
+            available,
+            lambda unknown: (
                 f"unknown the_cauldron subset(s): {', '.join(unknown)}; valid subsets: {', '.join(available)}"
-            )
-        return list(dict.fromkeys(asked))
+            ),
+        )
 
     def label(self, config: str | None) -> str:
         return f"{self.NAME}/{config}"

@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 
 from vlmdata.errors import Location, Problem, RecordError, UsageError
-from vlmdata.formats import FORMATS, INPUT_CHOICES
-from vlmdata.formats.base import ReadContext
+from vlmdata.formats import INPUT_CHOICES
 from vlmdata.images import DEFAULT_MAX_PIXELS, own_pixel_limit
 from vlmdata.inputs import InputFile, iter_raw
 from vlmdata.shards import layout
@@ -128,7 +127,7 @@ def _validate_json(f: InputFile, checks: Checks, summary: FileSummary, collected
             checks.report.records += count
             checks.report.bad_records += bad
             return
-    reader = ctx = None
+    read = None
     count = bad = 0
     for index, line, raw, found in checks.json_records(f, summary):
         if index == FILE:  # a whole-file problem
@@ -138,14 +137,10 @@ def _validate_json(f: InputFile, checks: Checks, summary: FileSummary, collected
         if not found and collected is not None:
             # Token counting needs canonical records: the format's reader makes them. (It is not run
             # otherwise, for speed; tests/test_schemas.py checks the readers accept what passes here.)
-            if reader is None:
-                reader = FORMATS[summary.format].to_canonical
-                ctx = ReadContext(
-                    str(f.path), checks.root, checks.media_dir_of(f), columns=f.columns, tags=f.tags
-                )
-            ctx.record, ctx.line = index, line
+            if read is None:
+                read, _ = checks.reader(f, summary.format)
             try:
-                collected.append((Location(str(f.path), index, line), reader(raw, ctx)))
+                collected.append((Location(str(f.path), index, line), read(index, line, raw)))
             except RecordError as exc:
                 found = [exc.problem]
         if found:

@@ -23,6 +23,7 @@ from vlmdata.checks import check_llamafactory
 from vlmdata.dataset_info import INFO_FILE, has_dataset_info
 from vlmdata.errors import Location, Problem, UsageError
 from vlmdata.formats import FORMATS, RECORD_FORMATS, detect_format, spelled
+from vlmdata.formats.base import ReadContext
 from vlmdata.inputs import Dataset, InputFile, discover, iter_raw
 from vlmdata.validate.canonical import check_canonical
 from vlmdata.validate.images import ImageChecker
@@ -140,6 +141,18 @@ class Checks:
                 found.insert(0, wrapped_problem(f))
             if found:
                 yield FILE, None, None, found
+
+    def reader(self, f: InputFile, fmt: str):
+        """read(index, line, raw) -> the canonical record, through the format's reader (a RecordError for
+        a record it refuses), and the ReadContext it reads in (the record's location)."""
+        to_canonical = FORMATS[fmt].to_canonical
+        ctx = ReadContext(str(f.path), self.root, self.media_dir_of(f), columns=f.columns, tags=f.tags)
+
+        def read(index: int, line: int | None, raw: dict) -> dict:
+            ctx.record, ctx.line = index, line
+            return to_canonical(raw, ctx)
+
+        return read, ctx
 
     def record_check(self, f: InputFile, fmt: str):
         """check(index, line, raw) -> located problems of one raw record of this file ([] when valid)."""

@@ -10,8 +10,8 @@ browser, whatever a record's path points at. Recent thumbnails are kept (a few M
 from __future__ import annotations
 
 import io
-import threading
-from collections import OrderedDict
+
+from vlmdata.view.cache import LRU
 
 THUMB_SIZES = (64, 128, 256, 512)  # sizes a request may ask for (anything else is refused)
 FULL_MAX_SIDE = (
@@ -70,26 +70,8 @@ def render(image: dict, side: int) -> tuple[bytes, str]:
     return buf.getvalue(), "image/jpeg"
 
 
-class ThumbnailCache:
+class ThumbnailCache(LRU):
     """The last few MB of rendered images, keyed by (position, image, size)."""
 
     def __init__(self, max_bytes: int = _CACHE_BYTES):
-        self.max_bytes = max_bytes
-        self.items: OrderedDict = OrderedDict()
-        self.size = 0
-        self.lock = threading.Lock()
-
-    def get(self, key, make):
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]
-        value = make()
-        with self.lock:
-            if key not in self.items:
-                self.items[key] = value
-                self.size += len(value[0])
-            while self.size > self.max_bytes and self.items:
-                _, old = self.items.popitem(last=False)
-                self.size -= len(old[0])
-        return value
+        super().__init__(max_bytes, weight=lambda value: len(value[0]))

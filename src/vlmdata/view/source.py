@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from vlmdata.formats import FORMATS, detect_format, format_of
 from vlmdata.formats.base import ReadContext
 from vlmdata.inputs import InputFile, discover, iter_raw
 from vlmdata.shards import is_canonical
+from vlmdata.view.cache import LRU
 
 TEXT_COLUMNS = ["id", "messages", "source"]
 HEAD_ROWS = 200  # rows of a row group read on their own when a page needs only those
@@ -50,27 +50,6 @@ class Entry:
     record: dict | None
     raw: dict | None = None
     error: Problem | None = None
-
-
-class _LRU:
-    """A small thread-safe cache of whole row groups (a few, so memory stays flat while paging)."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self.items: OrderedDict = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key, make):
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]
-        value = make()
-        with self.lock:
-            self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return value
 
 
 class _Reader:
@@ -97,7 +76,7 @@ class _CanonicalParquet(_Reader):
 
     canonical = True
 
-    def __init__(self, f: InputFile, root: Path, cache: _LRU):
+    def __init__(self, f: InputFile, root: Path, cache: LRU):
         super().__init__(f, root)
         self.pf = pq.ParquetFile(f.path, pre_buffer=False)
         self.lock = threading.Lock()  # one ParquetFile handle, read by request threads
@@ -220,7 +199,7 @@ class _JsonFile(_RawRecords):
 class _RowParquet(_RawRecords):
     """A Parquet file whose rows are records in one of the JSON formats (e.g. an HF export)."""
 
-    def __init__(self, f: InputFile, root: Path, cache: _LRU):
+    def __init__(self, f: InputFile, root: Path, cache: LRU):
         super().__init__(f, root)
         self.pf = pq.ParquetFile(f.path, pre_buffer=False)
         self.lock = threading.Lock()
@@ -275,7 +254,7 @@ class ViewDataset:
     def open(cls, path) -> ViewDataset:
         """Discover the files as every other command does (vlmdata.inputs.discover)."""
         dataset = discover(path)
-        cache = _LRU(6)  # row groups (or their heads) by columns: what a page and its thumbnails read
+        cache = LRU(6)  # row groups (or their heads) by columns: what a page and its thumbnails read
         readers: list[_Reader] = []
         for f in dataset.files:
             if f.kind == "parquet" and is_canonical(f.path):
