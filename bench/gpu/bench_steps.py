@@ -45,14 +45,18 @@ def plan_batches(path: str, lengths: list[int], batch_size: int, pack_length: in
 
 
 def trl_example(record: dict) -> dict:
-    """A canonical record as TRL's vision collator takes it: messages without null keys, PIL images."""
-    from vlmtrain.encoding.records import decode_images
+    """A canonical record as TRL's vision collator takes it: messages without null keys, PIL images
+    (decoded here, as the stock trainer's dataset decodes them in the loader)."""
+    import io
+
+    from PIL import Image
 
     messages = [
         {**m, "content": [{k: v for k, v in part.items() if v is not None} for part in m["content"]]}
         for m in record["messages"]
     ]
-    return {"messages": messages, "images": decode_images(record.get("images") or [], record.get("id"))}
+    images = [Image.open(io.BytesIO(im["bytes"])).convert("RGB") for im in record.get("images") or []]
+    return {"messages": messages, "images": images}
 
 
 def make_collator(path: str, processor, family, model, pack_length: int):

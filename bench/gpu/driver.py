@@ -291,20 +291,21 @@ def main(argv=None) -> int:
             report["models"][name] = prepared[name]["facts"]
 
         plan = [(m, name) for m in ns.methods for name in ns.models]
-        todo = [(m, name, p) for m, name in plan for p in ns.paths]
-        left = len(todo)
+        refusals = {}  # (method, model, path) -> why it cannot run here; decided before any run
+        for method, name in plan:
+            prep = prepared[name]
+            why = method_refusal(method, prep["facts"]["real_params"], device, ns.activation_margin_gib)
+            for p in ns.paths:
+                refusals[method, name, p] = why or path_refusal(p, prep["family"], device)
+        left = sum(1 for why in refusals.values() if not why)  # runs still to come: each gets a slice
         for method, name in plan:
             prep = prepared[name]
             family = prep["family"]
-            group = [p for p in ns.paths]
             base = {"model": name, "method": method}
-            why = method_refusal(method, prep["facts"]["real_params"], device, ns.activation_margin_gib)
-            runnable = [p for p in group if not why and not path_refusal(p, family, device)]
-            for p in group:
-                reason = why or path_refusal(p, family, device)
-                if reason:
-                    runs.append({**base, "path": p, "status": "skipped", "reason": reason})
-                    left -= 1
+            runnable = [p for p in ns.paths if not refusals[method, name, p]]
+            for p in ns.paths:
+                if refusals[method, name, p]:
+                    runs.append({**base, "path": p, "status": "skipped", "reason": refusals[method, name, p]})
             if not runnable:
                 continue
             remaining = deadline - time.perf_counter()
@@ -363,6 +364,7 @@ def main(argv=None) -> int:
                     runs.append({**entry, "status": status, "reason": detail})
                 finally:
                     model.config.get_text_config()._attn_implementation = "sdpa"
+                    model.zero_grad(set_to_none=True)  # an OOM in backward leaves grads behind
                     free(device)
                 print(f"{name} {method} {p}: {runs[-1]['status']}", file=sys.stderr, flush=True)
             del model
