@@ -291,15 +291,9 @@ def run_path(
     from vlmtrain.data import load_split
     from vlmtrain.families import family_for_model
     from vlmtrain.methods import apply_method, load_model, resolve_precision
-    from vlmtrain.packing import (
-        PACKED_SDPA,
-        PackedCollator,
-        flat_rows,
-        packed_trainer_class,
-        plan_rows,
-        use_packed_sdpa,
-    )
-    from vlmtrain.sampling import grouped_trainer_class, record_lengths
+    from vlmtrain.packing import PACKED_SDPA, PackedCollator, plan_rows, use_packed_sdpa
+    from vlmtrain.sampling import record_lengths
+    from vlmtrain.trainers import flat_rows, grouped_trainer_class, packed_trainer_class
     from vlmtrain.training_args import VlmTrainConfig
 
     cuda = device == "cuda"
@@ -465,8 +459,8 @@ def sampler_padding(
     packed rows (`vlmtrain.packing.packing_stats`)."""
     from vlmtrain.data import load_split
     from vlmtrain.families import family_for_model
-    from vlmtrain.packing import packing_stats
-    from vlmtrain.sampling import LengthGroupedSampler, batch_padding, record_lengths
+    from vlmtrain.sampling import LengthGroupedSampler, record_lengths
+    from vlmtrain.stats import batch_padding, packing_stats
 
     family = family_for_model(model_dir)
     processor = family.load_processor(model_dir)

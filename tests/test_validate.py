@@ -678,7 +678,7 @@ def test_the_token_counter_entry_point_is_declared_and_installed():
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     root = Path(__file__).resolve().parents[1]
     declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["entry-points"]
-    assert declared[ENTRY_POINT_GROUP] == {"vlmtrain": "vlmtrain.tokens.counter:open_counter"}
+    assert declared[ENTRY_POINT_GROUP] == {"vlmtrain": "vlmtrain.counter:open_counter"}
     installed = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
     assert installed == declared[ENTRY_POINT_GROUP]
 

@@ -1,4 +1,5 @@
-"""vlmtrain: a thin, correct training stage for vision-language models on vlmdata's canonical shards.
+"""Layer 0 (package root): vlmtrain: a thin, correct training stage for vision-language models on vlmdata's
+canonical shards.
 
 Heavy libraries (torch, transformers, peft, trl) are imported inside the functions that need them, so
 `vlmtrain --help` and config validation start fast.

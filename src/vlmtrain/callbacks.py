@@ -1,4 +1,5 @@
-"""Trainer callbacks and run artefacts: `trainer_log.jsonl` (one line per log call), one progress bar, `loss.png`.
+"""Layer 3 (trainers): Trainer callbacks and run artefacts: `trainer_log.jsonl` (one line per log call), one
+progress bar, `loss.png`.
 
 trainer_log.jsonl:  {"step": 5, "epoch": 1.0, "loss": 2.31, "learning_rate": 0.0002, "grad_norm": 1.7}
 progress bar:       train  40%|████      | 8/20 [00:02<00:03, 3.9step/s, loss=5.81, lr=0.005, tok/s=1,204]
@@ -12,6 +13,8 @@ import time
 from pathlib import Path
 
 from transformers import TrainerCallback
+
+from vlmtrain.runfolder import DROPPED_NAME, STATE_NAME, write_atomic
 
 LOG_NAME = "trainer_log.jsonl"
 PLOT_NAME = "loss.png"
@@ -99,6 +102,19 @@ def read_log(output_dir: str | Path) -> list[dict]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def trim_log(output_dir: Path, checkpoint: str | None) -> None:
+    """Fresh run: start a new log. Resume: keep the log lines up to the checkpoint's step. Either way the
+    list of dropped records is rewritten by this run's preflight."""
+    log = output_dir / LOG_NAME
+    (output_dir / DROPPED_NAME).unlink(missing_ok=True)  # preflight writes it afresh on every run
+    if checkpoint is None:
+        log.unlink(missing_ok=True)
+        return
+    state = json.loads((Path(checkpoint) / STATE_NAME).read_text())
+    rows = [r for r in read_log(output_dir) if r.get("step", 0) <= state["global_step"]]
+    write_atomic(log, "".join(json.dumps(r) + "\n" for r in rows))
 
 
 def smooth(values: list[float], weight: float = SMOOTHING) -> list[float]:

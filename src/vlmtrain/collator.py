@@ -1,4 +1,5 @@
-"""The training collator: canonical records -> a padded batch with labels, for any registered family.
+"""Layer 2 (collator): the training collator: canonical records -> a padded batch with labels, for any
+registered family.
 
     VLMCollator(processor, get_family("qwen2_vl"), max_length=2048)(records)
       -> {"input_ids": [B, T], "attention_mask": [B, T], "labels": [B, T], "pixel_values": ..., ...}

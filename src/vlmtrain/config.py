@@ -1,4 +1,4 @@
-"""Load and check a `vlmtrain run` config before anything heavy is imported.
+"""Layer 1 (config checks): load and check a `vlmtrain run` config before anything heavy is imported.
 
     load_config("configs/tiny-cpu.yaml", ["learning_rate=1e-3", "method=full"])
       -> {"model_name_or_path": "models/tiny-qwen2vl", "data_dir": "data/naruto", "method": "full",
@@ -317,6 +317,15 @@ def check_environment(cfg: dict[str, Any]) -> list[str]:
     return problems
 
 
+def packing_refusal(family) -> str:
+    """The one config error for `packing: true` on a family that cannot be packed exactly (the family's
+    `packing` is None; its `packing_refusal` says why)."""
+    return (
+        f"packing: family {family.name!r} cannot be packed exactly: {family.packing_refusal}; "
+        "remove packing (length-grouped batches are the default)"
+    )
+
+
 def check_family(cfg: dict[str, Any], family) -> list[str]:
     """What the chosen method needs from the family's module map."""
     problems = []
@@ -325,8 +334,6 @@ def check_family(cfg: dict[str, Any], family) -> list[str]:
     if attn.startswith("flash_attention") and not family.supports_flash_attention_2:
         problems.append(f"attn_implementation: family {family.name!r} has no {attn} path; use sdpa or eager")
     if cfg.get("packing") and family.packing is None:
-        from vlmtrain.packing import packing_refusal
-
         problems.append(packing_refusal(family))
     if method == "qlora":
         import importlib.util
@@ -365,3 +372,23 @@ def to_training_args(cfg: dict[str, Any]):
     from vlmtrain.training_args import VlmTrainConfig
 
     return VlmTrainConfig(**cfg)
+
+
+def resolved_config(args, cfg: dict[str, Any]) -> dict[str, Any]:
+    """The user-settable keys with the values this run used (re-runnable with `vlmtrain run`): the keys
+    the user gave as given (TrainingArguments rewrites some, e.g. fsdp "full_shard" -> True), the rest
+    as resolved."""
+    import enum
+
+    def plain(v):
+        if isinstance(v, enum.Enum):
+            return v.value
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
+    keys = set(known_keys())
+    out = {k: plain(v) for k, v in args.to_dict().items() if k in keys and not k.startswith("hub_token")}
+    return {**out, **{k: v for k, v in cfg.items() if k in keys}}

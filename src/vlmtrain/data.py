@@ -1,17 +1,21 @@
-"""Canonical shards -> `datasets.Dataset`, image caps, and the overlength filter run before training.
+"""Layer 2 (data): canonical shards -> `datasets.Dataset`, image caps, and the pre-flight count and overlength
+filter run before training.
 
 load_split("data/naruto", "train")  -> Dataset({id, messages, images: [PIL.Image], source})
 cap_images(record, max_pixels=50_176) -> same record, each image with w*h <= 50,176 (aspect kept)
+preflight(args, dataset, processor, family, "train") -> the dataset to train on, with a `length` column
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
 from vlmtrain.errors import VlmTrainError
+from vlmtrain.runfolder import DROPPED_NAME
 
 
 def split_files(data_dir: str | Path, split: str) -> list[str]:
@@ -139,3 +143,61 @@ def filter_overlength(
                 fh.write(json.dumps(row) + "\n")
     keep = sorted(set(range(len(lengths))) - set(over))
     return dataset.select(keep), rows
+
+
+def preflight(config, dataset, processor, family, split: str = "train", notices: list[str] | None = None):
+    """Exact tokens per record before training (`vlmtrain.tokens`, image expansion from the headers).
+
+    Refuses to start when a record would break the collator (image/placeholder mismatch, unreadable
+    image, no assistant turn), listing them all; records longer than max_length are dropped and listed in
+    <output_dir>/dropped_overlength.jsonl, or stop the run (on_overlength: error). Never truncates.
+    Returns the dataset to train on, with a `length` column (tokens per record) for length grouping;
+    what was dropped is appended to `notices` (printed once every split has passed, so a notice never
+    names a file of a run that was then refused).
+    """
+    from vlmtrain.tokens import preflight as count_tokens
+    from vlmtrain.tokens.shards import iter_split
+
+    if not config.token_check:
+        return dataset
+    max_length = config.max_length or sys.maxsize
+    report = count_tokens(
+        _first_records(iter_split(config.data_dir, split), len(dataset)),
+        processor,
+        family,
+        max_length,
+        config.per_device_train_batch_size,
+        max_pixels=config.max_pixels,
+        train_on_prompt=config.train_on_prompt,
+    )
+    if report.problems:
+        shown = "\n".join("  - " + p.describe().replace("\n", "\n    ") for p in report.problems[:20])
+        more = f"\n  ... and {len(report.problems) - 20} more" if len(report.problems) > 20 else ""
+        raise VlmTrainError(
+            f"{len(report.problems)} {split} record(s) would fail in the collator; nothing was trained:\n"
+            f"{shown}{more}\nfix them (vlmdata validate lists them too) or set token_check: false to skip this check"
+        )
+    lengths = [0] * len(dataset)
+    for c in report.counts:
+        lengths[c.position] = c.length
+    if "length" in dataset.column_names:
+        dataset = dataset.remove_columns("length")
+    dataset = dataset.add_column("length", lengths)
+    if config.max_length is None:
+        return dataset
+    main = config.process_index == 0
+    dropped = Path(config.output_dir) / DROPPED_NAME if main else None
+    kept, rows = filter_overlength(dataset, lengths, config.max_length, config.on_overlength, dropped, split)
+    if rows and notices is not None:
+        notices.append(dropped_notice(rows, len(lengths), split, config.max_length, dropped))
+    return kept
+
+
+def _first_records(chunks, n: int):
+    """(file, first, records) chunks of a split -> the same, stopping after n records (max_train_samples)."""
+    left = n
+    for file, first, records in chunks:
+        if left <= 0:
+            return
+        yield file, first, records[:left]
+        left -= len(records)

@@ -1,4 +1,4 @@
-"""vlmtrain's domain exceptions; the CLI prints them without a traceback."""
+"""Layer 0 (errors): vlmtrain's domain exceptions; the CLI prints them without a traceback."""
 
 from __future__ import annotations
 

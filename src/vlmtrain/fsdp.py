@@ -1,5 +1,5 @@
-"""FSDP2 for vision-language families: shard by the family's layer classes, keep every rank's vision
-tower in step.
+"""Layer 2 (FSDP): FSDP2 for vision-language families: shard by the family's layer classes, keep every rank's
+vision tower in step.
 
     shard_model(model, get_family("qwen2_vl"))
       -> the same model, each Qwen2VLDecoderLayer / Qwen2VLVisionBlock its own `fully_shard` unit, then
@@ -16,6 +16,7 @@ rows' logits stay as they were.
 
 from __future__ import annotations
 
+from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.base import IGNORE_INDEX, Family
 
 KEEPALIVE_SIZE = (224, 224)  # accepted by every family's processor (Qwen needs >= 28 px, splitting ones more)
@@ -57,3 +58,38 @@ def shard_model(model, family: Family, **fsdp_kwargs):
             fully_shard(module, **fsdp_kwargs)
     fully_shard(model, **fsdp_kwargs)
     return model
+
+
+# ---- the run config's FSDP keys ------------------------------------------------------------------------
+def meta_model(family: Family, model_path):
+    """The model of `model_path`, built on the meta device (no weights read): enough to see its modules."""
+    import torch
+    import transformers
+
+    config = transformers.AutoConfig.from_pretrained(str(model_path))
+    with torch.device("meta"):
+        return getattr(transformers, family.model_class_for(config.model_type))._from_config(config)
+
+
+def fill_fsdp_config(cfg: dict, classes) -> None:
+    """fsdp set: wrap `classes` (`family.wrap_classes(model)`: the family's decoder/encoder layer classes
+    present in this model) unless the user chose classes. A family lists every layer class its checkpoints
+    may use (LLaVA: Llama, Mistral, Qwen2, ...); only those in the model are given, because FSDP's auto-wrap
+    refuses a class name it cannot find."""
+    if not cfg.get("fsdp"):
+        return
+    fsdp_config = dict(cfg.get("fsdp_config") or {})
+    if "transformer_layer_cls_to_wrap" not in fsdp_config:
+        found = list(classes)
+        if not found:
+            raise VlmTrainError(
+                "fsdp: none of the family's layer classes is in this model; "
+                "set fsdp_config.transformer_layer_cls_to_wrap"
+            )
+        fsdp_config["transformer_layer_cls_to_wrap"] = found
+    fsdp_config.setdefault("version", 2)  # FSDP2 (per-parameter sharding, fully_shard: `shard_model`)
+    if not any(k in cfg for k in ("activation_checkpointing", "gradient_checkpointing")):
+        # FSDP's own (non-reentrant) checkpointing: the Trainer's would add an AllGather in backward.
+        cfg["activation_checkpointing"] = False
+        fsdp_config.setdefault("activation_checkpointing", True)
+    cfg["fsdp_config"] = fsdp_config

@@ -1,4 +1,4 @@
-"""Permissions of files and folders written through a temporary name.
+"""Layer 0 (file modes): permissions of files and folders written through a temporary name.
 
 `tempfile.mkstemp` creates 0600 files and `tempfile.mkdtemp` 0700 folders whatever the umask: renamed
 into place they stay unreadable to the group and others, unlike everything else a command writes.

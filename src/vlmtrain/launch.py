@@ -1,4 +1,5 @@
-"""`vlmtrain run`'s entry: check the config (no torch imported), then train here or under torchrun.
+"""Layer 5 (launch): `vlmtrain run`'s entry: check the config (no torch imported), then train here or under
+torchrun.
 
 run_command("configs/tiny-cpu.yaml", ["max_steps=5"], Launch(nproc=2))
   -> checks, then runs
@@ -16,8 +17,7 @@ from pathlib import Path
 
 from vlmtrain.errors import ConfigError, VlmTrainError
 from vlmtrain.notices import notice
-
-LAUNCHED_ENV = "VLMTRAIN_LAUNCHED"
+from vlmtrain.runfolder import LAUNCHED_ENV, check_output_dir, launched
 
 
 @dataclass
@@ -62,11 +62,9 @@ def run_command(config: str, overrides: list[str], launch: Launch | None = None)
         raise ConfigError(
             ["fsdp: sharding needs several processes; run with --nproc N (N >= 2)"], str(config)
         )
-    if not os.environ.get(LAUNCHED_ENV):  # the ranks of a launched run skip it: rank 0 may have begun
-        from vlmtrain.checkpoints import check_output_dir
-
+    if not launched():  # the ranks of a launched run skip it: rank 0 may have begun
         check_output_dir(cfg, str(config))
-    if launch.distributed and not os.environ.get(LAUNCHED_ENV):
+    if launch.distributed and not launched():
         cmd = torchrun_command(config, list(overrides), launch)
         notice("vlmtrain: " + " ".join(cmd))
         env = {**os.environ, LAUNCHED_ENV: "1"}

@@ -1,4 +1,4 @@
-"""Fold a LoRA adapter into its base model: one folder that loads without peft.
+"""Layer 4 (drivers): fold a LoRA adapter into its base model: one folder that loads without peft.
 
     merge("models/qwen2-vl-2b", "runs/qwen/adapter", "models/qwen-merged")
       -> {"out": "models/qwen-merged", "model_class": "Qwen2VLForConditionalGeneration",

@@ -1,4 +1,4 @@
-"""Answer and caption metrics for `vlmtrain eval`: pure Python, no torch.
+"""Layer 1 (config checks): answer and caption metrics for `vlmtrain eval`: pure Python, no torch.
 
 Every metric takes the predictions and, per prediction, a list of references, and returns one corpus
 score (a float):

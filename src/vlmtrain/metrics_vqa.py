@@ -1,4 +1,5 @@
-"""VQA accuracy with the VQA challenge's answer normalization (GT-Vision-Lab/VQA, vqaEval.py).
+"""Layer 1 (config checks): VQA accuracy with the VQA challenge's answer normalization (GT-Vision-Lab/VQA,
+vqaEval.py).
 
     vqa_normalize("Two dogs.")  -> "2 dogs"
     vqa_accuracy_one("two", ["2"] * 3 + ["3"] * 7)  -> 0.9   (min(1, matches/3) over 10 leave-one-outs)

@@ -1,4 +1,4 @@
-"""Batched generation over a canonical split (or one image + prompt) -> predictions.jsonl.
+"""Layer 4 (drivers): batched generation over a canonical split (or one image + prompt) -> predictions.jsonl.
 
     predict("models/qwen", data="data/docvqa", split="validation", adapter="runs/qwen/adapter",
             out="runs/qwen/predictions.jsonl")

@@ -1,4 +1,5 @@
-"""Length-grouped batching: vision samples cannot be packed, so padding is where the time goes.
+"""Layer 2 (sampler): length-grouped batching: vision samples cannot be packed, so padding is where the time
+goes.
 
     lengths = record_lengths(train_ds, processor, family, max_pixels)   # [342, 57, 1210, ...] from headers
     sampler = LengthGroupedSampler(lengths, batch_size=8, world_size=2, seed=42)
@@ -20,6 +21,9 @@ of one optimizer step come from one global batch: similar lengths, so no rank wa
 Why not transformers' `LengthGroupedSampler` (train_sampling_strategy="group_by_length" with a length
 column): it draws from the global torch RNG, has no `set_epoch`, ignores the world size, and yields each
 megabatch's batches sorted longest to shortest, so the loss curve gets a sawtooth every 50 batches.
+
+The trainer that uses this sampler: `vlmtrain.trainers.grouped_trainer_class`; the padding it saves:
+`vlmtrain.stats.batch_padding`.
 """
 
 from __future__ import annotations
@@ -117,26 +121,6 @@ class LengthGroupedSampler:
             yield from batch
 
 
-# ---- padding statistics -------------------------------------------------------------------------------
-def batch_padding(lengths: Sequence[int], order: Sequence[int], batch_size: int) -> dict:
-    """Pad tokens when `order` is cut into batches of batch_size, each right-padded to its longest row.
-
-    batch_padding([3, 1, 2, 2], [0, 1, 2, 3], 2) -> {"real_tokens": 8, "padded_tokens": 10,
-                                                     "pad_tokens": 2, "pad_fraction": 0.2}
-    """
-    real = padded = 0
-    for start in range(0, len(order), batch_size):
-        rows = [lengths[i] for i in order[start : start + batch_size]]
-        real += sum(rows)
-        padded += max(rows) * len(rows)
-    return {
-        "real_tokens": real,
-        "padded_tokens": padded,
-        "pad_tokens": padded - real,
-        "pad_fraction": (padded - real) / padded if padded else 0.0,
-    }
-
-
 # ---- lengths from the check module (image headers, no pixel decoding) ----------------------------------
 def record_lengths(dataset, processor, family, max_pixels: int | None = None, chunk: int = 512) -> list[int]:
     """Exact input_ids length of every record of a `datasets.Dataset` of canonical records, image tokens
@@ -166,51 +150,3 @@ def record_lengths(dataset, processor, family, max_pixels: int | None = None, ch
     if len(lengths) != len(dataset):
         raise VlmTrainError(f"counted {len(lengths)} lengths for {len(dataset)} records")
     return lengths
-
-
-# ---- the Trainer hook ---------------------------------------------------------------------------------
-_TRAINER_CLASS = None
-
-
-def grouped_trainer_class():
-    """`trl.SFTTrainer` whose checkpoints are complete or absent (`vlmtrain.checkpoints`) and whose train
-    sampler is `LengthGroupedSampler` when the config says `train_sampling_strategy: group_by_length`
-    (vlmtrain's default). Lengths: `train_lengths=[...]` (one
-    per train record) if given, else the dataset's `length_column_name` column (`vlmtrain run`'s preflight
-    adds it). Other strategies, or no lengths at all, fall through to transformers."""
-    global _TRAINER_CLASS
-    if _TRAINER_CLASS is not None:
-        return _TRAINER_CLASS
-    from trl import SFTTrainer
-
-    from vlmtrain.checkpoints import AtomicCheckpoints
-
-    class GroupedSFTTrainer(AtomicCheckpoints, SFTTrainer):
-        def __init__(self, *args, train_lengths: Sequence[int] | None = None, **kwargs):
-            self.train_lengths = train_lengths
-            super().__init__(*args, **kwargs)
-
-        def _get_train_sampler(self, train_dataset=None):
-            dataset = self.train_dataset if train_dataset is None else train_dataset
-            lengths = self.train_lengths
-            column = self.args.length_column_name
-            if lengths is None and column in (getattr(dataset, "column_names", None) or ()):
-                lengths = dataset[column]
-            if self.args.train_sampling_strategy != "group_by_length" or lengths is None:
-                return super()._get_train_sampler(train_dataset)
-            if len(lengths) != len(dataset):
-                raise VlmTrainError(
-                    f"{len(lengths)} lengths for {len(dataset)} train records; "
-                    "count lengths after filtering the dataset"
-                )
-            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-            return LengthGroupedSampler(
-                lengths,
-                batch_size=self._train_batch_size,
-                world_size=max(1, self.args.world_size),
-                seed=seed,
-                window_batches=WINDOW_BATCHES,
-            )
-
-    _TRAINER_CLASS = GroupedSFTTrainer
-    return GroupedSFTTrainer

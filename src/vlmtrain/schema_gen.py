@@ -1,4 +1,5 @@
-"""Generate `schemas/train_config.schema.json` from `VlmTrainConfig`'s dataclass fields.
+"""Layer 1 (config checks): generate `schemas/train_config.schema.json` from `VlmTrainConfig`'s dataclass
+fields.
 
 SFTConfig's ~130 keys are not copied by hand: each dataclass field becomes a schema property whose type
 comes from its annotation and whose description is its `metadata["help"]`:

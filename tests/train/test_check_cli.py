@@ -112,7 +112,7 @@ def test_show_labels_terminal_json_and_html(tmp_path, tiny_model):
 
 def test_check_data_hook_for_vlmdata_validate(granite_data):
     """`vlmdata validate --model DIR --max-length N` calls this; same numbers as the CLI."""
-    from vlmtrain.tokens.check import check_data
+    from vlmtrain.check import check_data
 
     report = check_data(granite_data, GRANITE_DIR, max_length=3000)
     assert report.ok is False

@@ -11,8 +11,8 @@ from run_helpers import FAST, record, write_config, write_shards
 
 from vlmtrain.cli import cli
 from vlmtrain.errors import VlmTrainError
+from vlmtrain.fsdp import fill_fsdp_config
 from vlmtrain.launch import Launch, torchrun_command
-from vlmtrain.train import fill_fsdp_config
 
 
 def test_single_node_command_is_standalone():
@@ -37,8 +37,9 @@ def test_fsdp_config_gets_family_wrap_classes():
     from vlmtrain.families import get_family
 
     family = get_family("mllama")
+    classes = family.fsdp_wrap_classes  # what family.wrap_classes(model) gives for a model holding them all
     cfg = {"fsdp": "full_shard auto_wrap"}
-    fill_fsdp_config(cfg, family)
+    fill_fsdp_config(cfg, classes)
     assert cfg == {
         "fsdp": "full_shard auto_wrap",
         "activation_checkpointing": False,  # FSDP checkpoints the wrapped layers itself
@@ -53,15 +54,15 @@ def test_fsdp_config_gets_family_wrap_classes():
         "gradient_checkpointing": True,
         "fsdp_config": {"transformer_layer_cls_to_wrap": ["X"], "min_num_params": 0},
     }
-    fill_fsdp_config(mine, family)
+    fill_fsdp_config(mine, classes)
     assert mine["fsdp_config"] == {"transformer_layer_cls_to_wrap": ["X"], "min_num_params": 0, "version": 2}
-    assert fill_fsdp_config(old := {"fsdp": "full_shard", "fsdp_config": {"version": 1}}, family) is None
+    assert fill_fsdp_config(old := {"fsdp": "full_shard", "fsdp_config": {"version": 1}}, classes) is None
     assert old["fsdp_config"]["version"] == 1  # the user's choice stays
     plain = {"fsdp_config": None}
-    fill_fsdp_config(plain, family)
+    fill_fsdp_config(plain, classes)
     assert plain == {"fsdp_config": None}
-    with pytest.raises(VlmTrainError, match="fsdp: none of the mllama family's layer classes"):
-        fill_fsdp_config({"fsdp": "full_shard"}, family, present={"Linear"})
+    with pytest.raises(VlmTrainError, match="fsdp: none of the family's layer classes is in this model"):
+        fill_fsdp_config({"fsdp": "full_shard"}, ())
 
 
 def test_fsdp_needs_several_processes(tmp_path, tiny_model):
@@ -130,12 +131,12 @@ def test_fsdp_wrap_classes_are_those_in_the_model(tiny_model, name):
     """FSDP's auto-wrap refuses a class name it cannot find: only the family's classes present in this
     model are filled in, found on the meta device (no weights read)."""
     from vlmtrain.families import family_for_model
-    from vlmtrain.train import module_class_names
+    from vlmtrain.fsdp import meta_model
 
     model_dir = tiny_model(name)
     family = family_for_model(model_dir)
     cfg = {"fsdp": "full_shard"}
-    fill_fsdp_config(cfg, family, module_class_names(family, model_dir))
+    fill_fsdp_config(cfg, family.wrap_classes(meta_model(family, model_dir)))
     wrap = cfg["fsdp_config"]["transformer_layer_cls_to_wrap"]
     real = {type(m).__name__ for m in family.load_model(model_dir).modules()}
     assert wrap and set(wrap) <= real

@@ -9,18 +9,18 @@ import random
 import pytest
 from family_records import MULTI_TURN, SINGLE, TEXT_ONLY, _msg, image
 
+from vlmtrain.config import packing_refusal
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families import FAMILIES
 from vlmtrain.packing import (
     PackedCollator,
     PackedRowSampler,
-    flat_rows,
-    packing_refusal,
-    packing_stats,
     plan_rows,
     real_tokens,
     step_batches,
 )
+from vlmtrain.stats import packing_stats
+from vlmtrain.trainers import flat_rows
 
 PACKABLE = sorted({f.name for f in FAMILIES.values() if f.packing is not None})
 REFUSING = sorted({f.name for f in FAMILIES.values() if f.packing is None})

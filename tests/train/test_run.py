@@ -337,7 +337,7 @@ def test_run_refuses_records_the_collator_would_reject(tmp_path, model_dir):
 
 def test_run_adds_token_lengths_for_grouping(tmp_path, model_dir, loaded):
     """The dataset the trainer gets carries each record's exact token count (the collator's length)."""
-    from vlmtrain.train import preflight
+    from vlmtrain.data import preflight
     from vlmtrain.training_args import VlmTrainConfig
 
     family, processor = loaded

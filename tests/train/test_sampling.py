@@ -10,7 +10,8 @@ import random
 import pytest
 
 from vlmtrain.errors import VlmTrainError
-from vlmtrain.sampling import LengthGroupedSampler, batch_padding
+from vlmtrain.sampling import LengthGroupedSampler
+from vlmtrain.stats import batch_padding
 
 # A the_cauldron-like length mix: short VQA rows next to long captions and multi-image rows.
 CAULDRON_LIKE = [random.Random(7).choice([60, 70, 90, 300, 420, 610, 900]) for _ in range(96)]
@@ -234,7 +235,8 @@ def make_trainer(model_dir, data_dir, out, strategy, epochs=1, seed=0, schedule=
     from vlmtrain.collator import VLMCollator
     from vlmtrain.data import load_split
     from vlmtrain.families import family_for_model
-    from vlmtrain.sampling import grouped_trainer_class, record_lengths
+    from vlmtrain.sampling import record_lengths
+    from vlmtrain.trainers import grouped_trainer_class
     from vlmtrain.training_args import VlmTrainConfig
 
     family = family_for_model(model_dir)
@@ -380,9 +382,9 @@ def test_vlmtrain_run_batches_by_length(mixed_data, tiny_model, tmp_path, monkey
 
 
 def test_check_padding_report():
-    """`vlmtrain check`'s padding numbers (sampling.batch_padding under the report's keys); lengths are
+    """`vlmtrain check`'s padding numbers (stats.batch_padding under the report's keys); lengths are
     capped at max_length (12 -> 10), so 48 real tokens in both orders."""
-    from vlmtrain.tokens.report import padding_report
+    from vlmtrain.stats import padding_report
 
     assert padding_report([3, 9, 1, 7, 7, 2, 12, 5, 4], 2, 10, seed=0) == {
         "random": {"pad_tokens": 12, "total_tokens": 60, "fraction": 0.2},
@@ -442,7 +444,7 @@ def test_grouping_beats_random_on_average_across_windows():
 
 def test_padding_report_grouped_not_above_random():
     """The numbers `vlmtrain check` prints, on the small uneven mixes above: grouped <= random."""
-    from vlmtrain.tokens.report import padding_report
+    from vlmtrain.stats import padding_report
 
     for seed in range(200):
         lengths, batch, _ = _uneven(seed)

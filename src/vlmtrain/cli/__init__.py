@@ -1,4 +1,5 @@
-"""The `vlmtrain` click group: one module per command, no logic here; errors become clean messages."""
+"""Layer 6 (CLI): the `vlmtrain` click group: one module per command, no logic here; errors become clean
+messages."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`vlmtrain check CONFIG.yaml`: exact tokens per sample before any GPU time is spent."""
+"""Layer 6 (CLI): `vlmtrain check CONFIG.yaml`: exact tokens per sample before any GPU time is spent."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def command(
     vlmtrain check configs/qwen2vl-7b-qlora.yaml --max-length 4096 --json > report.json
     vlmtrain check configs/tiny-cpu.yaml max_pixels=50176
     """
-    from vlmtrain.tokens.check import check_config, first_records
+    from vlmtrain.check import check_config, first_records
 
     overrides = {
         k: v
@@ -117,7 +117,7 @@ def command(
     )
     views = None
     if show_labels > 0 or html_path:
-        from vlmtrain.tokens.labels_view import to_html, view_records
+        from vlmtrain.labels_view import to_html, view_records
 
         records = first_records(cfg["data_dir"], cfg["train_split"], show_labels or 3)
         views = view_records(records, processor, family, report.max_length, bool(cfg["train_on_prompt"]))
@@ -126,7 +126,9 @@ def command(
 
     verified = verification(report, verify) if verify else None
     if as_json:
-        out = {"report": report.to_dict()}
+        from vlmtrain.stats import report_dict
+
+        out = {"report": report_dict(report)}
         if verified is not None:
             out["verify"] = verified
         if views is not None:
@@ -135,14 +137,14 @@ def command(
     else:
         from rich.console import Console
 
-        from vlmtrain.tokens.console import render_report
+        from vlmtrain.console import render_report
 
         console = Console(highlight=False)
         console.print(render_report(report, limit=limit))
         if verified is not None:
             console.print(verified["message"], soft_wrap=True)
         if views is not None and show_labels > 0:
-            from vlmtrain.tokens.labels_view import to_rich
+            from vlmtrain.labels_view import to_rich
 
             console.print(to_rich(views))
         if html_path:

@@ -1,4 +1,4 @@
-"""`vlmtrain eval`: score a predictions.jsonl, print a table, write metrics.json."""
+"""Layer 6 (CLI): `vlmtrain eval`: score a predictions.jsonl, print a table, write metrics.json."""
 
 from __future__ import annotations
 

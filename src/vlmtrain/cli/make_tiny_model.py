@@ -1,4 +1,4 @@
-"""`vlmtrain make-tiny-model`: a random-weight model of a family, for tests and dry runs."""
+"""Layer 6 (CLI): `vlmtrain make-tiny-model`: a random-weight model of a family, for tests and dry runs."""
 
 from __future__ import annotations
 

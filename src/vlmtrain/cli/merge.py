@@ -1,4 +1,4 @@
-"""`vlmtrain merge`: base model + LoRA adapter -> one standalone model folder."""
+"""Layer 6 (CLI): `vlmtrain merge`: base model + LoRA adapter -> one standalone model folder."""
 
 from __future__ import annotations
 
@@ -23,13 +23,11 @@ def command(model: str, adapter: str, out: str) -> None:
     \b
     vlmtrain merge --model Qwen/Qwen2-VL-2B-Instruct --adapter runs/qwen/adapter --out models/qwen-merged
     """
-    from transformers.utils import logging as transformers_logging
-
     from vlmtrain.merge import merge
+    from vlmtrain.notices import quiet_progress_bars
 
-    transformers_logging.disable_progress_bar()
-
-    result = merge(model, adapter, out)
+    with quiet_progress_bars(datasets=False):
+        result = merge(model, adapter, out)
     click.echo(
         f"Merged {adapter} into {model}: {result['model_class']} ({result['dtype']}) "
         f"saved to {result['out']} in {result['seconds']:.1f} s"

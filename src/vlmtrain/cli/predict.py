@@ -1,4 +1,4 @@
-"""`vlmtrain predict`: generate answers for a split (or one image) into predictions.jsonl."""
+"""Layer 6 (CLI): `vlmtrain predict`: generate answers for a split (or one image) into predictions.jsonl."""
 
 from __future__ import annotations
 
@@ -46,15 +46,12 @@ def command(model, adapter, data, split, image, prompt, out, device, dtype, **ge
         --data data/docvqa --split validation --out runs/qwen/predictions.jsonl
     vlmtrain predict --model models/qwen-merged --image cat.png --prompt "What is this?"
     """
-    import datasets
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
-    from transformers.utils import logging as transformers_logging
 
+    from vlmtrain.notices import quiet_progress_bars
     from vlmtrain.predict import predict
 
-    datasets.disable_progress_bars()
-    transformers_logging.disable_progress_bar()
     columns = (
         "{task.description}",
         BarColumn(),
@@ -63,7 +60,10 @@ def command(model, adapter, data, split, image, prompt, out, device, dtype, **ge
         TimeRemainingColumn(),
     )
     console = Console(stderr=True)
-    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+    with (
+        quiet_progress_bars(),
+        Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar,
+    ):
         task = bar.add_task("predicting", total=None)
         result = predict(
             model, data=data, split=split, image=image, prompt=prompt, adapter=adapter, out=out,

@@ -1,8 +1,6 @@
-"""`vlmtrain run CONFIG.yaml [KEY=VALUE ...]`."""
+"""Layer 6 (CLI): `vlmtrain run CONFIG.yaml [KEY=VALUE ...]`."""
 
 from __future__ import annotations
-
-import os
 
 import click
 
@@ -38,8 +36,9 @@ def command(config, overrides, nproc, nnodes, node_rank, master_addr, master_por
     vlmtrain run configs/llama32-11b-vision-lora-fsdp.yaml --nproc 8
     vlmtrain run cfg.yaml --nproc 8 --nnodes 2 --node-rank 0 --master-addr 10.0.0.1 --master-port 29500
     """
-    from vlmtrain.launch import LAUNCHED_ENV, Launch, run_command
+    from vlmtrain.launch import Launch, run_command
+    from vlmtrain.runfolder import launched
 
     out = run_command(config, list(overrides), Launch(nproc, nnodes, node_rank, master_addr, master_port))
-    if not os.environ.get(LAUNCHED_ENV):  # under torchrun the launching process reports
+    if not launched():  # under torchrun the launching process reports
         click.echo(f"trained: {out}")

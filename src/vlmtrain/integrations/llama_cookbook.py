@@ -1,4 +1,5 @@
-"""vlmdata shards as a llama-cookbook custom dataset, with vlmtrain's collator (assistant-only labels).
+"""Layer 4 (drivers): vlmdata shards as a llama-cookbook custom dataset, with vlmtrain's collator
+(assistant-only labels).
 
 llama-cookbook's finetuning script loads this file by path and calls its two functions. llama-cookbook
 0.0.5.post1 needs transformers 4 and accelerate < 1.13, so it runs in its own venv with plain `vlmkit`

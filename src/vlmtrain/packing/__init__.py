@@ -1,4 +1,5 @@
-"""Exact, padding-free sequence packing: several whole samples share one row, and none sees another.
+"""Layer 2 (packing): exact, padding-free sequence packing: several whole samples share one row, and none sees
+another.
 
     rows = plan_rows(lengths=[700, 300, 1000, 20], max_length=1024, seed=0)  # -> [[2], [0, 1, 3]]
     sampler = PackedRowSampler(rows, lengths, rows_per_device=2, world_size=1, seed=0)
@@ -7,8 +8,9 @@
       -> {"input_ids": [2, W], "labels": [2, W], "position_ids": [2, W] (M-RoPE families: [4, 2, W]),
           "pixel_values": ..., <family extras>}                      # no attention_mask, W <= 1024
 
-Modules: `plan` (row plan, step order, sampler, statistics; no torch), `collate` (tensors), `attention`
-(sdpa per packed sample), `trainer` (the `vlmtrain run` hook).
+Modules: `plan` (row plan, step order, sampler; no torch), `collate` (tensors), `attention` (sdpa per packed
+sample). The trainer that trains on rows and the `vlmtrain run` hook: `vlmtrain.trainers.packed`; the figures
+`vlmtrain check` reports: `vlmtrain.stats.packing_stats`.
 
 Rows: the exact pre-flight token counts (image expansion included) are placed best-fit decreasing into
 rows of at most `max_length` tokens; a sample is never split, so image tokens are never cut.
@@ -39,19 +41,15 @@ from vlmtrain.packing.collate import (
     PackedCollator,
     batch_rows,
     pack_features,
-    packing_refusal,
     real_tokens,
     refuse_unpackable,
 )
 from vlmtrain.packing.plan import (
     PackedRows,
     PackedRowSampler,
-    packing_stats,
     plan_rows,
     step_batches,
-    step_stats,
 )
-from vlmtrain.packing.trainer import flat_rows, packed_trainer_class, packed_training
 
 __all__ = [
     "PACKED_SDPA",
@@ -59,16 +57,10 @@ __all__ = [
     "PackedRowSampler",
     "PackedRows",
     "batch_rows",
-    "flat_rows",
     "pack_features",
-    "packed_trainer_class",
-    "packed_training",
-    "packing_refusal",
-    "packing_stats",
     "plan_rows",
     "real_tokens",
     "refuse_unpackable",
     "step_batches",
-    "step_stats",
     "use_packed_sdpa",
 ]

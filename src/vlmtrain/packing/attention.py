@@ -1,4 +1,5 @@
-"""`packed_sdpa`: PyTorch sdpa run per packed sample, the varlen idea of flash-attention for any device.
+"""Layer 2 (packing): `packed_sdpa`: PyTorch sdpa run per packed sample, the varlen idea of flash-attention
+for any device.
 
 With sdpa, transformers isolates packed samples by a [B, 1, W, W] block mask, so every row still costs a
 full W x W attention (most of it masked). This kernel reads the sample boundaries from the position ids

@@ -1,7 +1,9 @@
-"""Packed tensors: encoded samples -> rows (`pack_features`) -> a batch (`batch_rows`); the collator."""
+"""Layer 2 (packing): packed tensors: encoded samples -> rows (`pack_features`) -> a batch (`batch_rows`);
+the collator."""
 
 from __future__ import annotations
 
+from vlmtrain.config import packing_refusal
 from vlmtrain.encoding.batch import SEQ_PAD
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.base import IGNORE_INDEX, Family
@@ -141,11 +143,3 @@ class PackedCollator:
 def refuse_unpackable(family: Family) -> None:
     if family.packing is None:
         raise VlmTrainError(packing_refusal(family))
-
-
-def packing_refusal(family: Family) -> str:
-    """The one config error for `packing: true` on a family that cannot be packed exactly."""
-    return (
-        f"packing: family {family.name!r} cannot be packed exactly: {family.packing_refusal}; "
-        "remove packing (length-grouped batches are the default)"
-    )

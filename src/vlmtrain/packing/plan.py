@@ -1,5 +1,6 @@
-"""Where samples go: rows of at most max_length tokens (best-fit decreasing), rows into token-balanced steps
-and ranks, the sampler over them, and the figures `vlmtrain check` reports. No torch."""
+"""Layer 2 (packing): where samples go: rows of at most max_length tokens (best-fit decreasing), rows into
+token-balanced steps and ranks, and the sampler over them. No torch (the figures `vlmtrain check` reports on a
+plan: `vlmtrain.stats`)."""
 
 from __future__ import annotations
 
@@ -157,39 +158,3 @@ class PackedRows:
 
     def __getitem__(self, r: int) -> list[dict]:
         return [self.dataset[i] for i in self.rows[r]]
-
-
-# ---- statistics for `vlmtrain check` and the benchmark -------------------------------------------------
-def packing_stats(lengths: Sequence[int], max_length: int, rows_per_device: int, seed: int = 0) -> dict:
-    """What packing gives on these lengths (samples over max_length left out, as the run drops them):
-
-    packing_stats([600, 500, 400, 90], 1024, 2) -> {"samples": 4, "rows": 2, "fill_ratio": 0.7764,
-        "steps": 1, "tokens_per_step": {"min": 1590, "mean": 1590.0, "max": 1590}, "pad_fraction": 0.2236}
-    fill_ratio: real tokens / (rows * max_length); pad_fraction: the padding of rows up to each per-device
-    batch's longest row (0 with flatten/flash-attention).
-    """
-    kept = [n for n in lengths if n <= max_length]
-    rows = plan_rows(kept, max_length, seed)
-    batches = step_batches(rows, kept, rows_per_device, 1, seed)
-    tokens = [sum(kept[i] for i in row) for row in rows]
-    steps = [sum(tokens[r] for r in b) for b in batches]
-    padded = sum(max(tokens[r] for r in b) * len(b) for b in batches)
-    real = sum(tokens)
-    return {
-        "samples": len(kept),
-        "rows": len(rows),
-        "fill_ratio": round(real / (len(rows) * max_length), 4) if rows else 0.0,
-        "steps": len(batches),
-        "tokens_per_step": step_stats(steps),
-        "pad_fraction": round((padded - real) / padded, 4) if padded else 0.0,
-    }
-
-
-def step_stats(tokens_per_step: Sequence[int]) -> dict:
-    if not tokens_per_step:
-        return {"min": 0, "mean": 0.0, "max": 0}
-    return {
-        "min": min(tokens_per_step),
-        "mean": round(sum(tokens_per_step) / len(tokens_per_step), 1),
-        "max": max(tokens_per_step),
-    }

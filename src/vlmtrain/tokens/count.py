@@ -1,4 +1,5 @@
-"""Exact input_ids length per record, from image headers and one text-only tokenization.
+"""Layer 2 (token counting): exact input_ids length per record, from image headers and one text-only
+tokenization.
 
     count_records(records, processor, family)
       -> ([SampleCount(index=0, id="a", length=342, image_tokens=[300], image_sizes=[(640, 480)],

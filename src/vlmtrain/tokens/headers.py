@@ -1,4 +1,4 @@
-"""Image sizes from file headers, without decoding pixels.
+"""Layer 2 (token counting): image sizes from file headers, without decoding pixels.
 
     {"bytes": b"\\x89PNG...", "path": "a.png"}  ->  (640, 480)      # (width, height) as the model sees it
 

@@ -1,4 +1,5 @@
-"""Reference token ids: what the real processor gives for one record (the slow route the counts must equal).
+"""Layer 2 (token counting): reference token ids: what the real processor gives for one record (the slow route
+the counts must equal).
 
     reference_ids(processor, record, family)  -> family.encode_one(...)["input_ids"][0]   (the collator's ids)
     reference_ids(processor, record)          -> processor(text=[chat template render], images=[[...]])

@@ -1,20 +1,18 @@
-"""The pre-flight report: exact lengths, what max_length cuts, images per sample, padding waste.
+"""Layer 2 (token counting): the pre-flight report: exact lengths, what max_length cuts, images per sample.
 
     preflight(records, processor, family, max_length=2048, batch_size=8) -> Report
       report.ok            -> False when any record would break training (listed in report.blocking)
       report.to_dict()     -> {"samples": 2000, "lengths": {"min": 41, "p50": 388, ..., "histogram": [...]},
                                "over_max_length": [...], "image_truncated": [...], "images_per_sample": {...},
-                               "padding": {"random": {...}, "length_grouped": {...}},
-                               "packing": {"rows": 212, "fill_ratio": 0.97, "tokens_per_step": {...}, ...},
                                "problems": [...]}
 
 `records` is any iterable of canonical records or of (file, first_index, [records]) chunks as
-`shards.iter_split` yields them; it is counted chunk by chunk, so memory stays flat.
+`shards.iter_split` yields them; it is counted chunk by chunk, so memory stays flat. The padding and
+packing figures `vlmtrain check` adds to these counts: `vlmtrain.stats.report_dict`.
 """
 
 from __future__ import annotations
 
-import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -90,8 +88,6 @@ class Report:
             "images_per_sample": {str(k): v for k, v in self.images_per_sample().items()},
             "over_max_length": {"count": len(over), "records": [_brief(c) for c in listed(over)]},
             "image_truncated": {"count": len(cut), "records": [_brief(c) for c in listed(cut)]},
-            "padding": padding_report(self.lengths, self.batch_size, self.max_length),
-            "packing": packing_report(self.lengths, self.batch_size, self.max_length),
             "problems": [p.to_dict() for p in listed(self.blocking)],
             "problem_count": len(self.blocking),
         }
@@ -267,59 +263,3 @@ def histogram(lengths: list[int]) -> list[dict]:
         bins.append({"lo": lo, "hi": hi, "count": sum(1 for x in lengths if lo <= x < hi)})
         lo = hi
     return bins
-
-
-def padding_report(lengths: list[int], batch_size: int, max_length: int, seed: int = 0) -> dict:
-    """Padding tokens per batch of `batch_size` (lengths capped at max_length).
-
-    "random": shuffled batches, what a plain random sampler gives. "length_grouped": the order
-    `vlmtrain run` trains in (`vlmtrain.sampling.LengthGroupedSampler`, same seed), so the number is
-    what training will see.
-    """
-    from vlmtrain.sampling import LengthGroupedSampler
-
-    capped = [min(x, max_length) for x in lengths]
-    order = list(range(len(capped)))
-    random.Random(seed).shuffle(order)
-    grouped = list(LengthGroupedSampler(capped, batch_size, seed=seed))
-    return {
-        "random": _waste(capped, order, batch_size),
-        "length_grouped": _waste(capped, grouped, batch_size),
-    }
-
-
-def packing_report(lengths: list[int], batch_size: int, max_length: int, seed: int = 0) -> dict:
-    """`packing: true` on these lengths (`vlmtrain.packing.packing_stats`: rows of max_length, fill ratio,
-    padding), and real tokens per step (one device) for packed rows of batch_size rows next to random and
-    length-grouped batches of batch_size samples. Samples over max_length are left out, as the run drops them.
-    """
-    from vlmtrain.packing import packing_stats, step_stats
-    from vlmtrain.sampling import LengthGroupedSampler
-
-    kept = [x for x in lengths if x <= max_length]
-    out = packing_stats(kept, max_length, batch_size, seed)
-    order = list(range(len(kept)))
-    random.Random(seed).shuffle(order)
-    grouped = list(LengthGroupedSampler(kept, batch_size, seed=seed))
-    out["tokens_per_step"] = {
-        "packed": out["tokens_per_step"],
-        "length_grouped": step_stats(_step_tokens(kept, grouped, batch_size)),
-        "random": step_stats(_step_tokens(kept, order, batch_size)),
-    }
-    return out
-
-
-def _step_tokens(lengths: list[int], order: list[int], batch_size: int) -> list[int]:
-    return [sum(lengths[i] for i in order[s : s + batch_size]) for s in range(0, len(order), batch_size)]
-
-
-def _waste(lengths: list[int], order: list[int], batch_size: int) -> dict:
-    """sampling.batch_padding under the keys `vlmtrain check --json` reports."""
-    from vlmtrain.sampling import batch_padding
-
-    pad = batch_padding(lengths, order, batch_size)
-    return {
-        "pad_tokens": pad["pad_tokens"],
-        "total_tokens": pad["padded_tokens"],
-        "fraction": round(pad["pad_fraction"], 4),
-    }

@@ -1,4 +1,5 @@
-"""Records from canonical Parquet shards, image bytes left undecoded (pyarrow, not `datasets`).
+"""Layer 2 (data): records from canonical Parquet shards, image bytes left undecoded (pyarrow, not
+`datasets`).
 
     iter_split("data/naruto", "train", batch_rows=512)
       -> yields (file, first_index_in_file, [record, ...]) with record = {"id", "messages", "images", "source"}

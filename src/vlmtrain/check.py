@@ -1,4 +1,5 @@
-"""What `vlmtrain check` and `vlmdata validate --model` run: load the processor, count every record.
+"""Layer 4 (drivers): what `vlmtrain check` and `vlmdata validate --model` run: load the processor, count
+every record.
 
     check_config("configs/tiny.yaml") -> (settings, processor, family, Report)
     check_data("data/naruto", "models/tiny-qwen2vl", max_length=2048) -> Report
@@ -71,12 +72,3 @@ def first_records(data_dir, split: str, n: int) -> list[dict]:
         if len(out) >= n:
             break
     return out
-
-
-def check_lengths(located_records, model_dir, max_length: int) -> list:
-    """Token-count problems for records that passed the data checks ([(vlmdata Location, canonical
-    record)], in file order): what `vlmdata validate --model` reports, through vlmdata's token-counting
-    plugin (vlmtrain.tokens.counter), which holds the logic."""
-    from vlmtrain.tokens.counter import open_counter
-
-    return open_counter(model_dir, max_length).count(located_records).problems

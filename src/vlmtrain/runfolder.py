@@ -1,23 +1,18 @@
-"""The output folder of a run: checkpoints complete or absent, resume from the newest complete one, and
-no silent overwrite of an earlier run.
+"""Layer 0 (run folder): the names and rules of a run's output folder; torch-free.
 
-A kill at any moment never leaves a half-written checkpoint-N.
-The Trainer writes checkpoint-N in several steps (weights, optimizer, scheduler, RNG states, and
-trainer_state.json last); a run killed between them used to leave a checkpoint-N that
-`resume_from_checkpoint: true` then picked and failed on. Here every save goes to
-`<output_dir>/.incomplete/checkpoint-N` and is renamed to `<output_dir>/checkpoint-N` once every rank has
-finished writing it:
+    runs/x/vlmtrain_config.yaml            CONFIG_NAME: the resolved config (marks a vlmtrain run's folder)
+    runs/x/dropped_overlength.jsonl        DROPPED_NAME: records preflight dropped
+    runs/x/.incomplete/checkpoint-16/      STAGING: a checkpoint while it is saved (removed if the save was killed)
+    runs/x/checkpoint-16/                  after the rename: model, optimizer.pt, rng_state.pth, trainer_state.json
 
-    runs/x/.incomplete/checkpoint-16/   while saving (removed by the next run if the save was killed)
-    runs/x/checkpoint-16/               after the rename: model, optimizer.pt, rng_state.pth, trainer_state.json
-
-`newest_complete(output_dir)` -> "runs/x/checkpoint-16": the highest-numbered checkpoint-N holding a
-trainer_state.json, skipping (and naming) incomplete ones an older version may have left.
+`newest_complete(output_dir)` -> (Path("runs/x/checkpoint-16"), [incomplete newer ones]): the highest-numbered
+checkpoint-N holding a trainer_state.json. `check_output_dir` refuses to train into another run's folder;
+`LAUNCHED_ENV` marks the ranks `vlmtrain run --nproc N` started under torchrun (they skip the launcher's
+checks). The Trainer side of atomic checkpoints is `vlmtrain.trainers.AtomicCheckpoints`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -27,9 +22,23 @@ from typing import Any
 from vlmtrain.errors import ConfigError, VlmTrainError
 from vlmtrain.notices import notice
 
+CONFIG_NAME = "vlmtrain_config.yaml"
+DROPPED_NAME = "dropped_overlength.jsonl"
 STAGING = ".incomplete"
 STATE_NAME = "trainer_state.json"  # transformers' TRAINER_STATE_NAME, written last by a save
+LAUNCHED_ENV = "VLMTRAIN_LAUNCHED"  # set for the ranks `vlmtrain run --nproc N` starts under torchrun
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+def launched() -> bool:
+    """True in a rank that `vlmtrain run` started under torchrun (it checked the config already)."""
+    return bool(os.environ.get(LAUNCHED_ENV))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 def checkpoints(output_dir: str | Path) -> list[Path]:
@@ -124,8 +133,6 @@ def check_output_dir(cfg: dict[str, Any], source: str = "config") -> None:
             ],
             source,
         )
-    from vlmtrain.train import CONFIG_NAME
-
     if not (out / CONFIG_NAME).is_file():
         raise ConfigError(
             [
@@ -144,45 +151,3 @@ def clear_output_dir(out: Path) -> None:
             shutil.rmtree(path)
         else:
             path.unlink()
-
-
-class AtomicCheckpoints:
-    """Trainer mixin (`class T(AtomicCheckpoints, SFTTrainer)`): each checkpoint is written under
-    .incomplete/ and renamed into place when every rank has written its part."""
-
-    _staging_save = False
-
-    def _get_output_dir(self, trial):
-        run_dir = super()._get_output_dir(trial)
-        return os.path.join(run_dir, STAGING) if self._staging_save else run_dir
-
-    def _save_checkpoint(self, model, trial):
-        from transformers.trainer_utils import rotate_checkpoints
-
-        run_dir = Path(super()._get_output_dir(trial))
-        name = f"checkpoint-{self.state.global_step}"
-        staged, final = run_dir / STAGING / name, run_dir / name
-        if self.args.should_save:
-            shutil.rmtree(staged, ignore_errors=True)
-        self.accelerator.wait_for_everyone()
-        self._staging_save = True
-        try:
-            super()._save_checkpoint(model, trial)
-        finally:
-            self._staging_save = False
-        self.accelerator.wait_for_everyone()  # every rank's shards and RNG state are on disk
-        if self.args.should_save:
-            if self.state.best_model_checkpoint == str(staged):
-                # This step is the best so far: the Trainer recorded the staging path.
-                self.state.best_model_checkpoint = str(final)
-                self.state.save_to_json(str(staged / STATE_NAME))
-            publish(staged, final)
-            with contextlib.suppress(OSError):  # empty now, unless another save is under way
-                staged.parent.rmdir()
-            rotate_checkpoints(
-                output_dir=str(run_dir),
-                save_total_limit=self.args.save_total_limit,
-                best_model_checkpoint=self.state.best_model_checkpoint,
-                use_mtime=True,
-            )
-        self.accelerator.wait_for_everyone()

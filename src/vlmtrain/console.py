@@ -1,9 +1,11 @@
-"""The report for a terminal (rich): a summary, the length histogram, what max_length cuts, padding."""
+"""Layer 4 (drivers): `vlmtrain check`'s report for a terminal (rich): a summary, the length histogram, what
+max_length cuts, padding and packing (`vlmtrain.stats`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from vlmtrain.stats import report_dict
 from vlmtrain.tokens.report import Report
 
 
@@ -12,7 +14,7 @@ def render_report(report: Report, limit: int = 20):
     from rich.table import Table
     from rich.text import Text
 
-    d = report.to_dict(limit=limit)
+    d = report_dict(report, limit=limit)
     parts = []
     lengths = d["lengths"]
     head = Text()

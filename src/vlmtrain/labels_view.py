@@ -1,4 +1,5 @@
-"""Samples as the model sees them: trained tokens highlighted, masked ones dimmed, image runs collapsed.
+"""Layer 4 (drivers): samples as the model sees them: trained tokens highlighted, masked ones dimmed, image
+runs collapsed.
 
     view_records(records, processor, family, max_length=2048)
       -> [{"id": "a", "length": 342, "trained": 12,

@@ -1,12 +1,16 @@
-"""The `vlmtrain run` hook for `packing: true`: the row plan, the collator and a trainer that trains on rows."""
+"""Layer 3 (trainers): the `vlmtrain run` hook for `packing: true`: the row plan, the collator and a trainer
+that trains on rows."""
 
 from __future__ import annotations
+
+import functools
 
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.base import Family
 from vlmtrain.packing.attention import PACKED_SDPA, use_packed_sdpa
 from vlmtrain.packing.collate import PackedCollator, real_tokens, refuse_unpackable
 from vlmtrain.packing.plan import PackedRows, PackedRowSampler, plan_rows
+from vlmtrain.trainers.grouped import grouped_trainer_class
 
 # Kernels that take transformers' packed-sequence *mask* (built from the position ids per batch row). Any
 # other kernel (flash-attention 2/3, hub kernels) finds sample boundaries from the position ids only when the
@@ -58,16 +62,10 @@ def packed_training(args, processor, family: Family, model, train_ds, lengths=No
     return collator, {"pack_rows": rows, "pack_lengths": lengths}, note
 
 
-_TRAINER_CLASS = None
-
-
+@functools.cache
 def packed_trainer_class():
-    """vlmtrain's trainer (`sampling.grouped_trainer_class()`) whose train DataLoader yields packed rows
+    """vlmtrain's trainer (`grouped_trainer_class()`) whose train DataLoader yields packed rows
     when `pack_rows=[[...], ...]` and `pack_lengths=[...]` are given (row plan and per-record lengths)."""
-    global _TRAINER_CLASS
-    if _TRAINER_CLASS is not None:
-        return _TRAINER_CLASS
-    from vlmtrain.sampling import grouped_trainer_class
 
     class PackedSFTTrainer(grouped_trainer_class()):
         def __init__(self, *args, pack_rows=None, pack_lengths=None, **kwargs):
@@ -107,5 +105,4 @@ def packed_trainer_class():
                 self._metrics["train"]["num_tokens"] = [self._total_train_tokens]
             return out
 
-    _TRAINER_CLASS = PackedSFTTrainer
     return PackedSFTTrainer

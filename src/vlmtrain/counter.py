@@ -1,4 +1,5 @@
-"""vlmtrain's implementation of vlmdata's token-counting plugin (`vlmdata.token_counting.TokenCounter`).
+"""Layer 4 (drivers): vlmtrain's implementation of vlmdata's token-counting plugin
+(`vlmdata.token_counting.TokenCounter`).
 
 Registered in pyproject.toml under the entry point group `vlmdata.token_counters`, so `vlmdata validate
 --model M --max-length N` and `vlmdata view --model M` count with the training encoding without vlmdata
@@ -9,7 +10,7 @@ importing vlmtrain:
     counter.label_spans(record) -> [("<|im_start|>user\\n", "prompt"), ("<image x300>", "image"), ...]
 
 The counting is `vlmtrain.tokens.report.preflight` (what `vlmtrain run` checks before training); the
-label view is `labels_view.view_records` (the collator's own labels).
+label view is `vlmtrain.labels_view.view_records` (the collator's own labels).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _KINDS = {"masked": "prompt", "trained": "train", "image": "image"}
 
 class VlmtrainTokenCounter:
     def __init__(self, model_dir: str, max_length: int):
-        from vlmtrain.tokens.check import load_processor
+        from vlmtrain.check import load_processor
 
         self.model_dir = model_dir
         self.max_length = max_length
@@ -60,7 +61,7 @@ class VlmtrainTokenCounter:
         return TokenCounts(self.max_length, records, report.blocking + over)
 
     def label_spans(self, record: dict) -> list[tuple[str, str]]:
-        from vlmtrain.tokens.labels_view import view_records
+        from vlmtrain.labels_view import view_records
 
         (view,) = view_records([record], self.processor, self.family, self.max_length)
         return [(seg["text"], _KINDS[seg["kind"]]) for seg in view["segments"]]
@@ -83,3 +84,9 @@ def _runs(located_records):
         run.append(rec)
     if run:
         yield file, first, run
+
+
+def check_lengths(located_records, model_dir, max_length: int) -> list:
+    """Token-count problems for records that passed the data checks ([(vlmdata Location, canonical
+    record)], in file order): what `vlmdata validate --model` reports through this plugin."""
+    return open_counter(model_dir, max_length).count(located_records).problems
