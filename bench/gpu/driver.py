@@ -96,7 +96,7 @@ def environment(device: str) -> dict:
 def path_refusal(path: str, family, device: str) -> str | None:
     """Why `path` cannot run here (None: it can)."""
     if path.startswith("packed") and family.packing is None:
-        from vlmtrain.packing import packing_refusal
+        from vlmtrain.config import packing_refusal
 
         return packing_refusal(family)
     if path == "packed_flash":
