@@ -26,15 +26,6 @@ CONFIG_NAME = "vlmtrain_config.yaml"
 DROPPED_NAME = "dropped_overlength.jsonl"
 
 
-def family_by_name(name: str):
-    from vlmtrain.families import FAMILIES
-
-    for fam in FAMILIES.values():
-        if fam.name == name:
-            return fam
-    raise VlmTrainError(f"family {name!r} is not registered; known: {', '.join(sorted(FAMILIES))}")
-
-
 def module_class_names(family, model_path) -> set[str]:
     """Class names of every module of the model, built on the meta device (no weights read)."""
     import torch
@@ -186,12 +177,13 @@ def _train(cfg: dict[str, Any]) -> Path:
     from vlmtrain.collator import VLMCollator
     from vlmtrain.config import to_training_args
     from vlmtrain.data import CappedCollator, load_split
+    from vlmtrain.families import resolve_family
     from vlmtrain.launch import LAUNCHED_ENV
     from vlmtrain.methods import apply_method, load_model, resolve_precision, trainable_summary
     from vlmtrain.sampling import grouped_trainer_class, record_lengths
 
     cfg = dict(cfg)
-    family = family_by_name(cfg["family"])
+    family = resolve_family(cfg["family"])
     precision = resolve_precision(cfg)
     if cfg.get("fsdp") and cfg.get("use_cpu") and os.environ.get("RANK", "0") == "0":
         # accelerate builds its FSDP plugin only for GPU-like devices; on CPU it quietly runs DDP.
