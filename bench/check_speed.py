@@ -97,7 +97,7 @@ def processors(tmp: Path):
     from transformers import LlavaNextProcessor
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
     from vlmtrain.tiny.make import make_tiny_model
 
     yield (
@@ -106,7 +106,7 @@ def processors(tmp: Path):
         LlavaNextProcessor.from_pretrained(str(ROOT / "fixtures" / "granite_vision_processor")),
     )
     path = make_tiny_model("qwen2_vl", tmp / "tiny-qwen2vl")
-    fam = family_for_model(path)
+    fam = resolve_family(path)
     tiny = fam.load_processor(path)
     proc = fam.no_video_processor_class()(
         image_processor=Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=28 * 28 * 1280),

@@ -289,7 +289,7 @@ def run_path(
 
     from vlmtrain.collator import VLMCollator
     from vlmtrain.data import load_split
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
     from vlmtrain.methods import apply_method, load_model, resolve_precision
     from vlmtrain.packing import PACKED_SDPA, PackedCollator, plan_rows, use_packed_sdpa
     from vlmtrain.sampling import record_lengths
@@ -303,7 +303,7 @@ def run_path(
         # One intra-op thread: on a small shared CPU, torch's default thread pool oversubscribes the cores
         # and step times vary 10x from run to run; one thread per path makes the two paths comparable.
         torch.set_num_threads(1)
-    family = family_for_model(model_dir)
+    family = resolve_family(model_dir)
     processor = family.load_processor(model_dir)
     dataset = load_split(data_dir, "train")
     common = dict(
@@ -458,11 +458,11 @@ def sampler_padding(
     """Pad fraction of a whole epoch from the exact lengths alone: grouped order vs random orders, and the
     packed rows (`vlmtrain.packing.packing_stats`)."""
     from vlmtrain.data import load_split
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
     from vlmtrain.sampling import LengthGroupedSampler, record_lengths
     from vlmtrain.stats import batch_padding, packing_stats
 
-    family = family_for_model(model_dir)
+    family = resolve_family(model_dir)
     processor = family.load_processor(model_dir)
     lengths = record_lengths(load_split(data_dir, "train"), processor, family)
     grouped = batch_padding(lengths, list(LengthGroupedSampler(lengths, batch_size, seed=seed)), batch_size)

@@ -178,11 +178,11 @@ def is_oom(exc: BaseException) -> bool:
 
 def prepare_model(name: str, tmp: Path, records: list[dict], ns, dry: bool) -> dict:
     """Model folder, processor, exact lengths (vlmtrain.tokens header rule) and the packing geometry."""
-    from vlmtrain.families import get_family
+    from vlmtrain.families import resolve_family
     from vlmtrain.tokens import count_records
 
     model_dir, facts = bench_models.prepare_model_dir(name, tmp, dry_run=dry)
-    family = get_family(bench_models.MODELS[name].family)
+    family = resolve_family(bench_models.MODELS[name].family)
     processor = family.load_processor(model_dir)
     t0 = time.perf_counter()
     counts, problems = count_records(records, processor, family)

@@ -36,9 +36,9 @@ def load_settings(config_path, overrides: dict | None = None, config_overrides=(
 
 def load_processor(model_dir):
     """(family, processor) for a local model folder, the family's own processor class."""
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
-    family = family_for_model(model_dir)
+    family = resolve_family(model_dir)
     return family, family.load_processor(model_dir)
 
 

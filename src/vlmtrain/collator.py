@@ -1,7 +1,7 @@
 """Layer 2 (collator): the training collator: canonical records -> a padded batch with labels, for any
 registered family.
 
-    VLMCollator(processor, get_family("qwen2_vl"), max_length=2048)(records)
+    VLMCollator(processor, resolve_family("qwen2_vl"), max_length=2048)(records)
       -> {"input_ids": [B, T], "attention_mask": [B, T], "labels": [B, T], "pixel_values": ..., ...}
 
 labels are -100 everywhere except the assistant turns and their end-of-turn token (see

@@ -23,9 +23,9 @@ from typing import Any
 import yaml
 
 from vlmtrain.errors import ConfigError
+from vlmtrain.methods import METHODS
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "vlmdata" / "schemas" / "train_config.schema.json"
-METHODS = ("full", "lora", "qlora", "freeze")
 FREEZE_KEYS = ("freeze_vision_tower", "freeze_projector", "freeze_language_model", "trainable_lm_layers")
 LORA_KEYS = ("lora_r", "lora_alpha", "lora_dropout", "lora_target_modules")
 
@@ -263,7 +263,7 @@ def _model_not_found(model: str) -> str:
 def check_environment(cfg: dict[str, Any]) -> list[str]:
     """Data folder and model checks; fills cfg["family"] when the model's family is found."""
     from vlmtrain.errors import VlmTrainError
-    from vlmtrain.families import FAMILIES, family_for_model
+    from vlmtrain.families import MODEL_TYPES, resolve_family
 
     problems: list[str] = []
     data_dir = cfg.get("data_dir")
@@ -298,19 +298,21 @@ def check_environment(cfg: dict[str, Any]) -> list[str]:
             problems.append(f"model_name_or_path: {_model_not_found(model)}")
         else:
             try:
-                family = family_for_model(config_json)
+                family = resolve_family(config_json)
             except VlmTrainError as exc:
                 problems.append(f"model_name_or_path: {exc}")
     wanted = cfg.get("family")
     if isinstance(wanted, str):
-        if wanted not in FAMILIES:
-            close = difflib.get_close_matches(wanted, list(FAMILIES), n=1)
+        if wanted not in MODEL_TYPES:
+            close = difflib.get_close_matches(wanted, list(MODEL_TYPES), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(f"family: unknown family {wanted!r}{hint}; known: {', '.join(sorted(FAMILIES))}")
-        elif family is not None and FAMILIES[wanted] is not family:
+            problems.append(
+                f"family: unknown family {wanted!r}{hint}; known: {', '.join(sorted(MODEL_TYPES))}"
+            )
+        elif family is not None and resolve_family(wanted) is not family:
             problems.append(f"family: {wanted!r} does not match the model's family {family.name!r}")
         else:
-            family = FAMILIES[wanted]
+            family = resolve_family(wanted)
     if family is not None:
         cfg["family"] = family.name
         problems += check_family(cfg, family)

@@ -1,7 +1,7 @@
 """Layer 2 (FSDP): FSDP2 for vision-language families: shard by the family's layer classes, keep every rank's
 vision tower in step.
 
-    shard_model(model, get_family("qwen2_vl"))
+    shard_model(model, resolve_family("qwen2_vl"))
       -> the same model, each Qwen2VLDecoderLayer / Qwen2VLVisionBlock its own `fully_shard` unit, then
          the root (torch.distributed.fsdp.fully_shard; CPU with gloo or GPU with NCCL)
 

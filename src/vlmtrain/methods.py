@@ -11,14 +11,17 @@ family supplies module prefixes (vision_tower, projector, language_model, lm_lay
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import warnings
 from contextlib import contextmanager
 
 from vlmtrain.errors import VlmTrainError
+from vlmtrain.families.base import lm_only_targets
 from vlmtrain.notices import notice
 
+# The training methods (the table above); `vlmtrain.config` checks a config's `method` against these
+# without importing trl, and `VlmTrainConfig` offers them as the `method` key's values.
+METHODS = ("full", "lora", "qlora", "freeze")
 PARTS = ("projector", "vision_tower", "language_model")  # most specific prefix first
 
 
@@ -131,8 +134,7 @@ def lora_targets(args, family):
     """User's module names -> a regex limited to the language model; unset -> the family's default."""
     if not args.lora_target_modules:
         return family.lora_target_modules
-    names = "|".join(re.escape(n) for n in args.lora_target_modules)
-    return rf"{re.escape(family.language_model)}\..*\.({names})"
+    return lm_only_targets(family.language_model, args.lora_target_modules)
 
 
 def part_of(name: str, family) -> str:

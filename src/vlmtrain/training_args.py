@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from trl import SFTConfig
 
-METHODS = ("full", "lora", "qlora", "freeze")
+from vlmtrain.methods import METHODS
+
 ON_OVERLENGTH = ("drop", "error")
 
 

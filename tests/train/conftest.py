@@ -31,14 +31,14 @@ def tiny_model_dirs(tiny_model):
 @pytest.fixture(scope="session")
 def tiny_loaded(tiny_model):
     """`tiny_loaded(family) -> (family, processor, model)`, loaded once per session."""
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
     loaded = {}
 
     def get(name: str):
         if name not in loaded:
             path = tiny_model(name)
-            fam = family_for_model(path)
+            fam = resolve_family(path)
             loaded[name] = (fam, fam.load_processor(path), fam.load_model(path))
         return loaded[name]
 
@@ -61,14 +61,14 @@ def image_backend(request):
 
 @pytest.fixture(scope="session")
 def _backend_processors(tiny_model):
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
     loaded = {}
 
     def get(name: str, backend: str):
         if (name, backend) not in loaded:
             path = tiny_model(name)
-            fam = family_for_model(path)
+            fam = resolve_family(path)
             loaded[name, backend] = (fam, fam.load_processor(path, image_backend=backend))
         return loaded[name, backend]
 
@@ -80,10 +80,10 @@ def tiny_processor(_backend_processors, image_backend):
     """`tiny_processor(family) -> (family, processor)` with the image processor of `image_backend`
     (the test runs once per backend; skipped for a family transformers has no such image processor for,
     e.g. LFM2-VL's exists only torchvision-backed)."""
-    from vlmtrain.families import get_family
+    from vlmtrain.families import resolve_family
 
     def get(name: str):
-        fam = get_family(name)
+        fam = resolve_family(name)
         if image_backend not in fam.image_backends:
             pytest.skip(f"{name}: transformers has no {image_backend} image processor for this family")
         return _backend_processors(name, image_backend)
@@ -111,9 +111,9 @@ def granite(_granite_processors, image_backend):
     image backend under test, loaded once per backend."""
     from tokens_helpers import GRANITE_DIR
 
-    from vlmtrain.families import get_family
+    from vlmtrain.families import resolve_family
 
     if image_backend not in _granite_processors:
-        fam = get_family("llava_next")
+        fam = resolve_family("llava_next")
         _granite_processors[image_backend] = fam.load_processor(GRANITE_DIR, image_backend=image_backend)
     return _granite_processors[image_backend]

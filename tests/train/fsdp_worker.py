@@ -23,7 +23,7 @@ import torch.distributed as dist
 from PIL import Image
 
 from vlmtrain.collator import VLMCollator
-from vlmtrain.families import family_for_model
+from vlmtrain.families import resolve_family
 from vlmtrain.fsdp import shard_model
 from vlmtrain.methods import apply_method
 
@@ -43,7 +43,7 @@ def record(rid: str, with_image: bool) -> dict:
 
 
 def build(path, method: str):
-    fam = family_for_model(path)
+    fam = resolve_family(path)
     torch.manual_seed(0)
     model = fam.load_model(path, dtype=torch.float32)
     args = SimpleNamespace(

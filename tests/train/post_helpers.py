@@ -58,9 +58,9 @@ def train_lora(base: Path, out: Path, steps: int = 3) -> Path:
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
-    family = family_for_model(base)
+    family = resolve_family(base)
     processor = family.load_processor(base)
     model = family.load_model(base)
     torch.manual_seed(0)
@@ -96,7 +96,7 @@ def narrower_qwen_adapter(out: Path) -> Path:
     from peft import LoraConfig, get_peft_model
     from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
 
-    from vlmtrain.families import get_family
+    from vlmtrain.families import resolve_family
     from vlmtrain.families.qwen2_vl import tiny as tiny_qwen
 
     tok, _ = tiny_qwen.tokenizer_and_image_processor()
@@ -111,6 +111,6 @@ def narrower_qwen_adapter(out: Path) -> Path:
         vision_config=dict(depth=1, embed_dim=32, hidden_size=32, num_heads=2, mlp_ratio=2, patch_size=14),
         **tiny_qwen.special_ids(tok),
     )
-    lora = LoraConfig(r=2, target_modules=get_family("qwen2_vl").lora_target_modules)
+    lora = LoraConfig(r=2, target_modules=resolve_family("qwen2_vl").lora_target_modules)
     get_peft_model(Qwen2VLForConditionalGeneration(config), lora).save_pretrained(out)
     return out

@@ -39,7 +39,7 @@ def _llava_onevision(tiny, backend: str):
         LlavaOnevisionImageProcessorPil,
     )
 
-    from vlmtrain.families import get_family
+    from vlmtrain.families import resolve_family
 
     # llava-hf/llava-onevision-qwen2-0.5b-ov-hf (same for -7b-ov-hf): preprocessor_config.json size
     # height/width 384, resample 3, mean/std 0.5, do_pad true, image_grid_pinpoints the 36 multiples of
@@ -54,7 +54,7 @@ def _llava_onevision(tiny, backend: str):
         image_std=[0.5, 0.5, 0.5],
         do_pad=True,
     )
-    return get_family("llava_onevision").no_video_processor_class()(
+    return resolve_family("llava_onevision").no_video_processor_class()(
         image_processor=ip,
         tokenizer=tiny.tokenizer,
         num_image_tokens=729,
@@ -67,7 +67,7 @@ def _internvl(tiny, backend: str):
     from transformers.models.got_ocr2.image_processing_got_ocr2 import GotOcr2ImageProcessor
     from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import GotOcr2ImageProcessorPil
 
-    from vlmtrain.families import get_family
+    from vlmtrain.families import resolve_family
 
     # OpenGVLab/InternVL3-1B-hf (and the other InternVL3/3.5 -hf checkpoints, as transformers'
     # convert_internvl_weights_to_hf writes them; the same file ships with InternVLProcessor models
@@ -85,7 +85,7 @@ def _internvl(tiny, backend: str):
         image_mean=[0.485, 0.456, 0.406],
         image_std=[0.229, 0.224, 0.225],
     )
-    return get_family("internvl").no_video_processor_class()(
+    return resolve_family("internvl").no_video_processor_class()(
         image_processor=ip, tokenizer=tiny.tokenizer, image_seq_length=256, chat_template=tiny.chat_template
     )
 

@@ -188,13 +188,13 @@ def test_bad_shard_is_one_clear_error_in_check_run_and_predict(tmp_path, content
 
 def test_model_path_that_is_not_json_is_one_clear_error(tmp_path):
     from vlmtrain.errors import VlmTrainError
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
     (tmp_path / "w.bin").write_bytes(b"\xae\x00\xff")
     with pytest.raises(
         VlmTrainError, match=r"w\.bin: not a model config\.json \(not JSON\); give the model folder"
     ):
-        family_for_model(tmp_path / "w.bin")
+        resolve_family(tmp_path / "w.bin")
 
 
 def test_key_value_overrides_as_in_run(tmp_path, granite_data):
@@ -225,7 +225,7 @@ def test_other_modality_parts_are_refused_with_the_record(tmp_path, tiny_model, 
     """Families whose models also take audio (or video) train on images only for now: such a part is a
     problem naming the record and the part (check), and the collator refuses the record the same way."""
     from vlmtrain.errors import VlmTrainError
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
     other = record([(64, 64)], rid="other")
     other["messages"][0]["content"].insert(1, {"type": kind, "text": None})
@@ -238,6 +238,6 @@ def test_other_modality_parts_are_refused_with_the_record(tmp_path, tiny_model, 
         f"{name} family (only text and image)"
     )
     assert message in " ".join(res.output.split()), res.output
-    fam = family_for_model(tiny_model(name))
+    fam = resolve_family(tiny_model(name))
     with pytest.raises(VlmTrainError, match=re.escape(message)):
         fam.encode_one(fam.load_processor(tiny_model(name)), other)

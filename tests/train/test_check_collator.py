@@ -84,7 +84,7 @@ def test_check_refuses_what_the_collator_cannot_label_on_a_real_bpe_tokenizer():
     from transformers.models.gemma3.image_processing_pil_gemma3 import Gemma3ImageProcessorPil
 
     from vlmtrain.collator import VLMCollator
-    from vlmtrain.families import get_family
+    from vlmtrain.families import resolve_family
     from vlmtrain.tokens import preflight
 
     tok = granite_tokenizer_with_gemma3_tokens()
@@ -100,7 +100,7 @@ def test_check_refuses_what_the_collator_cannot_label_on_a_real_bpe_tokenizer():
         image_seq_length=4,
     )
     proc.full_image_sequence = "s" + proc.full_image_sequence
-    fam = get_family("gemma3")
+    fam = resolve_family("gemma3")
     glued = _stored(LATER_IMAGE)
     assert " squares" in tok.get_vocab() or "Ġsquares" in tok.get_vocab()
     with pytest.raises(Exception, match="record 'later-image': cannot align assistant tokens"):
@@ -120,11 +120,11 @@ def test_check_runs_the_collator_once_per_record_shape(tiny_loaded):
     from family_records import MULTI_IMAGE
 
     from vlmtrain.errors import VlmTrainError
-    from vlmtrain.families.qwen2_vl import Qwen2VLFamily
+    from vlmtrain.families import Family
     from vlmtrain.tokens import count_records, preflight
 
     @dataclass
-    class OneImageFamily(Qwen2VLFamily):
+    class OneImageFamily(Family):
         def call_processor(self, processor, text, images, record):
             if len(images) > 1:
                 raise VlmTrainError(f"record {record.get('id')!r}: this processor takes one image per call")

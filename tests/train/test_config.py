@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from vlmtrain.cli import cli
 from vlmtrain.config import check_semantics, load_config, parse_overrides, read_yaml, schema, validate_keys
 from vlmtrain.errors import ConfigError
-from vlmtrain.families import FAMILIES
+from vlmtrain.families import MODEL_TYPES
 
 REPO = Path(__file__).resolve().parents[2]
-KNOWN = ", ".join(sorted(FAMILIES))
+KNOWN = ", ".join(sorted(MODEL_TYPES))
 
 
 @pytest.fixture
@@ -290,17 +290,17 @@ def test_config_errors_come_before_torch(workdir):
 
 def test_method_the_family_cannot_do():
     from vlmtrain.config import check_family
-    from vlmtrain.families import get_family
+    from vlmtrain.families import resolve_family
 
-    family = get_family("llava").derive(name="toy", projector="")
+    family = resolve_family("llava").derive(name="toy", projector="")
     assert check_family({"method": "freeze", "freeze_projector": False}, family) == [
         "freeze_projector: family 'toy' has no separate projector to freeze or train"
     ]
     flash = {"method": "full", "attn_implementation": "flash_attention_2"}
-    assert check_family(flash, get_family("mllama")) == [
+    assert check_family(flash, resolve_family("mllama")) == [
         "attn_implementation: family 'mllama' has no flash_attention_2 path; use sdpa or eager"
     ]
-    assert check_family(flash, get_family("qwen2_vl")) == []
+    assert check_family(flash, resolve_family("qwen2_vl")) == []
 
 
 def test_vlmtrainconfig_extends_sftconfig_with_forced_keys(tmp_path):

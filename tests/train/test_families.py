@@ -111,12 +111,12 @@ def test_forward_backward_on_a_collated_batch(tiny_loaded, name):
 def test_save_and_reload(tiny_loaded, tmp_path, name):
     import torch
 
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
     fam, proc, model = tiny_loaded(name)
     model.save_pretrained(tmp_path)
     proc.save_pretrained(tmp_path)
-    assert family_for_model(tmp_path) is fam
+    assert resolve_family(tmp_path) is fam
     proc2 = fam.load_processor(tmp_path)
     model2 = fam.load_model(tmp_path)
     batch = fam.encode(proc2, [SINGLE])
@@ -141,6 +141,19 @@ def test_module_names_resolve(tiny_loaded, name):
     lora = [n for n in modules if re.fullmatch(fam.lora_target_modules, n)]
     assert lora and all(n.startswith(fam.language_model + ".") for n in lora)
     assert not any(n.startswith(fam.vision_tower + ".") for n in lora)
+
+
+@pytest.mark.parametrize("name", FAMS)
+def test_wrap_classes_are_the_same_on_the_meta_device(tiny_loaded, name):
+    """`Family.wrap_classes` is the one source of FSDP wrap classes: train asks it of the model built on
+    the meta device (no weights read), FSDP sharding asks it of the loaded model; both get the same."""
+    import torch
+    import transformers
+
+    fam, _, model = tiny_loaded(name)
+    with torch.device("meta"):
+        meta = getattr(transformers, fam.model_class_for(model.config.model_type))._from_config(model.config)
+    assert fam.wrap_classes(meta) == fam.wrap_classes(model)
 
 
 @pytest.mark.parametrize("name", FAMS)

@@ -10,25 +10,31 @@ from click.testing import CliRunner
 pytestmark = pytest.mark.train
 
 
-def test_get_family_unknown_lists_supported():
+def test_resolve_family_unknown_name_lists_supported():
     from vlmtrain.errors import VlmTrainError
-    from vlmtrain.families import FAMILIES, get_family
+    from vlmtrain.families import MODEL_TYPES, NAMES, resolve_family
 
     with pytest.raises(VlmTrainError, match="'bert' is not a supported.*qwen2_vl"):
-        get_family("bert")
-    assert get_family("qwen2_vl") is FAMILIES["qwen2_vl"]
+        resolve_family("bert")
+    assert resolve_family("qwen2_vl").name == "qwen2_vl"
+    assert resolve_family(resolve_family("qwen2_vl")) is resolve_family("qwen2_vl")
+    assert set(NAMES) <= set(MODEL_TYPES)
+    assert {m for n in NAMES for m in resolve_family(n).model_types} == set(MODEL_TYPES)
 
 
 def test_family_for_text_only_model_is_an_error(tmp_path):
     from vlmtrain.errors import VlmTrainError
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "llama"}))
     with pytest.raises(VlmTrainError, match="'llama' is a text-only model"):
-        family_for_model(tmp_path)
+        resolve_family(tmp_path)
+    with pytest.raises(VlmTrainError, match="model folder does not exist"):
+        resolve_family(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
     with pytest.raises(VlmTrainError, match="no config.json"):
-        family_for_model(tmp_path / "missing")
-    assert family_for_model({"model_type": "qwen2_vl"}).name == "qwen2_vl"
+        resolve_family(tmp_path / "empty")
+    assert resolve_family({"model_type": "qwen2_vl"}).name == "qwen2_vl"
 
 
 def test_align_labels_carries_labels_over_image_expansion():
@@ -142,11 +148,11 @@ def test_family_names_are_spelled_only_in_their_package_and_the_registry():
 
     import vlmdata.formats
     import vlmtrain
-    from vlmtrain.families import FAMILIES, PACKAGES
+    from vlmtrain.families import MODEL_TYPES, PACKAGES, resolve_family
 
     src = Path(vlmtrain.__file__).parent.parent
     families_dir = src / "vlmtrain" / "families"
-    owner = {mt: fam.name for mt, fam in FAMILIES.items()} | {fam.name: fam.name for fam in FAMILIES.values()}
+    owner = {mt: resolve_family(mt).name for mt in MODEL_TYPES}
     names = sorted(owner, key=len, reverse=True)  # longest first: "llava_next" is not "llava" + "_next"
     pattern = re.compile(rf"(?<![a-z0-9])({'|'.join(map(re.escape, names))})(?![a-z0-9])")
     data_formats = set(vlmdata.formats.FORMATS)  # vlmdata's "llava" is a data format, not a family
@@ -188,8 +194,8 @@ def test_every_model_type_loads_with_its_own_model_class():
     config is that model type; train's meta-device FSDP probe and load_model both go through it."""
     import transformers
 
-    from vlmtrain.families import FAMILIES
+    from vlmtrain.families import MODEL_TYPES, resolve_family
 
-    for model_type, fam in FAMILIES.items():
+    for model_type, fam in ((mt, resolve_family(mt)) for mt in MODEL_TYPES):
         cls = getattr(transformers, fam.model_class_for(model_type))
         assert cls.config_class.model_type == model_type, (model_type, cls.__name__)

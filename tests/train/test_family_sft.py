@@ -42,10 +42,10 @@ def test_sfttrainer_trains_two_steps(tiny_model, shard_dataset, tmp_path, name):
     from trl import SFTConfig, SFTTrainer
 
     from vlmtrain.collator import VLMCollator
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
     path = tiny_model(name)
-    fam = family_for_model(path)
+    fam = resolve_family(path)
     proc, model = fam.load_processor(path), fam.load_model(path)
     ds = shard_dataset.filter(
         lambda r: (

@@ -15,9 +15,9 @@ GRANITE = Path(__file__).parents[2] / "fixtures" / "granite_vision_processor"
 
 @pytest.fixture(scope="module")
 def granite():
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
-    fam = family_for_model(GRANITE)
+    fam = resolve_family(GRANITE)
     return fam, fam.load_processor(GRANITE)
 
 

@@ -79,11 +79,11 @@ def test_cookbook_training_step_on_mllama(train_only, tiny_model, monkeypatch):
     forward, backward, step, on the family it was written for (Llama 3.2 Vision = mllama)."""
     import torch
 
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
     monkeypatch.setenv("VLMTRAIN_DATA_DIR", str(train_only))
     model_dir = tiny_model("mllama")
-    family = family_for_model(model_dir)
+    family = resolve_family(model_dir)
     processor = family.load_processor(model_dir)
     model = family.load_model(model_dir)
     module = load_like_llama_cookbook(custom_dataset.file)
@@ -106,10 +106,10 @@ def test_trl_stock_sfttrainer_trains_on_our_shards(train_only, tiny_model, tmp_p
     from datasets import load_dataset
     from trl import SFTConfig, SFTTrainer
 
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
     model_dir = tiny_model("qwen2_vl")
-    family = family_for_model(model_dir)
+    family = resolve_family(model_dir)
     dataset = load_dataset("parquet", data_dir=str(train_only), split="train")
     args = SFTConfig(
         output_dir=str(tmp_path / "trl"),

@@ -34,9 +34,9 @@ def test_multi_node_flags_pass_through():
 
 
 def test_fsdp_config_gets_family_wrap_classes():
-    from vlmtrain.families import get_family
+    from vlmtrain.families import resolve_family
 
-    family = get_family("mllama")
+    family = resolve_family("mllama")
     classes = family.fsdp_wrap_classes  # what family.wrap_classes(model) gives for a model holding them all
     cfg = {"fsdp": "full_shard auto_wrap"}
     fill_fsdp_config(cfg, classes)
@@ -130,11 +130,11 @@ def test_nproc_2_on_cpu(tmp_path, tiny_model):
 def test_fsdp_wrap_classes_are_those_in_the_model(tiny_model, name):
     """FSDP's auto-wrap refuses a class name it cannot find: only the family's classes present in this
     model are filled in, found on the meta device (no weights read)."""
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
     from vlmtrain.fsdp import meta_model
 
     model_dir = tiny_model(name)
-    family = family_for_model(model_dir)
+    family = resolve_family(model_dir)
     cfg = {"fsdp": "full_shard"}
     fill_fsdp_config(cfg, family.wrap_classes(meta_model(family, model_dir)))
     wrap = cfg["fsdp_config"]["transformer_layer_cls_to_wrap"]

@@ -40,7 +40,7 @@ def test_train_predict_eval_merge_predict(setup):
     from peft import PeftModel
     from transformers import AutoModelForImageTextToText
 
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
     base, adapter, data, root = setup
     with_adapter = root / "adapter-preds.jsonl"
@@ -56,7 +56,7 @@ def test_train_predict_eval_merge_predict(setup):
     }
 
     # Same logits: merged folder through AutoModelForImageTextToText vs base + adapter through peft.
-    family = family_for_model(base)
+    family = resolve_family(base)
     processor = family.load_processor(merged)
     batch = family.encode(processor, RECORDS[:3])
     batch.pop("labels")
@@ -121,13 +121,13 @@ def test_merged_model_matches_base_plus_adapter_for_every_family(tiny_model, tmp
     from peft import PeftModel
     from transformers import AutoModelForImageTextToText
 
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
     from vlmtrain.merge import merge
 
     base = tiny_model(family_name)
     adapter = train_lora(base, tmp_path / "adapter", steps=1)
     result = merge(str(base), adapter, tmp_path / "merged")
-    family = family_for_model(base)
+    family = resolve_family(base)
     processor = family.load_processor(tmp_path / "merged")  # the processor was saved and reloads
     batch = family.encode(processor, RECORDS[:2])
     batch.pop("labels")

@@ -11,7 +11,7 @@ from family_records import MULTI_TURN, SINGLE, TEXT_ONLY, _msg, image
 
 from vlmtrain.config import packing_refusal
 from vlmtrain.errors import VlmTrainError
-from vlmtrain.families import FAMILIES
+from vlmtrain.families import NAMES, resolve_family
 from vlmtrain.packing import (
     PackedCollator,
     PackedRowSampler,
@@ -22,8 +22,8 @@ from vlmtrain.packing import (
 from vlmtrain.stats import packing_stats
 from vlmtrain.trainers import flat_rows
 
-PACKABLE = sorted({f.name for f in FAMILIES.values() if f.packing is not None})
-REFUSING = sorted({f.name for f in FAMILIES.values() if f.packing is None})
+PACKABLE = sorted(n for n in NAMES if resolve_family(n).packing is not None)
+REFUSING = sorted(n for n in NAMES if resolve_family(n).packing is None)
 
 THREE_IMAGES = {
     "id": "three-images",
@@ -40,18 +40,18 @@ ROW = [TEXT_ONLY, SINGLE, THREE_IMAGES, MULTI_TURN]
 
 def test_registry_has_packable_and_refusing_families():
     assert PACKABLE and REFUSING  # the parametrized tests below run over both sides
-    assert {FAMILIES[n].packing for n in PACKABLE} <= {"text", "mrope"}
-    assert all(FAMILIES[n].packing_refusal for n in REFUSING)
+    assert {resolve_family(n).packing for n in PACKABLE} <= {"text", "mrope"}
+    assert all(resolve_family(n).packing_refusal for n in REFUSING)
 
 
 # ---- exactness: packed == padded, per family --------------------------------------------------------------
 def _load(tiny_model, name):
     import torch
 
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
     path = tiny_model(name)
-    family = family_for_model(path)
+    family = resolve_family(path)
     processor = family.load_processor(path)
     torch.manual_seed(0)
     model = family.load_model(path).float()
@@ -240,11 +240,11 @@ def test_refusing_family_gives_one_config_error(name, tiny_model, tmp_path):
     )
     result = CliRunner().invoke(cli, ["run", str(config)])
     assert result.exit_code != 0
-    message = packing_refusal(FAMILIES[name])
+    message = packing_refusal(resolve_family(name))
     assert message in result.output and result.output.count("packing:") == 1
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
     with pytest.raises(VlmTrainError, match="cannot be packed exactly"):
-        PackedCollator(None, FAMILIES[name], max_length=64)
+        PackedCollator(None, resolve_family(name), max_length=64)
 
 
 # ---- the row plan ----------------------------------------------------------------------------------------
@@ -268,10 +268,10 @@ def test_plan_rows_exact_small_cases():
 
 
 def test_exactly_full_row_is_accepted_and_one_more_token_is_refused(tiny_model):
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
     path = tiny_model("qwen2_vl")
-    family = family_for_model(path)
+    family = resolve_family(path)
     processor = family.load_processor(path)
     import transformers
 

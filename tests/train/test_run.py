@@ -23,9 +23,9 @@ def model_dir(tiny_model):
 
 @pytest.fixture(scope="session")
 def loaded(model_dir):
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
-    family = family_for_model(model_dir)
+    family = resolve_family(model_dir)
     return family, family.load_processor(model_dir)
 
 
@@ -262,10 +262,10 @@ FAMILY_NAMES = list(NAMES)  # family names (a family may register several model 
 def test_every_family_projector_only_run(tmp_path, tiny_model, repeated, name):
     """One projector-only step per family: the run works and nothing outside the projector changes.
     (Tiny Mllama's cross-attention gates start at zero, so its projector gets no gradient yet.)"""
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
     model_dir = tiny_model(name)
-    family = family_for_model(model_dir)
+    family = resolve_family(model_dir)
     result, out = run(tmp_path, model_dir, repeated, method="freeze", freeze_language_model=True, max_steps=1)
     assert result.exit_code == 0, result.output
     changed = changed_params(model_dir, out, family)
@@ -277,11 +277,11 @@ def test_every_family_projector_only_run(tmp_path, tiny_model, repeated, name):
 def test_every_family_lora_wraps_language_model_only(tiny_model, name):
     from types import SimpleNamespace
 
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
     from vlmtrain.methods import apply_method
 
     model_dir = tiny_model(name)
-    family = family_for_model(model_dir)
+    family = resolve_family(model_dir)
     args = SimpleNamespace(
         method="lora", lora_r=4, lora_alpha=8, lora_dropout=0.0, lora_target_modules=["q_proj", "v_proj"]
     )

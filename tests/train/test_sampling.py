@@ -215,11 +215,11 @@ def mixed_data(tmp_path_factory):
 def test_record_lengths_equal_the_collator(mixed_data, tiny_model):
     from vlmtrain.collator import VLMCollator
     from vlmtrain.data import load_split
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
     from vlmtrain.sampling import record_lengths
 
     model_dir = tiny_model("qwen2_vl")
-    family = family_for_model(model_dir)
+    family = resolve_family(model_dir)
     processor = family.load_processor(model_dir)
     ds = load_split(mixed_data, "train")
     lengths = record_lengths(ds, processor, family)
@@ -234,12 +234,12 @@ def make_trainer(model_dir, data_dir, out, strategy, epochs=1, seed=0, schedule=
 
     from vlmtrain.collator import VLMCollator
     from vlmtrain.data import load_split
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
     from vlmtrain.sampling import record_lengths
     from vlmtrain.trainers import grouped_trainer_class
     from vlmtrain.training_args import VlmTrainConfig
 
-    family = family_for_model(model_dir)
+    family = resolve_family(model_dir)
     processor = family.load_processor(model_dir)
     ds = load_split(data_dir, "train")
     args = VlmTrainConfig(
@@ -372,9 +372,9 @@ def test_vlmtrain_run_batches_by_length(mixed_data, tiny_model, tmp_path, monkey
     assert result.exit_code == 0, result.output
     from vlmtrain.collator import VLMCollator
     from vlmtrain.data import load_split
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
-    family = family_for_model(model_dir)
+    family = resolve_family(model_dir)
     processor = family.load_processor(model_dir)
     ds = load_split(mixed_data, "train")
     exact = [int(VLMCollator(processor, family)([ds[i]])["input_ids"].shape[1]) for i in range(len(ds))]

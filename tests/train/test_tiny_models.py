@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from vlmtrain.families import NAMES, get_family
+from vlmtrain.families import NAMES, resolve_family
 
 pytestmark = pytest.mark.train
 
@@ -27,7 +27,7 @@ def _takes_video(fam) -> bool:
 def test_stock_auto_processor_loads_the_family_processor(tiny_model, name):
     from transformers import AutoProcessor
 
-    fam = get_family(name)
+    fam = resolve_family(name)
     if _takes_video(fam) and not HAS_TORCHVISION:
         pytest.skip("every video processor class needs torchvision")
     proc = AutoProcessor.from_pretrained(str(tiny_model(name)))
@@ -35,7 +35,7 @@ def test_stock_auto_processor_loads_the_family_processor(tiny_model, name):
     assert type(proc).__module__.startswith("transformers.")  # the stock class, not our no-video subclass
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if _takes_video(get_family(n))])
+@pytest.mark.parametrize("name", [n for n in NAMES if _takes_video(resolve_family(n))])
 def test_video_processor_config_is_what_transformers_writes(tiny_model, name):
     """The hand-written JSON (no torchvision needed to write it) equals the real class's own save."""
     if not HAS_TORCHVISION:
@@ -58,10 +58,10 @@ sys.modules["torchvision"] = None  # importlib.util.find_spec now says: not inst
 from transformers import AutoProcessor
 from transformers.utils import is_torchvision_available
 from vlmtrain.errors import VlmTrainError
-from vlmtrain.families import family_for_model
+from vlmtrain.families import resolve_family
 assert not is_torchvision_available()
 for path in sys.argv[1:]:
-    fam = family_for_model(path)
+    fam = resolve_family(path)
     try:
         proc = fam.load_processor(path)
     except VlmTrainError as exc:  # the image processor or the processor class needs torchvision
@@ -92,7 +92,7 @@ def test_family_loader_works_without_torchvision(tiny_model_dirs):
     got = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines()}
     assert set(got) == set(NAMES)
     for name, (proc_class, image_class, *stock) in got.items():
-        fam = get_family(name)
+        fam = resolve_family(name)
         if fam.needs_torchvision:
             assert (proc_class, image_class) == ("refused", "-"), name
             assert " ".join(stock) == (

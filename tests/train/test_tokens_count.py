@@ -86,10 +86,10 @@ def test_llava_fixed_on_granite_tokenizer(granite, image_processor_class):
 
 
 def _family_processor(tiny_model, name):
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
     path = tiny_model(name)
-    fam = family_for_model(path)
+    fam = resolve_family(path)
     return fam, fam.load_processor(path)
 
 
@@ -174,10 +174,10 @@ def test_qwen_extreme_aspect_ratio_is_reported(tiny_model):
 
 def test_family_without_rule_falls_back_to_processor(granite):
     """A family that keeps the base contract (no header rule) is counted with its own encoding."""
-    from vlmtrain.families import Family, get_family
+    from vlmtrain.families import resolve_family
     from vlmtrain.tokens import preflight
 
-    ruleless = get_family("llava_next").derive(Family, name="ruleless")
+    ruleless = resolve_family("llava_next").derive(name="ruleless", rule=None)
     recs = sample_records(SIZES[:3])
     report = preflight(recs, granite, ruleless, 10_000)
     assert (report.method, report.fallback_reason) == ("processor", "the ruleless family has no header rule")

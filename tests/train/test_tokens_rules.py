@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from vlmtrain.families import get_family
+from vlmtrain.families import resolve_family
 from vlmtrain.families.idefics3 import tokens as idefics3_tokens
 from vlmtrain.tokens import image_token_count
 
@@ -131,7 +131,7 @@ def test_llava_fixed_count(image_processor_class, crop, strategy, extra, expecte
         vision_feature_select_strategy=strategy,
         num_additional_image_tokens=extra,
     )
-    assert get_family("llava").count_unsupported(proc) is None
+    assert resolve_family("llava").count_unsupported(proc) is None
     for w, h in [(10, 10), (640, 480), (100, 2000)]:
         assert image_token_count("llava", proc, w, h) == expected
 

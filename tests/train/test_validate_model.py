@@ -15,7 +15,7 @@ ANSWERS = ["A square.", "A red square on a plain background, drawn with a thick 
 def test_validate_counts_tokens_with_the_model(tiny_model, tmp_path):
     from PIL import Image
 
-    from vlmtrain.families import family_for_model
+    from vlmtrain.families import resolve_family
 
     model = tiny_model("qwen2_vl")
     Image.new("RGB", (64, 48), "red").save(tmp_path / "a.png")
@@ -31,7 +31,7 @@ def test_validate_counts_tokens_with_the_model(tiny_model, tmp_path):
     ]
     data = tmp_path / "train.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    family = family_for_model(model)
+    family = resolve_family(model)
     processor = family.load_processor(model)
     lengths = []
     for answer in ANSWERS:

@@ -5,22 +5,25 @@ align_labels(u_ids, u_labels, e_ids, image_ids, record, space_ids) -> labels for
 
 from __future__ import annotations
 
+import weakref
+
 from vlmtrain.errors import VlmTrainError
 
 IGNORE_INDEX = -100
 
 
-_SPACE_CACHE: dict[tuple[int, int], bool] = {}
+# tokenizer -> {token id: decodes to whitespace only}: weak-keyed, so an entry goes with its tokenizer.
+_SPACE_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def space_ids(tok, ids) -> set[int]:
     """The ids among `ids` that decode to whitespace only (cached per tokenizer object)."""
-    key = id(tok)
+    known = _SPACE_CACHE.setdefault(tok, {})
     out = set()
     for t in ids:
-        hit = _SPACE_CACHE.get((key, t))
+        hit = known.get(t)
         if hit is None:
-            hit = _SPACE_CACHE[(key, t)] = not tok.decode([t], clean_up_tokenization_spaces=False).strip()
+            hit = known[t] = not tok.decode([t], clean_up_tokenization_spaces=False).strip()
         if hit:
             out.add(t)
     return out

@@ -16,7 +16,7 @@ import functools
 import inspect
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)  # one subclass per processor class (a few dozen at most), kept the same
 def no_video_subclass(cls):
     from transformers import ProcessorMixin
 

@@ -2,7 +2,7 @@
 
 Canonical records store parts as {"type", "text"} with a free-form type; the chat-template renderer
 (`base.to_template_messages`) only knows "image" and "text", so any other part would silently become
-empty text. Families whose models take other modalities say so here instead:
+empty text. Families whose models take other modalities (`Family.image_and_text_only`) say so here instead:
 
     refuse_parts({"id": "r7", "messages": [{"role": "user", "content": [{"type": "video", ...}]}]},
                  "qwen3_vl")
@@ -29,19 +29,3 @@ def refuse_parts(record: dict, family_name: str) -> None:
                     f"record {record.get('id')!r} $.messages[{i}].content[{j}]: {kind} parts are not "
                     f"supported yet by the {family_name} family (only text and image); drop the record" + fix
                 )
-
-
-class ImageTextOnly:
-    """Mixin for a Family subclass whose model takes other modalities too (Gemma3n's audio, Gemma4's audio
-    and video): every path that renders a record (labels, counts, prompts) refuses such parts first.
-
-        class Gemma4Family(ImageTextOnly, Family): ...
-    """
-
-    def assistant_spans(self, processor, record):
-        refuse_parts(record, self.name)
-        return super().assistant_spans(processor, record)
-
-    def encode_prompt(self, processor, record):
-        refuse_parts(record, self.name)
-        return super().encode_prompt(processor, record)

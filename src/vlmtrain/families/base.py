@@ -1,9 +1,12 @@
 """The model-family contract: what shared code (collator, run, check, predict) asks of a family.
 
-One package per family, `vlmtrain/families/<name>/`, builds a `Family` (or a subclass overriding the
-methods below) with its names and quirks, its header rule and its tiny model; shared code reaches a
-family only through these fields and methods, never by probing attributes or branching on its name. The default `encode_one` works for every family whose
-processor takes a chat-template text plus images (Qwen2-VL, Idefics3, LLaVA, Gemma3, Mllama, ...):
+One package per family, `vlmtrain/families/<name>/`, builds a `Family` from data: its names and quirks
+(the fields below), its header rule (`rule`, a `TokenRule` from its tokens.py) and its tiny model
+(`tiny`, a `TinyModel` from its tiny.py), to which the contract delegates. A family defines a subclass
+only where its behaviour really differs (a template that needs its own rendering, a prefix-LM without
+a chat template). Shared code reaches a family only through these fields and methods, never by probing
+attributes or branching on its name. The default `encode_one` works for every family whose processor
+takes a chat-template text plus images (Qwen2-VL, Idefics3, LLaVA, Gemma3, Mllama, ...):
 
     record {"id": "r1", "messages": [{"role": "user", "content": [{"type": "image", "text": None},
             {"type": "text", "text": "What is it?"}]}, {"role": "assistant", "content": [...]}],
@@ -28,12 +31,28 @@ from typing import Any
 
 from vlmtrain.encoding.align import IGNORE_INDEX, align_labels, space_ids
 from vlmtrain.encoding.batch import collate_features
-from vlmtrain.encoding.expansion import Expansion
+from vlmtrain.encoding.expansion import Expansion, TokenRule, any_size_taken, image_token_placeholder
+from vlmtrain.encoding.parts import refuse_parts
 from vlmtrain.encoding.records import check_image_count, decode_images, to_template_messages
 from vlmtrain.errors import VlmTrainError
+from vlmtrain.tiny.common import TinyModel
 
-_IMAGE_IDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # tokenizer -> {token names: ids}
+__all__ = ["IGNORE_INDEX", "LM_PROJ_NAMES", "Family", "lm_only_targets", "to_template_messages"]
+
+# tokenizer -> {token names: ids}: weak-keyed, so an entry goes with its tokenizer.
+_IMAGE_IDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 LM_PROJ_NAMES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+def lm_only_targets(language_model: str, names=LM_PROJ_NAMES) -> str:
+    r"""The one LoRA target builder: a regex that peft full-matches against module names, covering only
+    the projections `names` inside the language model `language_model`, never the vision tower's
+    q/k/v (CLIP, SigLIP, Idefics3 and Mllama towers use the same names).
+
+        lm_only_targets("model.language_model", ["q_proj", "v_proj"])
+          -> r"model\.language_model\..*\.(q_proj|v_proj)"
+    """
+    return rf"{re.escape(language_model)}\..*\.({'|'.join(re.escape(n) for n in names)})"
 
 
 @dataclass
@@ -47,18 +66,22 @@ class Family:
     name: str
     model_types: tuple[str, ...]
     image_token: str
-    vision_tower: str
-    projector: str
-    language_model: str
-    lm_layers: str
     fsdp_wrap_classes: tuple[str, ...]
     model_class: str  # transformers class name
     processor_class: str  # transformers class name
-    tiny_end_of_turn: str  # what the tiny model's template closes an assistant turn with (tests check labels)
+    tiny: TinyModel  # the family's tiny.py `TINY`: builder and end-of-turn of its random-weight model
+    # The header rule (tokens.py `RULE`): `vlmtrain check` counts tokens from image sizes with it. None:
+    # no rule, records are counted with the real processor (`count_unsupported` says so).
+    rule: TokenRule | None = None
+    # Module-name prefixes; the defaults are transformers' common layout (LLaVA, Gemma3, Mistral3, ...).
+    vision_tower: str = "model.vision_tower"
+    projector: str = "model.multi_modal_projector"
+    language_model: str = "model.language_model"
     # Tokens besides pad that never get a label (image placeholders and their delimiters).
     image_related_tokens: tuple[str, ...] = ()
     image_related_pattern: str | None = None  # regex over the tokenizer's added tokens, e.g. <row_1_col_2>
-    lora_target_modules: str | list[str] | None = None  # None -> LM-only regex built in __post_init__
+    # LoRA's default targets: these projections inside `language_model` (`lora_target_modules`).
+    lora_projections: tuple[str, ...] = LM_PROJ_NAMES
     multi_turn: bool = True
     supports_flash_attention_2: bool = True  # Mllama's cross-attention has no FA2 path
     supports_text_only: bool = True  # rows without images (PaliGemma's processor refuses them)
@@ -83,28 +106,50 @@ class Family:
     # exactly, and `packing_refusal` says why (shown when a config asks for `packing: true`).
     packing: str | None = "text"
     packing_refusal: str = ""
+    # "mrope" packing: the transformers class whose get_rope_index builds the M-RoPE rows
+    # (encoding/mrope.py), per model type where one family spans several, as `model_class(es)`.
+    rope_index_class: str | None = None
+    rope_index_classes: dict[str, str] = field(default_factory=dict)
+    # The model takes other modalities too (audio, video): every path that renders a record (labels,
+    # counts, prompts) refuses such parts with the record's id instead of rendering them as empty text.
+    image_and_text_only: bool = False
     # Image-processor backends transformers has for this family: LFM2-VL's exists only torchvision-backed.
     image_backends: tuple[str, ...] = ("torchvision", "pil")
-
-    def __post_init__(self) -> None:
-        if self.lora_target_modules is None:
-            self.lora_target_modules = _lm_only(self.language_model)
 
     def derive(self, cls: type[Family] | None = None, **changes) -> Family:
         """A sibling family (Qwen2.5-VL from Qwen2-VL): this one's fields with `changes`, built as `cls`
         (a subclass that overrides behaviour) or as this family's own class."""
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
-        if "lora_target_modules" not in changes and self.lora_target_modules == _lm_only(self.language_model):
-            values["lora_target_modules"] = None  # recomputed from the (possibly new) language_model
         return (cls or type(self))(**{**values, **changes})
+
+    @property
+    def lora_target_modules(self) -> str:
+        """LoRA's default targets: `lora_projections` inside the language model only (`lm_only_targets`)."""
+        return lm_only_targets(self.language_model, self.lora_projections)
+
+    @property
+    def lm_layers(self) -> str:
+        """The language model's decoder-layer ModuleList: "<language_model>.layers" in every family."""
+        return f"{self.language_model}.layers"
+
+    @property
+    def tiny_end_of_turn(self) -> str:
+        """What the tiny model's template closes an assistant turn with (tests check labels end with it)."""
+        return self.tiny.end_of_turn
 
     # ---- packing -------------------------------------------------------------------------------
     def packed_position_ids(self, feat: dict, model_config=None):
         """Position ids of one encoded sample as it sits in a packed row, restarting at 0:
         {"input_ids": [1, T], ...} -> LongTensor[1, T] = [[0, 1, ..., T-1]] (families with 1-D RoPE).
-        M-RoPE families return [4, T]: the text row, then the model's temporal/height/width rows."""
+        "mrope" families return [4, T]: the text row, then the model's temporal/height/width rows."""
         import torch
 
+        if self.packing == "mrope":
+            from vlmtrain.encoding.mrope import position_ids
+
+            model_type = model_config.model_type if model_config is not None else None
+            rope_index_class = self.rope_index_classes.get(model_type, self.rope_index_class)
+            return position_ids(rope_index_class, feat, model_config)
         return torch.arange(feat["input_ids"].shape[1]).unsqueeze(0)
 
     # ---- loading -------------------------------------------------------------------------------
@@ -165,8 +210,10 @@ class Family:
         return no_video_subclass(getattr(transformers, self.processor_class))
 
     def wrap_classes(self, model) -> tuple[str, ...]:
-        """FSDP wrap class names present in this model: the LM decoder layer's class always, plus those
-        of `fsdp_wrap_classes` found (LLaVA-style families carry Llama, Mistral, Granite, ... layers)."""
+        """The one source of FSDP wrap classes (train's auto-wrap config and `vlmtrain.fsdp.shard_model`
+        take them from here): the class names present in this model (loaded, or built on the meta
+        device), the LM decoder layer's class always, plus those of `fsdp_wrap_classes` found
+        (LLaVA-style families carry Llama, Mistral, Granite, ... layers)."""
         present = {type(m).__name__ for m in model.modules()}
         layer = type(model.get_submodule(self.lm_layers)[0]).__name__
         return tuple(dict.fromkeys([layer, *(c for c in self.fsdp_wrap_classes if c in present)]))
@@ -213,19 +260,21 @@ class Family:
         return ids
 
     # ---- token counting (`vlmtrain check`; see vlmtrain.tokens.count) -----------------------------
-    # A header rule counts a record's tokens from its image sizes and one text-only tokenization, without
-    # decoding pixels. A family without one keeps these defaults: `count_unsupported` says so and the
+    # A header rule (`rule`) counts a record's tokens from its image sizes and one text-only tokenization,
+    # without decoding pixels. A family without one (rule None): `count_unsupported` says so and the
     # check counts with the real processor (`encode_one`) instead.
     def count_unsupported(self, processor) -> str | None:
         """Why this family's header rule cannot count for `processor` (None: it can).
 
         Qwen2VLProcessor with do_resize off -> "do_resize is off"
         """
-        return f"the {self.name} family has no header rule"
+        if self.rule is None:
+            return f"the {self.name} family has no header rule"
+        return self.rule.unsupported(processor)
 
     def image_placeholder(self, processor) -> str:
         """What the chat template writes for one image, e.g. "<|image_pad|>" (Gemma3: "<start_of_image>")."""
-        return processor.image_token
+        return (self.rule.placeholder if self.rule is not None else image_token_placeholder)(processor)
 
     def expand_image(self, processor, width: int, height: int) -> Expansion:
         """One image of width x height (after EXIF) -> what its placeholder becomes (see `Expansion`).
@@ -236,26 +285,31 @@ class Family:
         Only called when `count_unsupported` is None (or, for the image count alone, when
         `image_counts_size_independent`).
         """
-        raise NotImplementedError(f"the {self.name} family has no header rule")
+        return self._rule().expand(processor, width, height)
 
     def expand_images(self, processor, sizes: list[tuple[int, int]]) -> list[Expansion]:
-        """All of one record's images ((width, height) each, in order) -> their expansions. The default
-        expands each on its own; a processor whose rule depends on the record's image count overrides it
-        (LLaVA-OneVision tiles a lone image but not the images of a multi-image record)."""
-        return [self.expand_image(processor, w, h) for w, h in sizes]
+        """All of one record's images ((width, height) each, in order) -> their expansions: each on its
+        own, or together where the rule says an image's count depends on the others (`expand_all`:
+        LLaVA-OneVision tiles a lone image but not the images of a multi-image record)."""
+        return self._rule().expand_record(processor, sizes)
 
     def rewrite_expanded(self, processor, text: str) -> str:
         """The counted text once every placeholder holds its `expand_image` text: a processor that
         rewrites the text around images does the same here (Idefics2 merges adjacent images'
         delimiters and puts a space after an image followed by a word). Most processors do not."""
-        return text
+        return self._rule().rewrite(processor, text)
+
+    def _rule(self) -> TokenRule:
+        if self.rule is None:
+            raise NotImplementedError(f"the {self.name} family has no header rule")
+        return self.rule
 
     # ---- tiny model (`vlmtrain make-tiny-model`) ------------------------------------------------
     def build_tiny(self, out_dir: Path) -> None:
         """Write a random-weight model of this family into the existing empty folder `out_dir`:
         config.json, model.safetensors, tokenizer and processor files (loadable by `load_processor` and
         `load_model`), generation stopping at EOS and `tiny_end_of_turn`. Offline; torch seeded by caller."""
-        raise NotImplementedError(f"the {self.name} family has no tiny model")
+        self.tiny.build(out_dir)
 
     # ---- encoding ------------------------------------------------------------------------------
     def render(self, processor, messages: list[dict], add_generation_prompt: bool) -> str:
@@ -266,20 +320,14 @@ class Family:
     def assistant_spans(self, processor, record: dict) -> tuple[str, list[tuple[int, int]]]:
         """Full rendered text and the [start, end) character spans of each assistant turn (end-of-turn
         token included, trailing whitespace after it excluded)."""
+        self.refuse_parts(record)
         messages = record["messages"]
         text = self.render(processor, messages, add_generation_prompt=False)
-        spans = []
-        for k, msg in enumerate(messages):
-            if msg["role"] != "assistant":
-                continue
-            before = self.render(processor, messages[:k], add_generation_prompt=True) if k else ""
-            through = self.render(processor, messages[: k + 1], add_generation_prompt=False).rstrip()
-            if not (through.startswith(before) and text.startswith(through)):
-                raise VlmTrainError(
-                    f"record {record.get('id')!r}: the {self.name} chat template does not render turns "
-                    "as a prefix of the whole conversation, so assistant turns cannot be located",
-                )
-            spans.append((len(before), len(through)))
+        spans = [
+            self.assistant_span(processor, record, text, k)
+            for k, msg in enumerate(messages)
+            if msg["role"] == "assistant"
+        ]
         tok = _tokenizer(processor)
         eos = tok.eos_token
         if self.add_eos_after_assistant and eos:
@@ -296,6 +344,20 @@ class Family:
             text = bos + text
             spans = [(a + len(bos), b + len(bos)) for a, b in spans]
         return text, spans
+
+    def assistant_span(self, processor, record: dict, text: str, k: int) -> tuple[int, int]:
+        """[start, end) of assistant turn `k` (an index into record["messages"]) in `text`, the whole
+        conversation's render: from the end of the render of the turns before it with the generation
+        prompt, to the end of the render through it (trailing whitespace excluded)."""
+        messages = record["messages"]
+        before = self.render(processor, messages[:k], add_generation_prompt=True) if k else ""
+        through = self.render(processor, messages[: k + 1], add_generation_prompt=False).rstrip()
+        if not (through.startswith(before) and text.startswith(through)):
+            raise VlmTrainError(
+                f"record {record.get('id')!r}: the {self.name} chat template does not render turns "
+                "as a prefix of the whole conversation, so assistant turns cannot be located",
+            )
+        return len(before), len(through)
 
     def call_processor(self, processor, text: str, images: list, record: dict) -> dict:
         kwargs = {
@@ -318,10 +380,16 @@ class Family:
                 f"record {record.get('id')!r}: the {self.processor_class} refused it: {exc}"
             ) from exc
 
+    def refuse_parts(self, record: dict) -> None:
+        """Raise VlmTrainError naming the record at a part other than text or image, where the model
+        takes other modalities (`image_and_text_only`)."""
+        if self.image_and_text_only:
+            refuse_parts(record, self.name)
+
     def image_refusal(self, processor, width: int, height: int) -> str | None:
         """Why this family's image processor would raise on a width x height image (None: it takes it),
         e.g. Idefics2 splitting a 1 px high image; the header rule raises ValueError with the same text."""
-        return None
+        return (self.rule.refusal if self.rule is not None else any_size_taken)(processor, width, height)
 
     def images_arg(self, images: list):
         return images
@@ -376,6 +444,7 @@ class Family:
     def encode_prompt(self, processor, record: dict) -> dict:
         """A prompt record (no final assistant turn) -> processor outputs with batch dim 1, ending where
         the answer starts (the template's generation prompt), for `vlmtrain predict`."""
+        self.refuse_parts(record)
         images = decode_images(record.get("images") or [], record.get("id"))
         # The turns exactly as training renders them (BOS where the tokenizer adds it, the EOS a family
         # inserts after each assistant turn), then the generation prompt: a multi-turn history reads
@@ -399,12 +468,6 @@ class Family:
         """Pad per-record encodings into a batch (encoding/batch.py); `per_row_keys` get zeros for rows
         without images."""
         return collate_features(feats, _tokenizer(processor).pad_token_id, self.per_row_keys)
-
-
-def _lm_only(language_model: str) -> str:
-    # peft full-matches a str against module names: only the language model's projections, never the
-    # vision tower's q/k/v (CLIP, SigLIP, Idefics3 and Mllama towers use the same names).
-    return rf"{re.escape(language_model)}\..*\.({'|'.join(LM_PROJ_NAMES)})"
 
 
 def _adds_bos(tok) -> bool:

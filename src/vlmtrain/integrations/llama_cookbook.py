@@ -59,21 +59,21 @@ def get_custom_dataset(dataset_config, processor, split, split_ratio=0.9):
 
 
 def _family_of(processor):
-    from vlmtrain.families import family_for_model, get_family
+    from vlmtrain.families import resolve_family
 
     name = os.environ.get(FAMILY_ENV)
     if name:
-        return get_family(name)
+        return resolve_family(name)
     tokenizer = getattr(processor, "tokenizer", processor)
     source = getattr(tokenizer, "name_or_path", None)
     if source and Path(source).is_dir():
-        return family_for_model(source)
+        return resolve_family(source)
     if source:
         from vlmtrain.config import model_config_path
 
         cached = model_config_path(source)
         if cached is not None:
-            return family_for_model(cached)
+            return resolve_family(cached)
     raise VlmTrainError(f"cannot tell the model family of {type(processor).__name__}; set {FAMILY_ENV}")
 
 

@@ -1,9 +1,26 @@
-"""Shared pieces of the tiny builders: a locally trained BPE tokenizer, the tiny text dimensions, saving."""
+"""Shared pieces of the tiny builders: a locally trained BPE tokenizer, the tiny text dimensions, saving,
+and `TinyModel`, what a family's `tiny.py` hands to the family contract."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+
+@dataclass(frozen=True)
+class TinyModel:
+    """A family's tiny random-weight model: `tiny.py` defines `TINY = TinyModel(build, END_OF_TURN)`.
+
+    build(out_dir): write the model into the existing empty folder `out_dir` (config.json,
+        model.safetensors, tokenizer and processor files), offline, torch seeded by the caller.
+    end_of_turn: what the tiny model's chat template closes an assistant turn with (tests check labels).
+    """
+
+    build: Callable[[Path], None]
+    end_of_turn: str
+
 
 # Sentences the tests use, so their texts tokenize into few tokens; any text still works (byte-level).
 CORPUS = [
@@ -44,6 +61,12 @@ def train_tokenizer(special_tokens: list[str], vocab_size: int = 400, add_bos: b
         )
     return PreTrainedTokenizerFast(tokenizer_object=tok, **named)
 
+
+# OpenAI CLIP's image normalisation (many checkpoints' preprocessor_config.json).
+CLIP_NORM = {
+    "image_mean": [0.48145466, 0.4578275, 0.40821073],
+    "image_std": [0.26862954, 0.26130258, 0.27577711],
+}
 
 # What every video processor's save_pretrained writes besides its own sizes (BaseVideoProcessor defaults).
 VIDEO_PROCESSOR_DEFAULTS = {
@@ -94,21 +117,41 @@ def text_config(tok, **overrides) -> dict:
     }
 
 
+def vision_config(**overrides) -> dict:
+    """The tiny vision encoder of the ViT-style builders (width 32, MLP 64, one layer, two heads);
+    `overrides` set what a family needs besides (model_type, image and patch size, more layers ...)."""
+    return {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        **overrides,
+    }
+
+
+def merger_vision_config(**overrides) -> dict:
+    """The tiny vision tower of the Qwen-VL-style builders (blocks 32 wide, MLP 64, two heads, a 2x2
+    patch merger onto the text width 64, two frames a patch); `overrides` add depth, patch size ..."""
+    return {
+        "depth": 1,
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_heads": 2,
+        "out_hidden_size": 64,  # the text hidden size
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        **overrides,
+    }
+
+
 def clip_video_processor_config(video_processor_type: str, size: dict, **extra) -> dict:
     """A video processor config as `save_pretrained` writes one whose class keeps the base defaults
     (CLIP mean/std, bicubic, no frame sampling) at `size`, plus the class's own `extra` keys; for the
     builders that hand-write video_preprocessor_config.json (see `save`)."""
     return {
-        "do_convert_rgb": True,
-        "do_normalize": True,
-        "do_rescale": True,
-        "do_resize": True,
-        "do_sample_frames": False,
-        "image_mean": [0.48145466, 0.4578275, 0.40821073],
-        "image_std": [0.26862954, 0.26130258, 0.27577711],
+        **VIDEO_PROCESSOR_DEFAULTS,
+        **CLIP_NORM,
         "resample": 3,
-        "rescale_factor": 1 / 255,
-        "return_metadata": False,
         "size": size,
         "video_processor_type": video_processor_type,
         **extra,

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from vlmtrain.errors import VlmTrainError
-from vlmtrain.families import BY_NAME, NAMES
+from vlmtrain.families import NAMES, resolve_family
 from vlmtrain.fsmode import honour_umask
 
 # Every registered family has a tiny model, in the registry's order.
@@ -28,7 +28,7 @@ __all__ = ["BUILDERS", "make_tiny_model"]
 
 def make_tiny_model(family: str, out_dir, seed: int = 0) -> Path:
     """Build the tiny model of `family` (a family name) into `out_dir` (written atomically)."""
-    if family not in BY_NAME:
+    if family not in NAMES:
         raise VlmTrainError(f"no tiny model for {family!r}; available: {', '.join(BUILDERS)}")
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
@@ -40,7 +40,7 @@ def make_tiny_model(family: str, out_dir, seed: int = 0) -> Path:
         import torch
 
         torch.manual_seed(seed)
-        BY_NAME[family].build_tiny(tmp)
+        resolve_family(family).build_tiny(tmp)
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)

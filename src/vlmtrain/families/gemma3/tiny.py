@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.tiny.common import save, text_config, train_tokenizer
+from vlmtrain.tiny.common import TinyModel, save, text_config, train_tokenizer, vision_config
 
 END_OF_TURN = "<end_of_turn>"
 IMAGE_SIZE, PATCH, MM_TOKENS = 32, 8, 4
@@ -59,12 +59,8 @@ def build(out: Path) -> None:
     )
     ids = tok.convert_tokens_to_ids
     config = Gemma3Config(
-        vision_config=dict(
+        vision_config=vision_config(
             model_type="siglip_vision_model",
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
             image_size=IMAGE_SIZE,
             patch_size=PATCH,
         ),
@@ -75,3 +71,6 @@ def build(out: Path) -> None:
         image_token_index=ids("<image_soft_token>"),
     )
     save(out, Gemma3ForConditionalGeneration(config), processor, END_OF_TURN)
+
+
+TINY = TinyModel(build, END_OF_TURN)

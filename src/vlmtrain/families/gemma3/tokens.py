@@ -8,7 +8,7 @@ extra sequences that depend on the image; those processors fall back to the real
 
 from __future__ import annotations
 
-from vlmtrain.encoding.expansion import Expansion
+from vlmtrain.encoding.expansion import Expansion, TokenRule
 
 
 def placeholder(processor) -> str:
@@ -27,3 +27,6 @@ def expand(processor, width: int, height: int) -> Expansion:
     one = processor.full_image_sequence.replace(soft * n, soft)
     # boi + soft tokens + eoi are what the image occupies; the newlines around them are text
     return Expansion(text=one, extra=n - 1, image_tokens=n + 2)
+
+
+RULE = TokenRule(unsupported=unsupported, expand=expand, placeholder=placeholder)

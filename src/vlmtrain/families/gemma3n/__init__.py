@@ -11,40 +11,26 @@ test_packing.py proves packed loss, gradients and logits equal the padded batch'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from vlmtrain.encoding.parts import ImageTextOnly
+from vlmtrain.encoding.expansion import TokenRule, always_counted
 from vlmtrain.families.base import Family
 from vlmtrain.families.gemma3 import tokens
 from vlmtrain.families.gemma3n import tiny
 
-
-@dataclass
-class Gemma3nFamily(ImageTextOnly, Family):
-    def count_unsupported(self, processor):
-        return None  # no cropping: a fixed count per image
-
-    def expand_image(self, processor, width, height):
-        return tokens.expand(processor, width, height)
-
-    def build_tiny(self, out_dir):
-        tiny.build(out_dir)
-
-
-FAMILY = Gemma3nFamily(
+FAMILY = Family(
     name="gemma3n",
     model_types=("gemma3n",),
     image_token="<image_soft_token>",
     image_related_tokens=("<start_of_image>", "<end_of_image>"),
-    vision_tower="model.vision_tower",
     projector="model.embed_vision",
-    language_model="model.language_model",
-    lm_layers="model.language_model.layers",
     # The vision tower is one unit at its transformers wrapper: TimmWrapperModel runs the timm encoder
     # through `forward_features`, a method call FSDP's hooks on MobileNetV5Encoder would never see.
     fsdp_wrap_classes=("Gemma3nTextDecoderLayer", "TimmWrapperModel", "Gemma3nAudioEncoder"),
     model_class="Gemma3nForConditionalGeneration",
     processor_class="Gemma3nProcessor",
-    tiny_end_of_turn=tiny.END_OF_TURN,
+    tiny=tiny.TINY,
+    # Gemma3's expansion without pan-and-scan: no cropping, a fixed count per image. The template writes
+    # the soft token itself, so the placeholder is the processor's image token.
+    rule=TokenRule(unsupported=always_counted, expand=tokens.expand),
     image_counts_size_independent=True,
+    image_and_text_only=True,
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.tiny.common import save, text_config, train_tokenizer
+from vlmtrain.tiny.common import TinyModel, save, text_config, train_tokenizer
 
 END_OF_TURN = "<end_of_turn>"
 IMAGE_SIZE, MM_TOKENS = 64, 4
@@ -131,3 +131,6 @@ def build(out: Path) -> None:
         audio_token_id=ids("<audio_soft_token>"),
     )
     save(out, Gemma3nForConditionalGeneration(config), processor, END_OF_TURN)
+
+
+TINY = TinyModel(build, END_OF_TURN)

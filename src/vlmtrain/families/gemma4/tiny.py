@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.tiny.common import save, text_config, train_tokenizer
+from vlmtrain.tiny.common import (
+    VIDEO_PROCESSOR_DEFAULTS,
+    TinyModel,
+    save,
+    text_config,
+    train_tokenizer,
+    vision_config,
+)
 
 END_OF_TURN = "<turn|>"
 PATCH, POOLING, SOFT_TOKENS = 4, 3, 70
@@ -48,10 +55,7 @@ def video_processor_config() -> dict:
     """`Gemma4VideoProcessor(patch_size=4)` as its save_pretrained writes it (the class defaults, which
     are the released checkpoints' video settings: 32 frames, 70 soft tokens a frame)."""
     return {
-        "do_convert_rgb": True,
-        "do_normalize": True,
-        "do_rescale": True,
-        "do_resize": True,
+        **VIDEO_PROCESSOR_DEFAULTS,
         "do_sample_frames": True,
         "image_mean": [0.0, 0.0, 0.0],
         "image_std": [1.0, 1.0, 1.0],
@@ -60,8 +64,6 @@ def video_processor_config() -> dict:
         "patch_size": PATCH,
         "pooling_kernel_size": POOLING,
         "resample": 3,
-        "rescale_factor": 1 / 255,
-        "return_metadata": False,
         "video_processor_type": "Gemma4VideoProcessor",
     }
 
@@ -114,12 +116,8 @@ def build(out: Path) -> None:
             layer_types=["sliding_attention", "full_attention"],
             use_bidirectional_attention="vision",
         ),
-        vision_config=dict(
+        vision_config=vision_config(
             model_type="gemma4_vision",
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
             num_key_value_heads=2,
             head_dim=16,
             patch_size=PATCH,
@@ -136,3 +134,6 @@ def build(out: Path) -> None:
         audio_token_id=ids("<|audio|>"),
     )
     save(out, Gemma4ForConditionalGeneration(config), processor, END_OF_TURN, video_processor_config())
+
+
+TINY = TinyModel(build, END_OF_TURN)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from vlmtrain.encoding.expansion import Expansion
+from vlmtrain.encoding.expansion import Expansion, TokenRule
 
 
 def unsupported(processor) -> str | None:
@@ -54,3 +54,6 @@ def expand(processor, width: int, height: int) -> Expansion:
     n = count(processor, width, height)
     text = processor.boi_token + processor.image_token + processor.eoi_token
     return Expansion(text=text, extra=n - 1, image_tokens=n + 2)
+
+
+RULE = TokenRule(unsupported=unsupported, expand=expand)

@@ -13,23 +13,18 @@ unwrapped. Packed rows take 4-row position ids from the model's own get_rope_ind
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vlmtrain.errors import VlmTrainError
-from vlmtrain.families.base import LM_PROJ_NAMES, to_template_messages
+from vlmtrain.families.base import LM_PROJ_NAMES, Family, to_template_messages
 from vlmtrain.families.glm4v import tiny, tokens
 from vlmtrain.families.qwen3_vl import FAMILY as QWEN3_VL
-from vlmtrain.families.qwen3_vl import Qwen3VLFamily
 
 
 @dataclass
-class Glm4vFamily(Qwen3VLFamily):
-    """Qwen3-VL's behaviour (M-RoPE packing per model type, video parts refused) with GLM's rule,
-    template handling and tiny model."""
-
-    def expand_image(self, processor, width, height):
-        return tokens.expand(processor, width, height)
+class Glm4vFamily(Family):
+    """GLM's template handling: system and assistant turns rendered as strings, images in user turns only
+    (Qwen3-VL's data otherwise: M-RoPE packing per model type, video parts refused)."""
 
     def render(self, processor, messages, add_generation_prompt):
         msgs = [
@@ -42,25 +37,16 @@ class Glm4vFamily(Qwen3VLFamily):
             msgs, tokenize=False, add_generation_prompt=add_generation_prompt
         )
 
-    def assistant_spans(self, processor, record):
-        _refuse_images_outside_user_turns(record, self.name)
-        return super().assistant_spans(processor, record)
-
-    def encode_prompt(self, processor, record):
-        _refuse_images_outside_user_turns(record, self.name)
-        return super().encode_prompt(processor, record)
-
-    def build_tiny(self, out_dir):
-        tiny.build(out_dir)
-
-
-def _refuse_images_outside_user_turns(record: dict, family_name: str) -> None:
-    for i, msg in enumerate(record["messages"]):
-        if msg["role"] != "user" and any(p["type"] == "image" for p in msg["content"]):
-            raise VlmTrainError(
-                f"record {record.get('id')!r} $.messages[{i}]: an image in a {msg['role']} turn; the "
-                f"{family_name} chat template takes images in user turns only"
-            )
+    def refuse_parts(self, record):
+        """An image outside a user turn first (the template would print the part), then the parts every
+        image-and-text-only family refuses."""
+        for i, msg in enumerate(record["messages"]):
+            if msg["role"] != "user" and any(p["type"] == "image" for p in msg["content"]):
+                raise VlmTrainError(
+                    f"record {record.get('id')!r} $.messages[{i}]: an image in a {msg['role']} turn; the "
+                    f"{self.name} chat template takes images in user turns only"
+                )
+        super().refuse_parts(record)
 
 
 FAMILY = QWEN3_VL.derive(
@@ -78,9 +64,10 @@ FAMILY = QWEN3_VL.derive(
     model_class="Glm4vForConditionalGeneration",
     model_classes={"glm4v_moe": "Glm4vMoeForConditionalGeneration"},
     processor_class="Glm4vProcessor",
-    lora_target_modules=rf"{re.escape(QWEN3_VL.language_model)}\..*\.({'|'.join((*LM_PROJ_NAMES, 'gate_up_proj'))})",
+    lora_projections=(*LM_PROJ_NAMES, "gate_up_proj"),
     add_eos_after_assistant=True,
-    tiny_end_of_turn=tiny.END_OF_TURN,
+    tiny=tiny.TINY,
+    rule=replace(QWEN3_VL.rule, expand=tokens.expand),  # when it applies is Qwen2-VL's `unsupported`
     rope_index_class="Glm4vModel",
     rope_index_classes={"glm4v_moe": "Glm4vMoeModel"},
 )

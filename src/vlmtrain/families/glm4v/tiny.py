@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import vlmtrain.tiny.common as _common
-from vlmtrain.tiny.common import save, train_tokenizer
+from vlmtrain.tiny.common import TinyModel, save, train_tokenizer
 
 # The chat template of zai-org/GLM-4.1V-9B-Thinking (chat_template.jinja): "[gMASK]<sop>" once, no end
 # token after an assistant turn (generation stops at <|user|> / <|endoftext|>), and system and assistant
@@ -69,7 +69,7 @@ SPECIALS = [
 ]
 MIN_PIXELS, MAX_PIXELS = 28 * 28, 56 * 56  # a 32 px image: a 2x2 patch grid -> 1 token; 56 px -> 4
 # The checkpoints' normalisation (preprocessor_config.json: OpenAI CLIP mean/std).
-NORM = dict(image_mean=[0.48145466, 0.4578275, 0.40821073], image_std=[0.26862954, 0.26130258, 0.27577711])
+NORM = _common.CLIP_NORM
 
 
 def video_processor_config() -> dict:
@@ -133,17 +133,8 @@ def build(out: Path) -> None:
         },
         bos_token_id=None,
     )
-    vision = dict(
-        depth=1,
-        hidden_size=32,
-        intermediate_size=64,
-        num_heads=2,
-        out_hidden_size=64,  # the text hidden size
-        patch_size=14,
-        spatial_merge_size=2,
-        temporal_patch_size=2,
-        image_size=28,  # learned position grid 2x2, interpolated (real: 336 / 14 = 24x24)
-    )
+    # learned position grid 2x2, interpolated (real: 336 / 14 = 24x24)
+    vision = _common.merger_vision_config(patch_size=14, image_size=28)
     config = Glm4vConfig(text_config=text, vision_config=vision, **special_ids(tok))
     model = Glm4vForConditionalGeneration(config)
     save(out, model, processor, END_OF_TURN, video_processor=video_processor_config())
@@ -151,3 +142,6 @@ def build(out: Path) -> None:
 
 # The template closes no assistant turn; the family appends the tokenizer's EOS (add_eos_after_assistant).
 END_OF_TURN = "<|endoftext|>"
+
+
+TINY = TinyModel(build, END_OF_TURN)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from vlmtrain.encoding.expansion import Expansion, size_get
+from vlmtrain.encoding.expansion import Expansion, image_token_run, size_get
 
 
 def smart_resize(
@@ -63,5 +63,4 @@ def count(processor, width: int, height: int) -> int:
 
 
 def expand(processor, width: int, height: int) -> Expansion:
-    n = count(processor, width, height)
-    return Expansion(text=processor.image_token, extra=n - 1, image_tokens=n)
+    return image_token_run(processor, count(processor, width, height))

@@ -8,33 +8,10 @@ Header rule: tokens.py (incl. the processor's rewrite of the text around images)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vlmtrain.families.idefics2 import tiny, tokens
 from vlmtrain.families.idefics3 import FAMILY as IDEFICS3
-from vlmtrain.families.idefics3 import Idefics3Family
-
-
-@dataclass
-class Idefics2Family(Idefics3Family):
-    def count_unsupported(self, processor):
-        return tokens.unsupported(processor)
-
-    def expand_image(self, processor, width, height):
-        return tokens.expand(processor, width, height)
-
-    def rewrite_expanded(self, processor, text):
-        return tokens.rewrite(processor, text)
-
-    def image_refusal(self, processor, width, height):
-        return tokens.refusal(processor, width, height)
-
-    def build_tiny(self, out_dir):
-        tiny.build(out_dir)
-
 
 FAMILY = IDEFICS3.derive(
-    Idefics2Family,
     name="idefics2",
     model_types=("idefics2",),
     image_related_pattern=None,  # no <row_i_col_j> tags
@@ -42,5 +19,6 @@ FAMILY = IDEFICS3.derive(
     fsdp_wrap_classes=("MistralDecoderLayer", "Idefics2EncoderLayer"),
     model_class="Idefics2ForConditionalGeneration",
     processor_class="Idefics2Processor",
-    tiny_end_of_turn=tiny.END_OF_TURN,
+    tiny=tiny.TINY,
+    rule=tokens.RULE,
 )

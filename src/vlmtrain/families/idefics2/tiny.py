@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.tiny.common import save, text_config, train_tokenizer
+from vlmtrain.tiny.common import TinyModel, save, text_config, train_tokenizer, vision_config
 
 IMAGE_SIZE, PATCH, LATENTS = 32, 8, 4
 END_OF_TURN = "<end_of_utterance>"
@@ -39,11 +39,7 @@ def build(out: Path) -> None:
     text = text_config(tok, model_type="mistral", rms_norm_eps=1e-5)
     config = Idefics2Config(
         text_config=text,
-        vision_config=dict(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
+        vision_config=vision_config(
             image_size=IMAGE_SIZE,
             patch_size=PATCH,
         ),
@@ -60,3 +56,6 @@ def build(out: Path) -> None:
         pad_token_id=tok.pad_token_id,
     )
     save(out, Idefics2ForConditionalGeneration(config), processor, END_OF_TURN)
+
+
+TINY = TinyModel(build, END_OF_TURN)

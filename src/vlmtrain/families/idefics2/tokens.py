@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from vlmtrain.encoding.expansion import Expansion
+from vlmtrain.encoding.expansion import Expansion, TokenRule
 
 FAKE = "<fake_token_around_image>"
 
@@ -68,3 +68,6 @@ def expand(processor, width: int, height: int) -> Expansion:
     text = rewrite(processor, image_string(processor, 1))
     # tiles runs of `seq` image tokens and tiles + 1 delimiters (the crops share theirs)
     return Expansion(text=text, extra=tiles * (seq - 1), image_tokens=tiles * seq + tiles + 1)
+
+
+RULE = TokenRule(unsupported=unsupported, expand=expand, rewrite=rewrite, refusal=refusal)

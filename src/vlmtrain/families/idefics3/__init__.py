@@ -8,25 +8,10 @@ splitting grid); tiny model: tiny.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vlmtrain.families.base import Family
 from vlmtrain.families.idefics3 import tiny, tokens
 
-
-@dataclass
-class Idefics3Family(Family):
-    def count_unsupported(self, processor):
-        return tokens.unsupported(processor)
-
-    def expand_image(self, processor, width, height):
-        return tokens.expand(processor, width, height)
-
-    def build_tiny(self, out_dir):
-        tiny.build(out_dir)
-
-
-FAMILY = Idefics3Family(
+FAMILY = Family(
     name="idefics3",
     model_types=("idefics3",),
     image_token="<image>",
@@ -35,10 +20,10 @@ FAMILY = Idefics3Family(
     vision_tower="model.vision_model",
     projector="model.connector",
     language_model="model.text_model",
-    lm_layers="model.text_model.layers",
     fsdp_wrap_classes=("LlamaDecoderLayer", "Idefics3EncoderLayer"),
     model_class="Idefics3ForConditionalGeneration",
     processor_class="Idefics3Processor",
-    tiny_end_of_turn=tiny.END_OF_TURN,
+    tiny=tiny.TINY,
+    rule=tokens.RULE,
     per_row_keys=("pixel_values", "pixel_attention_mask"),
 )

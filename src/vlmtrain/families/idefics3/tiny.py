@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.tiny.common import save, text_config, train_tokenizer
+from vlmtrain.tiny.common import TinyModel, save, text_config, train_tokenizer, vision_config
 
 IMAGE_SIZE, PATCH, SCALE = 32, 8, 2
 IMAGE_SEQ_LEN = (IMAGE_SIZE // PATCH) ** 2 // SCALE**2
@@ -39,11 +39,7 @@ def specials(bos: str, eos: str, pad: str) -> list[str]:
 
 def configs(tok, image_token_id: int) -> dict:
     text = text_config(tok, model_type="llama")
-    vision = dict(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
+    vision = vision_config(
         image_size=IMAGE_SIZE,
         patch_size=PATCH,
     )
@@ -70,3 +66,6 @@ def build(out: Path) -> None:
         **configs(tok, tok.convert_tokens_to_ids("<image>")), pad_token_id=tok.pad_token_id
     )
     save(out, Idefics3ForConditionalGeneration(config), processor, END_OF_TURN)
+
+
+TINY = TinyModel(build, END_OF_TURN)

@@ -15,7 +15,7 @@ import copy
 import functools
 import math
 
-from vlmtrain.encoding.expansion import Expansion, size_get
+from vlmtrain.encoding.expansion import Expansion, TokenRule, size_get
 
 MAX_IMAGE_SIZE = 4096  # transformers' absolute cap for Idefics3/SmolVLM
 
@@ -89,3 +89,6 @@ def expand(processor, width: int, height: int) -> Expansion:
     text = _collapsed(processor, rows, cols)
     # tokens the image occupies: per tile the wrapper + tag + seq; the global image closes with one more
     return Expansion(text=text, extra=tiles * (seq - 1), image_tokens=tiles * (seq + 2) + 1)
+
+
+RULE = TokenRule(unsupported=unsupported, expand=expand)

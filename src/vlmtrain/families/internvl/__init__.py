@@ -9,36 +9,14 @@ Tiny model: tiny.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vlmtrain.families.base import Family
 from vlmtrain.families.internvl import tiny, tokens
 
-
-@dataclass
-class InternVLFamily(Family):
-    def count_unsupported(self, processor):
-        return tokens.unsupported(processor)
-
-    def expand_image(self, processor, width, height):
-        return tokens.expand_all(processor, [(width, height)])[0]
-
-    def expand_images(self, processor, sizes):
-        return tokens.expand_all(processor, sizes)
-
-    def build_tiny(self, out_dir):
-        tiny.build(out_dir)
-
-
-FAMILY = InternVLFamily(
+FAMILY = Family(
     name="internvl",
     model_types=("internvl",),
     image_token="<IMG_CONTEXT>",
     image_related_tokens=("<img>", "</img>", "<video>"),
-    vision_tower="model.vision_tower",
-    projector="model.multi_modal_projector",
-    language_model="model.language_model",
-    lm_layers="model.language_model.layers",
     fsdp_wrap_classes=(
         "Qwen2DecoderLayer",
         "Qwen3DecoderLayer",
@@ -47,5 +25,6 @@ FAMILY = InternVLFamily(
     ),
     model_class="InternVLForConditionalGeneration",
     processor_class="InternVLProcessor",
-    tiny_end_of_turn=tiny.END_OF_TURN,
+    tiny=tiny.TINY,
+    rule=tokens.RULE,
 )

@@ -7,10 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from vlmtrain.tiny.common import (
+    TinyModel,
     clip_video_processor_config,
     save,
     text_config,
     train_tokenizer,
+    vision_config,
 )
 
 IMAGE_SIZE, PATCH, DOWNSAMPLE = 32, 8, 0.5
@@ -67,11 +69,7 @@ def build(out: Path) -> None:
     )
     config = InternVLConfig(
         text_config=text_config(tok, model_type="qwen2", max_position_embeddings=2048),
-        vision_config=dict(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
+        vision_config=vision_config(
             image_size=[IMAGE_SIZE, IMAGE_SIZE],
             patch_size=[PATCH, PATCH],
         ),
@@ -82,3 +80,6 @@ def build(out: Path) -> None:
         vision_feature_select_strategy="default",
     )
     save(out, InternVLForConditionalGeneration(config), processor, END_OF_TURN, video_processor_config())
+
+
+TINY = TinyModel(build, END_OF_TURN)

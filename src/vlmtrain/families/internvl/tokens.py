@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import functools
 
-from vlmtrain.encoding.expansion import Expansion, size_get
+from vlmtrain.encoding.expansion import Expansion, TokenRule, size_get
 
 
-@functools.cache
+@functools.lru_cache(maxsize=16)
 def _grids(min_tiles: int, max_tiles: int) -> tuple[tuple[int, int], ...]:
     grids = [
         (w, h)
@@ -83,3 +83,11 @@ def expand_all(processor, sizes: list[tuple[int, int]]) -> list[Expansion]:
         n = tiles(s, width, height) * seq
         out.append(Expansion(text=text, extra=n - 1, image_tokens=n + 2))
     return out
+
+
+def expand(processor, width: int, height: int) -> Expansion:
+    """One image alone (a record of one image)."""
+    return expand_all(processor, [(width, height)])[0]
+
+
+RULE = TokenRule(unsupported=unsupported, expand=expand, expand_all=expand_all)

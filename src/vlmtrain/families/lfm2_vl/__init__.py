@@ -9,42 +9,21 @@ not reset it at a packed sample's start. Tiny model: tiny.py.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 from vlmtrain.families.base import Family
 from vlmtrain.families.lfm2_vl import tiny, tokens
 
-LM = "model.language_model"
-
-
-@dataclass
-class Lfm2VlFamily(Family):
-    def count_unsupported(self, processor):
-        return tokens.unsupported(processor)
-
-    def expand_image(self, processor, width, height):
-        return tokens.expand(processor, width, height)
-
-    def build_tiny(self, out_dir):
-        tiny.build(out_dir)
-
-
-FAMILY = Lfm2VlFamily(
+FAMILY = Family(
     name="lfm2_vl",
     model_types=("lfm2_vl",),
     image_token="<image>",
     image_related_tokens=("<|image_start|>", "<|image_end|>", "<|img_thumbnail|>"),
     image_related_pattern=r"<\|img_row_\d+_col_\d+\|>",
-    vision_tower="model.vision_tower",
-    projector="model.multi_modal_projector",
-    language_model=LM,
-    lm_layers=f"{LM}.layers",
-    lora_target_modules=rf"{re.escape(LM)}\..*\.(q_proj|k_proj|v_proj|out_proj|in_proj|w1|w2|w3)",
+    lora_projections=("q_proj", "k_proj", "v_proj", "out_proj", "in_proj", "w1", "w2", "w3"),
     fsdp_wrap_classes=("Lfm2DecoderLayer", "Siglip2EncoderLayer"),
     model_class="Lfm2VlForConditionalGeneration",
     processor_class="Lfm2VlProcessor",
-    tiny_end_of_turn=tiny.END_OF_TURN,
+    tiny=tiny.TINY,
+    rule=tokens.RULE,
     image_backends=("torchvision",),
     packing=None,
     packing_refusal="its short-convolution layers mix each token with the ones before it, and restarting "

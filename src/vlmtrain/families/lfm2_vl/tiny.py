@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.tiny.common import save, text_config, train_tokenizer
+from vlmtrain.tiny.common import TinyModel, save, text_config, train_tokenizer, vision_config
 
 END_OF_TURN = "<|im_end|>"
 TILE, PATCH = 64, 8
@@ -67,12 +67,8 @@ def build(out: Path) -> None:
             layer_types=["conv", "full_attention"],
             block_auto_adjust_ff_dim=False,
         ),
-        vision_config=dict(
+        vision_config=vision_config(
             model_type="siglip2_vision_model",
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
             patch_size=PATCH,
             num_patches=64,  # an 8 x 8 position grid, resized per image (NaFlex)
         ),
@@ -81,3 +77,6 @@ def build(out: Path) -> None:
         downsample_factor=2,
     )
     save(out, Lfm2VlForConditionalGeneration(config), processor, END_OF_TURN)
+
+
+TINY = TinyModel(build, END_OF_TURN)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from vlmtrain.encoding.expansion import Expansion
+from vlmtrain.encoding.expansion import Expansion, TokenRule
 
 
 def unsupported(processor) -> str | None:
@@ -123,3 +123,6 @@ def expand(processor, width: int, height: int) -> Expansion:
         parts = [image]
     extra = sum(n - 1 for n in runs)
     return Expansion(text="".join(parts), extra=extra, image_tokens=len(parts) + extra)
+
+
+RULE = TokenRule(unsupported=unsupported, expand=expand)

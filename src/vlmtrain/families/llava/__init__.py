@@ -4,8 +4,6 @@ Header rule: tokens.py (fixed size); tiny model: tiny.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vlmtrain.families.base import Family
 from vlmtrain.families.llava import tiny, tokens
 
@@ -20,29 +18,14 @@ LM_LAYERS = (
 VISION_LAYERS = ("CLIPEncoderLayer", "SiglipEncoderLayer")
 
 
-@dataclass
-class LlavaFamily(Family):
-    def count_unsupported(self, processor):
-        return tokens.unsupported(processor)
-
-    def expand_image(self, processor, width, height):
-        return tokens.expand(processor, width, height)
-
-    def build_tiny(self, out_dir):
-        tiny.build(out_dir)
-
-
-FAMILY = LlavaFamily(
+FAMILY = Family(
     name="llava",
     model_types=("llava",),
     image_token="<image>",
-    vision_tower="model.vision_tower",
-    projector="model.multi_modal_projector",
-    language_model="model.language_model",
-    lm_layers="model.language_model.layers",
     fsdp_wrap_classes=LM_LAYERS + VISION_LAYERS,
     model_class="LlavaForConditionalGeneration",
     processor_class="LlavaProcessor",
-    tiny_end_of_turn=tiny.END_OF_TURN,
+    tiny=tiny.TINY,
+    rule=tokens.RULE,
     add_eos_after_assistant=True,
 )

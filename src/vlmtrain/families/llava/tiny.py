@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import vlmtrain.tiny.common as _common
-from vlmtrain.tiny.common import save, train_tokenizer
+from vlmtrain.tiny.common import TinyModel, save, train_tokenizer, vision_config
 
 IMAGE_SIZE, PATCH = 32, 8
 END_OF_TURN = "</s>"  # inserted by the family: llava-hf's template writes none
@@ -28,12 +28,9 @@ def text_config(tok) -> dict:
 
 
 def clip_config(image_size: int = IMAGE_SIZE) -> dict:
-    return dict(
+    return vision_config(
         model_type="clip_vision_model",
-        hidden_size=32,
-        intermediate_size=64,
         num_hidden_layers=2,
-        num_attention_heads=2,
         image_size=image_size,
         patch_size=PATCH,
         projection_dim=32,
@@ -51,6 +48,29 @@ def llama_tokenizer(extra: list[str] = ()):
     )
 
 
+def processor_kwargs(tok, chat_template: str) -> dict:
+    """The tiny LLaVA processor settings (LLaVA-NeXT's processor takes the same)."""
+    return dict(
+        tokenizer=tok,
+        patch_size=PATCH,
+        vision_feature_select_strategy="default",
+        chat_template=chat_template,
+        num_additional_image_tokens=1,
+    )
+
+
+def config_kwargs(tok) -> dict:
+    """The tiny LLaVA model settings (LLaVA-NeXT's config takes the same, plus its pinpoints)."""
+    return dict(
+        text_config=text_config(tok),
+        vision_config=clip_config(),
+        image_token_id=tok.convert_tokens_to_ids("<image>"),
+        vision_feature_layer=-2,
+        vision_feature_select_strategy="default",
+        image_seq_length=(IMAGE_SIZE // PATCH) ** 2,
+    )
+
+
 def build(out: Path) -> None:
     from transformers import LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
@@ -59,20 +79,9 @@ def build(out: Path) -> None:
     ip = CLIPImageProcessorPil(
         size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}
     )
-    processor = LlavaProcessor(
-        image_processor=ip,
-        tokenizer=tok,
-        patch_size=PATCH,
-        vision_feature_select_strategy="default",
-        chat_template=CHAT_TEMPLATE,
-        num_additional_image_tokens=1,
-    )
-    config = LlavaConfig(
-        text_config=text_config(tok),
-        vision_config=clip_config(),
-        image_token_id=tok.convert_tokens_to_ids("<image>"),
-        vision_feature_layer=-2,
-        vision_feature_select_strategy="default",
-        image_seq_length=(IMAGE_SIZE // PATCH) ** 2,
-    )
+    processor = LlavaProcessor(image_processor=ip, **processor_kwargs(tok, CHAT_TEMPLATE))
+    config = LlavaConfig(**config_kwargs(tok))
     save(out, LlavaForConditionalGeneration(config), processor, END_OF_TURN)
+
+
+TINY = TinyModel(build, END_OF_TURN)

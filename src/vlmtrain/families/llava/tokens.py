@@ -5,7 +5,7 @@ CLIP 336 px, patch 14, strategy "default": (336/14)^2 + 1 (CLS) - 1 = 576 tokens
 
 from __future__ import annotations
 
-from vlmtrain.encoding.expansion import Expansion, size_get
+from vlmtrain.encoding.expansion import Expansion, TokenRule, image_token_run, size_get
 
 
 def _final_size(ip) -> tuple[int, int] | None:
@@ -28,7 +28,12 @@ def unsupported(processor) -> str | None:
 
 def count(processor, width: int, height: int) -> int:
     h, w = _final_size(processor.image_processor)
-    n = (h // processor.patch_size) * (w // processor.patch_size)
+    return selected_features(processor, (h // processor.patch_size) * (w // processor.patch_size))
+
+
+def selected_features(processor, n: int) -> int:
+    """`n` patch features -> image tokens: plus the processor's additional (CLS) tokens, less the CLS
+    token the "default" feature strategy drops (LLaVA-NeXT counts the same way)."""
     n += getattr(processor, "num_additional_image_tokens", 0) or 0
     if getattr(processor, "vision_feature_select_strategy", None) == "default":
         n -= 1
@@ -36,5 +41,7 @@ def count(processor, width: int, height: int) -> int:
 
 
 def expand(processor, width: int, height: int) -> Expansion:
-    n = count(processor, width, height)
-    return Expansion(text=processor.image_token, extra=n - 1, image_tokens=n)
+    return image_token_run(processor, count(processor, width, height))
+
+
+RULE = TokenRule(unsupported=unsupported, expand=expand)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families.llava.tiny import IMAGE_SIZE, PATCH, clip_config, llama_tokenizer, text_config
-from vlmtrain.tiny.common import save
+from vlmtrain.families.llava.tiny import IMAGE_SIZE, config_kwargs, llama_tokenizer, processor_kwargs
+from vlmtrain.tiny.common import TinyModel, save
 
 END_OF_TURN = "<|end_of_text|>"
 PINPOINTS = [[32, 32], [32, 64], [64, 32], [64, 64]]
@@ -35,21 +35,9 @@ def build(out: Path) -> None:
         crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE},
         image_grid_pinpoints=PINPOINTS,
     )
-    processor = LlavaNextProcessor(
-        image_processor=ip,
-        tokenizer=tok,
-        patch_size=PATCH,
-        vision_feature_select_strategy="default",
-        chat_template=CHAT_TEMPLATE,
-        num_additional_image_tokens=1,
-    )
-    config = LlavaNextConfig(
-        text_config=text_config(tok),
-        vision_config=clip_config(),
-        image_token_id=tok.convert_tokens_to_ids("<image>"),
-        vision_feature_layer=-2,
-        vision_feature_select_strategy="default",
-        image_grid_pinpoints=PINPOINTS,
-        image_seq_length=(IMAGE_SIZE // PATCH) ** 2,
-    )
+    processor = LlavaNextProcessor(image_processor=ip, **processor_kwargs(tok, CHAT_TEMPLATE))
+    config = LlavaNextConfig(**config_kwargs(tok), image_grid_pinpoints=PINPOINTS)
     save(out, LlavaNextForConditionalGeneration(config), processor, END_OF_TURN)
+
+
+TINY = TinyModel(build, END_OF_TURN)

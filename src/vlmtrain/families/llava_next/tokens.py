@@ -7,7 +7,8 @@ best-fitting pinpoint grid of tiles with the padding rows/columns removed, plus 
 
 from __future__ import annotations
 
-from vlmtrain.encoding.expansion import Expansion, processor_attr, size_get
+from vlmtrain.encoding.expansion import Expansion, TokenRule, image_token_run, processor_attr, size_get
+from vlmtrain.families.llava.tokens import selected_features
 
 
 def tile_size(image_processor) -> tuple[int, int]:
@@ -71,13 +72,11 @@ def count(processor, width: int, height: int) -> int:
     patches_h, patches_w = tile_h // patch, tile_w // patch
 
     cur_h, cur_w = unpadded(height, width, patches_h * scale_h, patches_w * scale_w)
-    additional = getattr(processor, "num_additional_image_tokens", 0) or 0
-    total = cur_h * cur_w + cur_h + patches_h * patches_w + additional
-    if getattr(processor, "vision_feature_select_strategy", None) == "default":
-        total -= 1
-    return total
+    return selected_features(processor, cur_h * cur_w + cur_h + patches_h * patches_w)
 
 
 def expand(processor, width: int, height: int) -> Expansion:
-    n = count(processor, width, height)
-    return Expansion(text=processor.image_token, extra=n - 1, image_tokens=n)
+    return image_token_run(processor, count(processor, width, height))
+
+
+RULE = TokenRule(unsupported=unsupported, expand=expand)

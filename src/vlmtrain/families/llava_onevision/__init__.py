@@ -23,14 +23,8 @@ _PROBE = "\x00"  # a text no template alters, marking where an assistant turn's 
 
 @dataclass
 class LlavaOnevisionFamily(Family):
-    def count_unsupported(self, processor):
-        return tokens.unsupported(processor)
-
-    def expand_image(self, processor, width, height):
-        return tokens.expand_all(processor, [(width, height)])[0]
-
-    def expand_images(self, processor, sizes):
-        return tokens.expand_all(processor, sizes)
+    """The record's images as one sample of the processor's batch, and the assistant header as the
+    template writes it before an answer (see the module docstring)."""
 
     def images_arg(self, images):
         return [images]  # one record: one sample of the processor's batch
@@ -45,9 +39,6 @@ class LlavaOnevisionFamily(Family):
         )
         return text[: text.index(_PROBE)]
 
-    def build_tiny(self, out_dir):
-        tiny.build(out_dir)
-
 
 FAMILY = LLAVA_NEXT.derive(
     LlavaOnevisionFamily,
@@ -56,5 +47,6 @@ FAMILY = LLAVA_NEXT.derive(
     image_related_tokens=("<video>",),
     model_class="LlavaOnevisionForConditionalGeneration",
     processor_class="LlavaOnevisionProcessor",
-    tiny_end_of_turn=tiny.END_OF_TURN,
+    tiny=tiny.TINY,
+    rule=tokens.RULE,
 )

@@ -7,10 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from vlmtrain.tiny.common import (
+    TinyModel,
     clip_video_processor_config,
     save,
     text_config,
     train_tokenizer,
+    vision_config,
 )
 
 IMAGE_SIZE, PATCH = 32, 8
@@ -70,12 +72,9 @@ def build(out: Path) -> None:
     )
     config = LlavaOnevisionConfig(
         text_config=text_config(tok, model_type="qwen2", max_position_embeddings=4096),
-        vision_config=dict(
+        vision_config=vision_config(
             model_type="siglip_vision_model",
-            hidden_size=32,
-            intermediate_size=64,
             num_hidden_layers=2,
-            num_attention_heads=2,
             image_size=IMAGE_SIZE,
             patch_size=PATCH,
         ),
@@ -88,3 +87,6 @@ def build(out: Path) -> None:
     )
     model = LlavaOnevisionForConditionalGeneration(config)
     save(out, model, processor, END_OF_TURN, video_processor_config())
+
+
+TINY = TinyModel(build, END_OF_TURN)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from vlmtrain.encoding.expansion import Expansion
+from vlmtrain.encoding.expansion import Expansion, TokenRule, image_token_run
 from vlmtrain.families.llava_next.tokens import (
     anyres_unsupported,
     select_best_resolution,
@@ -61,8 +61,12 @@ def count(processor, width: int, height: int, images_in_record: int = 1) -> int:
 
 
 def expand_all(processor, sizes: list[tuple[int, int]]) -> list[Expansion]:
-    out = []
-    for width, height in sizes:
-        n = count(processor, width, height, len(sizes))
-        out.append(Expansion(text=processor.image_token, extra=n - 1, image_tokens=n))
-    return out
+    return [image_token_run(processor, count(processor, w, h, len(sizes))) for w, h in sizes]
+
+
+def expand(processor, width: int, height: int) -> Expansion:
+    """One image alone (a record of one image)."""
+    return expand_all(processor, [(width, height)])[0]
+
+
+RULE = TokenRule(unsupported=unsupported, expand=expand, expand_all=expand_all)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.tiny.common import save, text_config, train_tokenizer
+from vlmtrain.tiny.common import TinyModel, save, text_config, train_tokenizer, vision_config
 
 END_OF_TURN = "</s>"
 LONGEST_EDGE, PATCH, MERGE = 112, 14, 2
@@ -70,12 +70,8 @@ def build(out: Path) -> None:
     )
     config = Mistral3Config(
         text_config=text_config(tok, model_type="mistral", head_dim=16, sliding_window=None),
-        vision_config=dict(
+        vision_config=vision_config(
             model_type="pixtral",
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
             head_dim=16,
             patch_size=PATCH,
             image_size=LONGEST_EDGE,
@@ -86,3 +82,6 @@ def build(out: Path) -> None:
         tie_word_embeddings=False,
     )
     save(out, Mistral3ForConditionalGeneration(config), processor, END_OF_TURN)
+
+
+TINY = TinyModel(build, END_OF_TURN)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from vlmtrain.encoding.expansion import Expansion, processor_attr, size_get
+from vlmtrain.encoding.expansion import Expansion, TokenRule, processor_attr, size_get
 
 
 def unsupported(processor) -> str | None:
@@ -65,3 +65,6 @@ def expand(processor, width: int, height: int) -> Expansion:
     text = (img + brk) * (rows - 1) + img + end
     n = rows * (cols + 1)
     return Expansion(text=text, extra=rows * (cols - 1), image_tokens=n)
+
+
+RULE = TokenRule(unsupported=unsupported, expand=expand, refusal=refusal)

@@ -9,32 +9,14 @@ Header rule: tokens.py (one token per image); tiny model: tiny.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vlmtrain.families.base import Family
 from vlmtrain.families.mllama import tiny, tokens
 
-
-@dataclass
-class MllamaFamily(Family):
-    def count_unsupported(self, processor):
-        return tokens.unsupported(processor)
-
-    def expand_image(self, processor, width, height):
-        return tokens.expand(processor, width, height)
-
-    def build_tiny(self, out_dir):
-        tiny.build(out_dir)
-
-
-FAMILY = MllamaFamily(
+FAMILY = Family(
     name="mllama",
     model_types=("mllama",),
     image_token="<|image|>",
     vision_tower="model.vision_model",
-    projector="model.multi_modal_projector",
-    language_model="model.language_model",
-    lm_layers="model.language_model.layers",
     fsdp_wrap_classes=(
         "MllamaSelfAttentionDecoderLayer",
         "MllamaCrossAttentionDecoderLayer",
@@ -42,7 +24,8 @@ FAMILY = MllamaFamily(
     ),
     model_class="MllamaForConditionalGeneration",
     processor_class="MllamaProcessor",
-    tiny_end_of_turn=tiny.END_OF_TURN,
+    tiny=tiny.TINY,
+    rule=tokens.RULE,
     supports_flash_attention_2=False,
     per_row_keys=("pixel_values", "aspect_ratio_ids", "aspect_ratio_mask", "cross_attention_mask"),
     packing=None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.tiny.common import save, text_config, train_tokenizer
+from vlmtrain.tiny.common import TinyModel, save, text_config, train_tokenizer
 
 END_OF_TURN = "<|eot_id|>"
 # Llama 3.2 Vision's layout without its tool and date preamble.
@@ -53,3 +53,6 @@ def build(out: Path) -> None:
         image_token_index=tok.convert_tokens_to_ids("<|image|>"),
     )
     save(out, MllamaForConditionalGeneration(config), processor, END_OF_TURN)
+
+
+TINY = TinyModel(build, END_OF_TURN)

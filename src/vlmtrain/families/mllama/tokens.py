@@ -3,7 +3,7 @@ so the sequence length does not depend on the image size at all."""
 
 from __future__ import annotations
 
-from vlmtrain.encoding.expansion import Expansion
+from vlmtrain.encoding.expansion import Expansion, TokenRule
 
 
 def unsupported(processor) -> str | None:
@@ -12,3 +12,6 @@ def unsupported(processor) -> str | None:
 
 def expand(processor, width: int, height: int) -> Expansion:
     return Expansion(text=processor.image_token, extra=0, image_tokens=1)
+
+
+RULE = TokenRule(unsupported=unsupported, expand=expand)

@@ -68,15 +68,6 @@ class PaliGemmaFamily(Family):
         text = processor.image_token * len(images) + prefix
         return dict(processor(text=[text], images=[images], return_tensors="pt"))
 
-    def count_unsupported(self, processor):
-        return tokens.unsupported(processor)
-
-    def expand_image(self, processor, width, height):
-        return tokens.expand(processor, width, height)
-
-    def build_tiny(self, out_dir):
-        tiny.build(out_dir)
-
     def render(self, processor, messages, add_generation_prompt):
         raise VlmTrainError("PaliGemma has no chat template; records are encoded as prefix + suffix")
 
@@ -85,14 +76,11 @@ FAMILY = PaliGemmaFamily(
     name="paligemma",
     model_types=("paligemma",),
     image_token="<image>",
-    vision_tower="model.vision_tower",
-    projector="model.multi_modal_projector",
-    language_model="model.language_model",
-    lm_layers="model.language_model.layers",
     fsdp_wrap_classes=("GemmaDecoderLayer", "Gemma2DecoderLayer", "SiglipEncoderLayer"),
     model_class="PaliGemmaForConditionalGeneration",
     processor_class="PaliGemmaProcessor",
-    tiny_end_of_turn=tiny.END_OF_TURN,
+    tiny=tiny.TINY,
+    rule=tokens.RULE,
     image_counts_size_independent=True,
     multi_turn=False,
     supports_text_only=False,

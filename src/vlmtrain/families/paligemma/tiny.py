@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.tiny.common import save, text_config, train_tokenizer
+from vlmtrain.tiny.common import TinyModel, save, text_config, train_tokenizer, vision_config
 
 END_OF_TURN = "<eos>"
 IMAGE_SIZE, PATCH = 32, 8
@@ -26,12 +26,8 @@ def build(out: Path) -> None:
     ip = SiglipImageProcessorPil(size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}, image_seq_length=n_img)
     processor = PaliGemmaProcessor(image_processor=ip, tokenizer=tok)
     config = PaliGemmaConfig(
-        vision_config=dict(
+        vision_config=vision_config(
             model_type="siglip_vision_model",
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
             image_size=IMAGE_SIZE,
             patch_size=PATCH,
             projection_dim=64,
@@ -44,3 +40,6 @@ def build(out: Path) -> None:
         vocab_size=len(processor.tokenizer),
     )
     save(out, PaliGemmaForConditionalGeneration(config), processor, END_OF_TURN)
+
+
+TINY = TinyModel(build, END_OF_TURN)

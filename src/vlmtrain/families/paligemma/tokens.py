@@ -7,7 +7,7 @@ are counted by the family's own encode with 32x32 stand-in images (no pixel deco
 
 from __future__ import annotations
 
-from vlmtrain.encoding.expansion import Expansion
+from vlmtrain.encoding.expansion import Expansion, TokenRule, image_token_run
 
 
 def unsupported(processor) -> str | None:
@@ -15,5 +15,7 @@ def unsupported(processor) -> str | None:
 
 
 def expand(processor, width: int, height: int) -> Expansion:
-    n = processor.image_seq_length
-    return Expansion(text=processor.image_token, extra=n - 1, image_tokens=n)
+    return image_token_run(processor, processor.image_seq_length)
+
+
+RULE = TokenRule(unsupported=unsupported, expand=expand)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import vlmtrain.tiny.common as _common
-from vlmtrain.tiny.common import save, train_tokenizer
+from vlmtrain.tiny.common import TinyModel, save, train_tokenizer
 
 # Qwen2-VL-7B-Instruct's template (image/video parts, default system prompt).
 CHAT_TEMPLATE = (
@@ -46,8 +46,7 @@ def video_processor_config() -> dict:
     uses the same class); the class defaults, CLIP mean/std, bicubic."""
     return {
         **_common.VIDEO_PROCESSOR_DEFAULTS,
-        "image_mean": [0.48145466, 0.4578275, 0.40821073],
-        "image_std": [0.26862954, 0.26130258, 0.27577711],
+        **_common.CLIP_NORM,
         "max_frames": 768,
         "max_video_tokens": 128000,
         "merge_size": 2,
@@ -79,30 +78,36 @@ def special_ids(tok) -> dict:
     )
 
 
-def build(out: Path) -> None:
-    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLProcessor
-
+def build_with(out: Path, processor_class, config_class, model_class, vision_config: dict) -> None:
+    """The tiny Qwen2-VL recipe (tokenizer, image processor, template, text config) with a family's
+    processor, config and model classes and vision config; Qwen2.5-VL builds with it too."""
     from vlmtrain.encoding.compat import no_video_subclass
 
     tok, ip = tokenizer_and_image_processor()
-    processor = no_video_subclass(Qwen2VLProcessor)(
+    processor = no_video_subclass(processor_class)(
         image_processor=ip, tokenizer=tok, chat_template=CHAT_TEMPLATE
     )
-    config = Qwen2VLConfig(
-        text_config=text_config(tok),
-        vision_config=dict(
-            depth=1,
-            embed_dim=32,
-            hidden_size=64,
-            num_heads=2,
-            mlp_ratio=2,
-            patch_size=14,
-            spatial_merge_size=2,
-            temporal_patch_size=2,
-        ),
-        **special_ids(tok),
+    config = config_class(text_config=text_config(tok), vision_config=vision_config, **special_ids(tok))
+    save(out, model_class(config), processor, END_OF_TURN, video_processor_config())
+
+
+def build(out: Path) -> None:
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLProcessor
+
+    vision = dict(
+        depth=1,
+        embed_dim=32,
+        hidden_size=64,
+        num_heads=2,
+        mlp_ratio=2,
+        patch_size=14,
+        spatial_merge_size=2,
+        temporal_patch_size=2,
     )
-    save(out, Qwen2VLForConditionalGeneration(config), processor, END_OF_TURN, video_processor_config())
+    build_with(out, Qwen2VLProcessor, Qwen2VLConfig, Qwen2VLForConditionalGeneration, vision)
 
 
 END_OF_TURN = "<|im_end|>"  # what the template closes an assistant turn with (tests check labels end with it)
+
+
+TINY = TinyModel(build, END_OF_TURN)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from vlmtrain.encoding.expansion import Expansion, size_get
+from vlmtrain.encoding.expansion import Expansion, TokenRule, image_token_run, size_get
 
 
 def unsupported(processor) -> str | None:
@@ -55,5 +55,7 @@ def count(processor, width: int, height: int) -> int:
 
 
 def expand(processor, width: int, height: int) -> Expansion:
-    n = count(processor, width, height)
-    return Expansion(text=processor.image_token, extra=n - 1, image_tokens=n)
+    return image_token_run(processor, count(processor, width, height))
+
+
+RULE = TokenRule(unsupported=unsupported, expand=expand)

@@ -9,7 +9,7 @@ input (qkv, z) and output projections, all inside `model.language_model`.
 
 Labels: the template writes an (empty) think block only on assistant turns after the last user query,
 and earlier assistant turns as bare content, so a turn renders differently once a later user turn
-follows it; `assistant_spans` therefore finds each turn in the whole conversation's render (see
+follows it; `assistant_span` therefore finds each turn in the whole conversation's render (see
 there) instead of rendering growing prefixes. Records are rendered in the template's non-thinking mode
 (`enable_thinking=False`, Qwen3.5's documented switch): the generation prompt then ends with the empty
 think block, "<|im_start|>assistant\\n<think>\\n\\n</think>\\n\\n", so training and `predict` prompts agree
@@ -20,20 +20,18 @@ No packing: the linear-attention layers carry state across sample boundaries in 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 
 from vlmtrain.errors import VlmTrainError
-from vlmtrain.families.base import LM_PROJ_NAMES, to_template_messages
+from vlmtrain.families.base import LM_PROJ_NAMES, Family, to_template_messages
 from vlmtrain.families.qwen3_5 import tiny
 from vlmtrain.families.qwen3_vl import FAMILY as QWEN3_VL
-from vlmtrain.families.qwen3_vl import Qwen3VLFamily
 
 LINEAR_ATTENTION_PROJ = ("in_proj_qkv", "in_proj_z", "out_proj")
 
 
 @dataclass
-class Qwen3_5Family(Qwen3VLFamily):
+class Qwen3_5Family(Family):
     def render(self, processor, messages, add_generation_prompt):
         return processor.apply_chat_template(
             to_template_messages(messages),
@@ -42,39 +40,28 @@ class Qwen3_5Family(Qwen3VLFamily):
             enable_thinking=False,
         )
 
-    def assistant_spans(self, processor, record):
-        """Each assistant turn k starts after what the template writes before it (the render of
+    def assistant_span(self, processor, record, text, k):
+        """Assistant turn k starts after what the template writes before it (the render of
         messages[:k], a prefix of the whole render because no assistant turn in it follows the last
         user query) plus the part of the generation prompt the whole render repeats there
         ("<|im_start|>assistant\\n", and the empty think block on the last turns), and ends with its
-        <|im_end|>."""
-        from vlmtrain.encoding.parts import refuse_parts
-
-        refuse_parts(record, self.name)
+        <|im_end|>: found in the whole conversation's render, where the template writes it as it will
+        be trained, not in a render of the turns through it."""
         messages = record["messages"]
-        text = self.render(processor, messages, add_generation_prompt=False)
-        spans = []
-        for k, msg in enumerate(messages):
-            if msg["role"] != "assistant":
-                continue
-            before = self.render(processor, messages[:k], add_generation_prompt=False) if k else ""
-            prompt = self.render(processor, messages[:k], add_generation_prompt=True)[len(before) :]
-            if not text.startswith(before) or not prompt:
-                raise VlmTrainError(
-                    f"record {record.get('id')!r}: the {self.name} chat template does not render the turns "
-                    f"before assistant turn {k} as a prefix of the whole conversation"
-                )
-            start = len(before) + len(os.path.commonprefix([prompt, text[len(before) :]]))
-            end = text.find(self.tiny_end_of_turn, start)
-            if end < 0:
-                raise VlmTrainError(
-                    f"record {record.get('id')!r}: assistant turn {k} is not closed by {self.tiny_end_of_turn}"
-                )
-            spans.append((start, end + len(self.tiny_end_of_turn)))
-        return text, spans
-
-    def build_tiny(self, out_dir):
-        tiny.build(out_dir)
+        before = self.render(processor, messages[:k], add_generation_prompt=False) if k else ""
+        prompt = self.render(processor, messages[:k], add_generation_prompt=True)[len(before) :]
+        if not text.startswith(before) or not prompt:
+            raise VlmTrainError(
+                f"record {record.get('id')!r}: the {self.name} chat template does not render the turns "
+                f"before assistant turn {k} as a prefix of the whole conversation"
+            )
+        start = len(before) + len(os.path.commonprefix([prompt, text[len(before) :]]))
+        end = text.find(self.tiny_end_of_turn, start)
+        if end < 0:
+            raise VlmTrainError(
+                f"record {record.get('id')!r}: assistant turn {k} is not closed by {self.tiny_end_of_turn}"
+            )
+        return start, end + len(self.tiny_end_of_turn)
 
 
 FAMILY = QWEN3_VL.derive(
@@ -94,8 +81,6 @@ FAMILY = QWEN3_VL.derive(
     packing=None,
     packing_refusal="its Gated DeltaNet linear-attention layers run one recurrent state along the whole "
     "row, so a packed sample would read the state left by the samples before it",
-    lora_target_modules=(
-        rf"{re.escape(QWEN3_VL.language_model)}\..*\.({'|'.join(LM_PROJ_NAMES + LINEAR_ATTENTION_PROJ)})"
-    ),
-    tiny_end_of_turn=tiny.END_OF_TURN,
+    lora_projections=LM_PROJ_NAMES + LINEAR_ATTENTION_PROJ,
+    tiny=tiny.TINY,
 )

@@ -15,9 +15,9 @@ from vlmtrain.families.qwen3_vl.tiny import (
     tokenizer_and_image_processor,
     video_processor_config,
 )
-from vlmtrain.tiny.common import save
+from vlmtrain.tiny.common import TinyModel, save
 
-__all__ = ["CHAT_TEMPLATE", "END_OF_TURN", "build"]
+__all__ = ["CHAT_TEMPLATE", "END_OF_TURN", "TINY", "build"]
 
 _CONTENT = """\
 {%- set image_count = namespace(value=0) %}
@@ -207,3 +207,6 @@ def build(out: Path) -> None:
     config = Qwen3_5Config(text_config=tc, vision_config=vision, **special_ids(tok))
     model = Qwen3_5ForConditionalGeneration(config)
     save(out, model, processor(tok, ip, CHAT_TEMPLATE), END_OF_TURN, video_processor=video_processor_config())
+
+
+TINY = TinyModel(build, END_OF_TURN)

@@ -9,43 +9,16 @@ text decoder (MoE layers: fused experts, LoRA then reaches attention only). The 
 DeepStack adds features from inner vision blocks to the first LM layers through
 `model.visual.deepstack_merger_list` (counted as vision tower: the contract has one projector prefix,
 `model.visual.merger`). Packed rows take 4-row position ids from the model's own get_rope_index, as
-Qwen2-VL's do (qwen2_vl/packing.py). Video parts are refused (not supported yet). Tiny model: tiny.py.
+Qwen2-VL's do (MoE checkpoints: their own model class's). Video parts are refused (not supported yet).
+Tiny model: tiny.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from vlmtrain.encoding.parts import refuse_parts
 from vlmtrain.families.qwen2_vl import FAMILY as QWEN2_VL
-from vlmtrain.families.qwen2_vl import Qwen2VLFamily, packing
 from vlmtrain.families.qwen3_vl import tiny
 
-
-@dataclass
-class Qwen3VLFamily(Qwen2VLFamily):
-    # model_type -> the class whose get_rope_index builds packed M-RoPE ids (MoE checkpoints: its own).
-    rope_index_classes: dict[str, str] = field(default_factory=dict)
-
-    def packed_position_ids(self, feat, model_config=None):
-        model_type = model_config.model_type if model_config is not None else None
-        rope_index_class = self.rope_index_classes.get(model_type, self.rope_index_class)
-        return packing.position_ids(rope_index_class, feat, model_config)
-
-    def assistant_spans(self, processor, record):
-        refuse_parts(record, self.name)
-        return super().assistant_spans(processor, record)
-
-    def encode_prompt(self, processor, record):
-        refuse_parts(record, self.name)
-        return super().encode_prompt(processor, record)
-
-    def build_tiny(self, out_dir):
-        tiny.build(out_dir)
-
-
 FAMILY = QWEN2_VL.derive(
-    Qwen3VLFamily,
     name="qwen3_vl",
     model_types=("qwen3_vl", "qwen3_vl_moe"),
     fsdp_wrap_classes=(
@@ -59,5 +32,6 @@ FAMILY = QWEN2_VL.derive(
     processor_class="Qwen3VLProcessor",
     rope_index_class="Qwen3VLModel",
     rope_index_classes={"qwen3_vl_moe": "Qwen3VLMoeModel"},
-    tiny_end_of_turn=tiny.END_OF_TURN,
+    tiny=tiny.TINY,
+    image_and_text_only=True,
 )

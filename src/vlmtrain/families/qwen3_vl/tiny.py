@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import vlmtrain.tiny.common as _common
-from vlmtrain.tiny.common import save, train_tokenizer
+from vlmtrain.families.qwen2_vl.tiny import SPECIALS as QWEN2_VL_SPECIALS
+from vlmtrain.families.qwen2_vl.tiny import special_ids
+from vlmtrain.tiny.common import TinyModel, merger_vision_config, save, train_tokenizer
 
 # The chat template of Qwen/Qwen3-VL-2B-Instruct and -8B-Instruct (chat_template.json): no default
 # system prompt, "Picture N: " only with add_vision_id, tool calls and tool responses.
@@ -136,17 +138,7 @@ within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{\\"name\\": <function-
 {%- endif %}
 """
 # Qwen3's special tokens (ids in the real vocab: <|endoftext|> 151643 ... <|video_pad|> 151656, <think>).
-SPECIALS = [
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|vision_start|>",
-    "<|vision_end|>",
-    "<|image_pad|>",
-    "<|video_pad|>",
-    "<think>",
-    "</think>",
-]
+SPECIALS = [*QWEN2_VL_SPECIALS, "<think>", "</think>"]
 PATCH = 16  # Qwen3-VL's vision patch (Qwen2-VL: 14); merge 2, so sides are multiples of 32
 # The checkpoints' image normalisation (preprocessor_config.json: image_mean = image_std = 0.5).
 NORM = dict(image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5])
@@ -196,28 +188,12 @@ def text_config(tok, **overrides) -> dict:
     )
 
 
-VISION_CONFIG = dict(
+VISION_CONFIG = merger_vision_config(
     depth=2,
-    hidden_size=32,
-    intermediate_size=64,
-    num_heads=2,
-    out_hidden_size=64,  # the text hidden size
     patch_size=PATCH,
-    spatial_merge_size=2,
-    temporal_patch_size=2,
     num_position_embeddings=16,  # a 4x4 grid, interpolated to the image's grid (real: 2304 = 48x48)
     deepstack_visual_indexes=[0],
 )
-
-
-def special_ids(tok) -> dict:
-    ids = tok.convert_tokens_to_ids
-    return dict(
-        image_token_id=ids("<|image_pad|>"),
-        video_token_id=ids("<|video_pad|>"),
-        vision_start_token_id=ids("<|vision_start|>"),
-        vision_end_token_id=ids("<|vision_end|>"),
-    )
 
 
 def processor(tok, ip, chat_template=CHAT_TEMPLATE):
@@ -238,3 +214,6 @@ def build(out: Path) -> None:
 
 
 END_OF_TURN = "<|im_end|>"  # what the template closes an assistant turn with (tests check labels end with it)
+
+
+TINY = TinyModel(build, END_OF_TURN)

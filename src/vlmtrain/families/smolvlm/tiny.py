@@ -12,9 +12,9 @@ from vlmtrain.families.idefics3.tiny import (
     image_processor_kwargs,
     specials,
 )
-from vlmtrain.tiny.common import VIDEO_PROCESSOR_DEFAULTS, save, train_tokenizer
+from vlmtrain.tiny.common import VIDEO_PROCESSOR_DEFAULTS, TinyModel, save, train_tokenizer
 
-__all__ = ["END_OF_TURN", "build"]
+__all__ = ["END_OF_TURN", "TINY", "build"]
 
 
 def video_processor_config() -> dict:
@@ -48,3 +48,6 @@ def build(out: Path) -> None:
         **configs(tok, tok.convert_tokens_to_ids("<image>")), pad_token_id=tok.pad_token_id
     )
     save(out, SmolVLMForConditionalGeneration(config), processor, END_OF_TURN, video_processor_config())
+
+
+TINY = TinyModel(build, END_OF_TURN)
