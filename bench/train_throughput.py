@@ -640,6 +640,15 @@ def run_data_path(model_dir: str, data_dir: str, batch_size: int, max_pixels: in
     }
 
 
+def wait_for_quiet(max_load: float, max_wait: float) -> float:
+    """Sleep until the 1-minute load average is at most max_load (other jobs share the machine), at most
+    max_wait seconds; returns the seconds waited."""
+    t0 = time.monotonic()
+    while os.getloadavg()[0] > max_load and time.monotonic() - t0 < max_wait:
+        time.sleep(5)
+    return round(time.monotonic() - t0, 1)
+
+
 def data_path_bench(ns) -> dict:
     """--data-path-only: `ns.repeats` epochs, each in a fresh process with a fresh `datasets` cache."""
     real = real_image_pool()
@@ -662,11 +671,17 @@ def data_path_bench(ns) -> dict:
             cmd = [sys.executable, __file__, "--worker", "data_path", "--worker-out", str(res),
                    "--model-dir", str(model_dir), "--data-dir", str(data_dir),
                    "--batch-size", str(ns.batch_size), "--max-pixels", str(ns.max_pixels)]  # fmt: skip
+            waited = wait_for_quiet(ns.quiet_load, ns.quiet_wait)
             before = os.getloadavg()
             rep_env = {**env, "HF_DATASETS_CACHE": str(tmp / f"hf-cache-{rep}")}
             subprocess.run(cmd, check=True, env=rep_env)
+            after = os.getloadavg()
             loads.append(
-                {"before": [round(x, 2) for x in before], "after": [round(x, 2) for x in os.getloadavg()]}
+                {
+                    "waited_s": waited,
+                    "before": [round(x, 2) for x in before],
+                    "after": [round(x, 2) for x in after],
+                }
             )
             runs.append(json.loads(res.read_text()))
             print(f"data path rep {rep}: {runs[-1]['samples_per_s']} samples/s", file=sys.stderr)
@@ -698,6 +713,7 @@ def data_path_bench(ns) -> dict:
             "batch_size": ns.batch_size,
             "run_max_pixels": ns.max_pixels,
             "order": "sequential batches (the run's length-grouped sampler changes the order, not the work)",
+            "quiet_load": {"max_load_1min": ns.quiet_load, "max_wait_s": ns.quiet_wait},
             "process": "one process per repeat, DataLoader num_workers=0, one torch thread, fresh "
             "HF_DATASETS_CACHE (the split is read as a first run reads it)",
         },
@@ -851,6 +867,10 @@ def main(argv=None) -> None:
         help="measure the data path alone (dataset + collator, real images, no model) -> "
         "bench/results/train_data_path_<label>.json",
     )
+    ap.add_argument(
+        "--quiet-load", type=float, default=1.5, help="--data-path-only: wait for this 1-min load"
+    )
+    ap.add_argument("--quiet-wait", type=float, default=240, help="--data-path-only: at most this long (s)")
     ap.add_argument("--label", default="before", help="--data-path-only: before | after (the refactor)")
     ap.add_argument(
         "--max-pixels", type=int, default=CAP_PIXELS, help="--data-path-only: the run's max_pixels (0: none)"
