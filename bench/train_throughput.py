@@ -32,6 +32,15 @@ model is dispatch-bound on CPU, so padding barely shows in its step time (`--mod
     python bench/train_throughput.py                                  # CPU, small qwen2_vl, lora and full
     python bench/train_throughput.py --device cuda --method lora qlora  # Qwen2-VL-2B config, random weights
     -> bench/results/train_throughput_<device>.json
+
+The data path alone (`--data-path-only`): samples/s through the dataset and collator that `vlmtrain run`
+builds (`data_path_pieces`: load_split, preflight, CappedCollator(VLMCollator)), fetched as the Trainer's
+DataLoader fetches them, one process, no model; 512 cauldron-shaped samples with real photos from
+fixtures/real_data (JPEG and PNG, 300x166 to 2160x1200, 1-3 per sample). Each repeat is a fresh process
+with a fresh `datasets` cache; the batches' fingerprint (token ids, labels, pixel sum) must match across
+repeats, and before/after a refactor of the path.
+
+    python bench/train_throughput.py --data-path-only --label before   # -> results/train_data_path_before.json
 """
 
 from __future__ import annotations
@@ -114,8 +123,10 @@ def _words(rng: random.Random, lo: int, hi: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(rng.randint(lo, hi)))
 
 
-def cauldron_records(n: int, seed: int = 0) -> list[dict]:
-    """n canonical records shaped like the_cauldron's mix (see MIX), deterministic for a seed."""
+def cauldron_records(n: int, seed: int = 0, real_images: dict[str, list] | None = None) -> list[dict]:
+    """n canonical records shaped like the_cauldron's mix (see MIX), deterministic for a seed. Images:
+    one-colour PNGs of SIZES, or with `real_images` (`real_image_pool()`) real photos: "doc" samples
+    draw from its "large" list, the others from "photos"."""
     rng = random.Random(seed)
     kinds = [k for k, share, *_ in MIX for _ in range(round(share * 100))]
     spec = {k: rest for k, _share, *rest in MIX}
@@ -133,17 +144,24 @@ def cauldron_records(n: int, seed: int = 0) -> list[dict]:
             messages.append({"role": "user", "content": content})
             answer = [{"type": "text", "text": _words(rng, alo, ahi)}]
             messages.append({"role": "assistant", "content": answer})
-        images = [{"bytes": _png(rng, s), "path": f"{i:05d}-{k}.png"} for k, s in enumerate(sizes)]
+        if real_images is None:
+            images = [{"bytes": _png(rng, s), "path": f"{i:05d}-{k}.png"} for k, s in enumerate(sizes)]
+        else:
+            pool = real_images["large" if kind == "doc" else "photos"]
+            picks = [pool[rng.randrange(len(pool))] for _ in range(n_img)]
+            images = [
+                {"bytes": im["bytes"], "path": f"{i:05d}-{k}-{im['name']}"} for k, im in enumerate(picks)
+            ]
         out.append({"id": f"{kind}-{i:05d}", "messages": messages, "images": images, "source": kind})
     return out
 
 
-def write_data(out: Path, n: int, seed: int) -> Path:
+def write_data(out: Path, n: int, seed: int, real_images: dict[str, list] | None = None) -> Path:
     from vlmdata.io import ShardWriter
 
     out.mkdir(parents=True, exist_ok=True)
     writer = ShardWriter(out, "train")
-    for record in cauldron_records(n, seed):
+    for record in cauldron_records(n, seed, real_images):
         writer.write(record)
     writer.close()
     return out
@@ -451,6 +469,280 @@ def run_path(
     }
 
 
+# ---- the data path alone (--data-path-only) -----------------------------------------------------------
+# Real images, byte for byte from the repo's fixtures (copied from public repositories: see
+# fixtures/real_data/ORIGIN.md): JPEG and PNG photos, 300x166 to 1080x600 pixels.
+FIXTURES = HERE.parent / "fixtures" / "real_data"
+REAL_PHOTOS = [
+    "lf-mllm-demo/mllm_demo_data/1.jpg",
+    "lf-mllm-demo/mllm_demo_data/2.jpg",
+    "lf-mllm-demo/mllm_demo_data/3.jpg",
+    "lf-mllm-example-parquet/data/images/2.jpg",
+    "lf-mllm-example-parquet/data/images/3.jpg",
+    "qwen3vl-single-images/demo/images/10095.png",
+    "qwen3vl-single-images/demo/images/10149.png",
+    "xtuner/resource/mscoco_dog_000000319154.jpg",
+    "xtuner/resource/mscoco_twocat_000000039769.jpg",
+]
+# The "doc" samples' images (the_cauldron's docvqa/chartqa pages are large): the largest photo as it is
+# and two photos upscaled (LANCZOS, saved as JPEG quality 90) at run time: (photo, scale).
+LARGE_PHOTOS = [
+    ("lf-mllm-example-parquet/data/images/3.jpg", 1),
+    ("lf-mllm-example-parquet/data/images/3.jpg", 2),
+    ("xtuner/resource/mscoco_twocat_000000039769.jpg", 3),
+]
+DATA_PATH_CALLS = [
+    "vlmtrain.config.to_training_args(cfg)",
+    "vlmtrain.families.family_for_model(model_dir).load_processor(model_dir)",
+    "vlmtrain.data.load_split(data_dir, 'train', max_train_samples)",
+    "vlmtrain.train.preflight(args, dataset, processor, family, 'train', notices)",
+    "vlmtrain.data.CappedCollator(vlmtrain.collator.VLMCollator(processor, family, max_length, "
+    "train_on_prompt, keep_vision=False), max_pixels)",
+    "torch.utils.data.DataLoader(dataset, batch_size, collate_fn=collator, num_workers=0): per batch "
+    "Dataset.__getitems__ (datasets decodes the images to PIL) -> CappedCollator -> cap_images -> "
+    "VLMCollator -> family.encode_one (decode_images, processor) -> family.collate",
+]
+
+
+def real_image_pool() -> dict[str, list[dict]]:
+    """{"photos": [...], "large": [...]}, each {"name", "bytes", "size", "format", "source"}."""
+    from PIL import Image
+
+    def entry(name: str, rel: str, scale: int) -> dict:
+        data = (FIXTURES / rel).read_bytes()
+        im = Image.open(io.BytesIO(data))
+        fmt = im.format
+        if scale != 1:
+            im = im.convert("RGB").resize((im.width * scale, im.height * scale), Image.LANCZOS)
+            buf = io.BytesIO()
+            im.save(buf, format="JPEG", quality=90)
+            data, fmt = buf.getvalue(), "JPEG"
+        name += "." + fmt.lower().replace("jpeg", "jpg")
+        return {
+            "name": name,
+            "bytes": data,
+            "size": list(im.size),
+            "format": fmt,
+            "source": rel,
+            "scale": scale,
+        }
+
+    return {
+        "photos": [entry(f"photo{k}", p, 1) for k, p in enumerate(REAL_PHOTOS)],
+        "large": [entry(f"large{k}", p, s) for k, (p, s) in enumerate(LARGE_PHOTOS)],
+    }
+
+
+def data_path_pieces(model_dir: str, data_dir: str, output_dir: str, batch_size: int, max_pixels: int | None):
+    """(train dataset, collator, setup seconds) built as `vlmtrain run` builds them for its train DataLoader
+    (vlmtrain.train._train, one process): the checked config -> training args, the family's processor, the
+    split read by `load_split`, `preflight` (exact token counts, over-length filter, `length` column) and
+    the run's collator, `CappedCollator(VLMCollator(...), max_pixels)`. Setup: load_split + preflight.
+    When the refactor moves these, this is the one function to follow it."""
+    from vlmtrain.collator import VLMCollator
+    from vlmtrain.config import to_training_args
+    from vlmtrain.data import CappedCollator, load_split
+    from vlmtrain.families import family_for_model
+    from vlmtrain.train import preflight
+
+    cfg = {
+        "model_name_or_path": model_dir,
+        "data_dir": data_dir,
+        "output_dir": output_dir,
+        "method": "lora",
+        "per_device_train_batch_size": batch_size,
+        "max_pixels": max_pixels,
+        "max_length": 4096,
+        "use_cpu": True,
+        "report_to": [],
+    }
+    args = to_training_args(cfg)
+    family = family_for_model(model_dir)
+    processor = family.load_processor(args.model_name_or_path)
+    t0 = time.perf_counter()
+    dataset = load_split(args.data_dir, args.train_split, args.max_train_samples)
+    dataset = preflight(args, dataset, processor, family, args.train_split, [])
+    setup = time.perf_counter() - t0
+    collator = CappedCollator(
+        VLMCollator(
+            processor,
+            family,
+            max_length=args.max_length,
+            train_on_prompt=args.train_on_prompt,
+            keep_vision=False,
+        ),
+        args.max_pixels,
+    )
+    return dataset, collator, setup
+
+
+def run_data_path(model_dir: str, data_dir: str, batch_size: int, max_pixels: int | None) -> dict:
+    """One epoch through the data path alone, in this process (no DataLoader workers, no model): the rows
+    fetched as the Trainer's DataLoader fetches them (`Dataset.__getitems__`, images decoded by `datasets`)
+    and collated by the run's collator. Returns samples/s and what the batches held (a fingerprint that
+    must not change with a refactor of the path)."""
+    import hashlib
+
+    import torch
+    from torch.utils.data import DataLoader
+
+    torch.set_num_threads(1)
+    output_dir = tempfile.mkdtemp(prefix="bench-data-path-")
+    dataset, collator, setup = data_path_pieces(model_dir, data_dir, output_dir, batch_size, max_pixels)
+    collate_s = 0.0
+
+    def timed(records):
+        nonlocal collate_s
+        t = time.perf_counter()
+        out = collator(records)
+        collate_s += time.perf_counter() - t
+        return out
+
+    collator(dataset.__getitems__([0, 1]))  # untimed warm-up: lazy imports, processor first call
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=timed, num_workers=0)
+    digest = hashlib.sha256()
+    totals = {"batches": 0, "samples": 0, "real_tokens": 0, "label_tokens": 0, "pixel_rows": 0}
+    pixel_sum = 0.0
+    aside = 0.0  # time spent on the fingerprint, taken out of the epoch's time
+    t0, c0 = time.perf_counter(), time.process_time()
+    for batch in loader:
+        t = time.perf_counter()
+        digest.update(batch["input_ids"].numpy().tobytes())
+        digest.update(batch["labels"].numpy().tobytes())
+        totals["batches"] += 1
+        totals["samples"] += int(batch["input_ids"].shape[0])
+        totals["real_tokens"] += int(batch["attention_mask"].sum())
+        totals["label_tokens"] += int((batch["labels"] != -100).sum())
+        if "pixel_values" in batch:
+            totals["pixel_rows"] += int(batch["pixel_values"].shape[0])
+            pixel_sum += float(batch["pixel_values"].double().sum())
+        aside += time.perf_counter() - t
+    seconds = time.perf_counter() - t0 - aside
+    cpu_seconds = time.process_time() - c0
+    samples = totals["samples"]
+    return {
+        "samples": samples,
+        "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu_seconds, 3),
+        "samples_per_s": round(samples / seconds, 3),
+        "samples_per_cpu_s": round(samples / cpu_seconds, 3),
+        "collate_seconds": round(collate_s, 3),
+        "fetch_seconds": round(seconds - collate_s, 3),
+        "setup_seconds_load_split_and_preflight": round(setup, 3),
+        "peak_rss_mb": round(_rss_mb("VmHWM"), 1),
+        "fingerprint": {**totals, "pixel_sum": round(pixel_sum, 1), "sha256_ids_labels": digest.hexdigest()},
+    }
+
+
+def wait_for_quiet(max_load: float, max_wait: float) -> float:
+    """Sleep until the 1-minute load average is at most max_load (other jobs share the machine), at most
+    max_wait seconds; returns the seconds waited."""
+    t0 = time.monotonic()
+    while os.getloadavg()[0] > max_load and time.monotonic() - t0 < max_wait:
+        time.sleep(5)
+    return round(time.monotonic() - t0, 1)
+
+
+def data_path_bench(ns) -> dict:
+    """--data-path-only: `ns.repeats` epochs, each in a fresh process with a fresh `datasets` cache."""
+    real = real_image_pool()
+    records = cauldron_records(ns.samples, ns.seed, real)
+    counts = [len(r["images"]) for r in records]
+    used: dict[str, int] = {}
+    for r in records:
+        for im in r["images"]:
+            name = im["path"].split("-", 2)[2]
+            used[name] = used.get(name, 0) + 1
+    by_name = {im["name"]: im for pool in real.values() for im in pool}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
+    runs, loads = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        data_dir = write_data(tmp / "data", ns.samples, ns.seed, real)
+        model_dir = make_model("tiny", tmp / "model")
+        for rep in range(ns.repeats):
+            res = tmp / f"data-path-{rep}.json"
+            cmd = [sys.executable, __file__, "--worker", "data_path", "--worker-out", str(res),
+                   "--model-dir", str(model_dir), "--data-dir", str(data_dir),
+                   "--batch-size", str(ns.batch_size), "--max-pixels", str(ns.max_pixels)]  # fmt: skip
+            waited = wait_for_quiet(ns.quiet_load, ns.quiet_wait)
+            before = os.getloadavg()
+            rep_env = {**env, "HF_DATASETS_CACHE": str(tmp / f"hf-cache-{rep}")}
+            subprocess.run(cmd, check=True, env=rep_env)
+            after = os.getloadavg()
+            loads.append(
+                {
+                    "waited_s": waited,
+                    "before": [round(x, 2) for x in before],
+                    "after": [round(x, 2) for x in after],
+                }
+            )
+            runs.append(json.loads(res.read_text()))
+            print(f"data path rep {rep}: {runs[-1]['samples_per_s']} samples/s", file=sys.stderr)
+    prints = {json.dumps(r["fingerprint"], sort_keys=True) for r in runs}
+    if len(prints) != 1:
+        raise SystemExit(f"the repeats' batches differ: {sorted(prints)}")
+    rates = [r["samples_per_s"] for r in runs]
+    cpu_rates = [r["samples_per_cpu_s"] for r in runs]
+    mid = sorted(runs, key=lambda r: r["samples_per_s"])[len(runs) // 2]
+    import torch
+    import transformers
+
+    return {
+        "benchmark": "train_throughput data path (dataset + collator, no model)",
+        "label": ns.label,
+        "samples_per_s_median": statistics.median(rates),
+        "samples_per_s_all": rates,
+        "samples_per_s_spread": [min(rates), max(rates)],
+        "samples_per_cpu_s_median": statistics.median(cpu_rates),
+        "samples_per_cpu_s_all": cpu_rates,
+        "median_run": mid,
+        "runs": runs,
+        "load_average_1_5_15": loads,
+        "calls": DATA_PATH_CALLS,
+        "setup": {
+            "family": "qwen2_vl",
+            "model": "vlmtrain.tiny qwen2_vl (make_tiny_model), processor max_pixels raised to "
+            f"{CAP_PIXELS} (as the throughput bench); no model forward",
+            "batch_size": ns.batch_size,
+            "run_max_pixels": ns.max_pixels,
+            "order": "sequential batches (the run's length-grouped sampler changes the order, not the work)",
+            "quiet_load": {"max_load_1min": ns.quiet_load, "max_wait_s": ns.quiet_wait},
+            "process": "one process per repeat, DataLoader num_workers=0, one torch thread, fresh "
+            "HF_DATASETS_CACHE (the split is read as a first run reads it)",
+        },
+        "dataset": {
+            "samples": ns.samples,
+            "seed": ns.seed,
+            "images": sum(counts),
+            "images_per_sample_mean": round(sum(counts) / len(counts), 3),
+            "images_per_sample_counts": {str(k): counts.count(k) for k in sorted(set(counts))},
+            "image_source": "real photos from fixtures/real_data (byte for byte); the 'doc' samples' large "
+            "images: the largest photo and two photos upscaled x2/x3 (LANCZOS, JPEG q90)",
+            "images_used": [
+                {
+                    "name": n,
+                    "source": by_name[n]["source"],
+                    "scale": by_name[n]["scale"],
+                    "format": by_name[n]["format"],
+                    "size": by_name[n]["size"],
+                    "bytes": len(by_name[n]["bytes"]),
+                    "uses": used[n],
+                }
+                for n in sorted(used)
+            ],  # fmt: skip
+            "mix": [{"kind": k, "share": s, "images": i, "answer_words": a} for k, s, i, a, _t in MIX],
+        },
+        "environment": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "cpu_count": os.cpu_count(),
+            "machine": platform.machine(),
+        },
+    }
+
+
 # ---- the run ------------------------------------------------------------------------------------------
 def sampler_padding(
     data_dir: Path, model_dir: Path, batch_size: int, seed: int, pack_length: int, pack_rows: int | None
@@ -485,6 +777,10 @@ def sampler_padding(
 
 
 def _worker(ns) -> None:
+    if ns.worker == "data_path":
+        out = run_data_path(ns.model_dir, ns.data_dir, ns.batch_size, ns.max_pixels or None)
+        Path(ns.worker_out).write_text(json.dumps(out))
+        return
     (method,) = ns.method  # one method per worker
     out = run_path(
         ns.worker,
@@ -558,7 +854,21 @@ def main(argv=None) -> None:
     ap.add_argument(
         "--paths", nargs="+", default=["stock", "ours", "packed"], choices=["stock", "ours", "packed"]
     )
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=None, help="default: 2 (--data-path-only: 5)")
+    ap.add_argument(
+        "--data-path-only",
+        action="store_true",
+        help="measure the data path alone (dataset + collator, real images, no model) -> "
+        "bench/results/train_data_path_<label>.json",
+    )
+    ap.add_argument(
+        "--quiet-load", type=float, default=1.5, help="--data-path-only: wait for this 1-min load"
+    )
+    ap.add_argument("--quiet-wait", type=float, default=240, help="--data-path-only: at most this long (s)")
+    ap.add_argument("--label", default="before", help="--data-path-only: before | after (the refactor)")
+    ap.add_argument(
+        "--max-pixels", type=int, default=CAP_PIXELS, help="--data-path-only: the run's max_pixels (0: none)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None)
     for hidden in ("--worker", "--worker-out", "--model-dir", "--data-dir"):
@@ -566,6 +876,24 @@ def main(argv=None) -> None:
     ns = ap.parse_args(argv)
     if ns.worker:
         return _worker(ns)
+    if ns.data_path_only:
+        ns.repeats = ns.repeats or 5
+        ns.samples = ns.samples or 512
+        out = Path(ns.out or HERE / "results" / f"train_data_path_{ns.label}.json")
+        report = data_path_bench(ns)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp_out = out.with_name(out.name + ".tmp")
+        tmp_out.write_text(json.dumps(report, indent=2) + "\n")
+        tmp_out.replace(out)
+        keys = (
+            "samples_per_s_median",
+            "samples_per_s_all",
+            "samples_per_cpu_s_median",
+            "load_average_1_5_15",
+        )
+        print(json.dumps({k: report[k] for k in keys}, indent=2))
+        return None
+    ns.repeats = ns.repeats or 2
     methods = ns.method or (["lora", "full"] if ns.device == "cpu" else ["lora", "qlora"])
     samples = ns.samples or (128 if ns.device == "cpu" else 512)
     ns.model = ns.model or ("small" if ns.device == "cpu" else "2b")
