@@ -493,9 +493,9 @@ LARGE_PHOTOS = [
 ]
 DATA_PATH_CALLS = [
     "vlmtrain.config.to_training_args(cfg)",
-    "vlmtrain.families.family_for_model(model_dir).load_processor(model_dir)",
+    "vlmtrain.families.resolve_family(model_dir).load_processor(model_dir)",
     "vlmtrain.data.load_split(data_dir, 'train', max_train_samples)",
-    "vlmtrain.train.preflight(args, dataset, processor, family, 'train', notices)",
+    "vlmtrain.data.preflight(args, dataset, processor, family, 'train', notices)",
     "vlmtrain.data.CappedCollator(vlmtrain.collator.VLMCollator(processor, family, max_length, "
     "train_on_prompt, keep_vision=False), max_pixels)",
     "torch.utils.data.DataLoader(dataset, batch_size, collate_fn=collator, num_workers=0): per batch "
@@ -541,9 +541,8 @@ def data_path_pieces(model_dir: str, data_dir: str, output_dir: str, batch_size:
     When the refactor moves these, this is the one function to follow it."""
     from vlmtrain.collator import VLMCollator
     from vlmtrain.config import to_training_args
-    from vlmtrain.data import CappedCollator, load_split
-    from vlmtrain.families import family_for_model
-    from vlmtrain.train import preflight
+    from vlmtrain.data import CappedCollator, load_split, preflight
+    from vlmtrain.families import resolve_family
 
     cfg = {
         "model_name_or_path": model_dir,
@@ -557,7 +556,7 @@ def data_path_pieces(model_dir: str, data_dir: str, output_dir: str, batch_size:
         "report_to": [],
     }
     args = to_training_args(cfg)
-    family = family_for_model(model_dir)
+    family = resolve_family(model_dir)
     processor = family.load_processor(args.model_name_or_path)
     t0 = time.perf_counter()
     dataset = load_split(args.data_dir, args.train_split, args.max_train_samples)
