@@ -1,17 +1,18 @@
 """FSDP2 jobs on CPU (gloo), run by tests/train/test_fsdp.py as
 
     python fsdp_worker.py JOBS.json OUT_DIR
-    JOBS.json: [{"id": "qwen2_vl-lora", "model": "/tmp/.../qwen2_vl", "method": "lora", "keep_vision": true}, ...]
-    OUT_DIR/<id>/: rank0.json rank1.json (each rank's result), rank0.log rank1.log (its stdout+stderr),
-                   status.json {"exit": [0, 0], "seconds": 4.1, "timed_out": false}
+    JOBS.json: [{"id": "qwen2_vl", "model": "/tmp/.../qwen2_vl", "methods": ["lora", "full"],
+                 "keep_vision": true}, ...]
+    OUT_DIR/<id>/: rank0.json rank1.json (each rank's {method: result}), rank0.log rank1.log (its
+                   stdout+stderr), status.json {"exit": [0, 0], "seconds": 6.1, "timed_out": false}
 
-One job is one family and one method on a fresh pair of processes with its own process group, so a job
-that fails (a Python error, a gloo abort, a crash, a hang) fails alone and leaves its ranks' output. The
-pair is forked from this process after it has imported torch, transformers, peft and the families' model
-classes: starting 2 x 39 interpreters would cost ~10 s each, a fork costs milliseconds. The ranks meet
-through a FileStore in the job's folder: no port is chosen by anyone (gloo's own sockets bind port 0).
+One job is one family on a fresh pair of processes with its own process group, so a job that fails (a
+Python error, a gloo abort, a crash, a hang) fails alone and leaves its ranks' output. The pair is forked
+from this process after it has imported torch, transformers, peft and the families' classes and loaded
+one tiny model: starting 2 x 20 interpreters would cost ~10 s each, a fork costs milliseconds. The ranks
+meet through a FileStore in the job's folder: no port is chosen by anyone (gloo's sockets bind port 0).
 
-A job, for lora or full: shard the tiny model with `vlmtrain.fsdp.shard_model`; one optimizer step where
+A method, lora or full: shard the tiny model with `vlmtrain.fsdp.shard_model`; one optimizer step where
 rank 0's batch holds an image and rank 1's is text-only (the keep-alive row keeps the vision tower in
 step); then the full state dict is gathered, loaded into a fresh unsharded model, and that model's logits
 are compared with the sharded model's on the same batch. keep_vision false turns the keep-alive row off
@@ -33,6 +34,7 @@ from types import SimpleNamespace
 
 import torch
 import torch.distributed as dist
+import tqdm
 from PIL import Image
 
 from vlmtrain.collator import VLMCollator
@@ -122,7 +124,11 @@ def rank_main(job: dict, folder: Path, rank: int) -> int:
     print(f"fsdp_worker rank {rank}: {job['id']} ({job['model']})", file=sys.stderr, flush=True)
     store = dist.FileStore(str(folder / "store"), 2)
     dist.init_process_group("gloo", store=store, rank=rank, world_size=2, timeout=GLOO_TIMEOUT)
-    result = one_method(job["model"], job["method"], rank, keep_vision=job.get("keep_vision", True))
+    keep_vision = job.get("keep_vision", True)
+    result = {}
+    for method in job["methods"]:
+        print(f"fsdp_worker rank {rank}: {method}", file=sys.stderr, flush=True)
+        result[method] = one_method(job["model"], method, rank, keep_vision=keep_vision)
     dist.barrier()  # both ranks are past their last collective before either closes its sockets
     dist.destroy_process_group()
     write_json(folder / f"rank{rank}.json", result)
@@ -176,10 +182,11 @@ def run_job(job: dict, folder: Path) -> dict:
     return status
 
 
-def warm_imports(models: list[str]) -> None:
-    """Import what every job needs once, here, so the forked ranks start warm: peft (with bitsandbytes
-    and torch's inductor behind it: ~10 s), the FSDP and state-dict modules, and each family's model and
-    processor classes (transformers imports them lazily)."""
+def warm_up(models: list[str]) -> None:
+    """Do once, here, what every forked rank would otherwise do first: import peft (with bitsandbytes
+    and torch's inductor behind it: ~10 s), the FSDP and state-dict modules and each family's model and
+    processor classes (transformers imports them lazily), and load one model with LoRA and its
+    processor (transformers' weight-name rules and the template engine are built on first use)."""
     import peft  # noqa: F401
     import torch.distributed.checkpoint.state_dict  # noqa: F401
     import torch.distributed.fsdp  # noqa: F401
@@ -189,6 +196,9 @@ def warm_imports(models: list[str]) -> None:
         fam = family_for_model(path)
         for name in (fam.model_class, *fam.model_classes.values(), fam.processor_class):
             getattr(transformers, name)
+    if models:
+        build(models[0], "lora")
+        family_for_model(models[0]).load_processor(models[0])
 
 
 def main(jobs_file: str, out_dir: str) -> None:
@@ -196,7 +206,10 @@ def main(jobs_file: str, out_dir: str) -> None:
     # gloo binds its pair sockets to the address the host name resolves to; loopback needs no name service
     if "GLOO_SOCKET_IFNAME" not in os.environ and "lo" in {n for _, n in socket.if_nameindex()}:
         os.environ["GLOO_SOCKET_IFNAME"] = "lo"
-    warm_imports([job["model"] for job in jobs])
+    # fork() copies only the calling thread: start none here (no tokenizer pool, no tqdm monitor thread)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    tqdm.tqdm.monitor_interval = 0
+    warm_up([job["model"] for job in jobs])
     for job in jobs:
         status = run_job(job, Path(out_dir) / job["id"])
         print(f"fsdp_worker: {job['id']} {status}", file=sys.stderr, flush=True)

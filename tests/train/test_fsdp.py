@@ -20,7 +20,7 @@ from vlmtrain.families import NAMES
 pytestmark = [pytest.mark.train]
 
 WORKER = Path(__file__).with_name("fsdp_worker.py")
-KEEP_ALIVE_OFF = f"{NAMES[0]}-lora-no-keep-alive"  # the job that must fail
+KEEP_ALIVE_OFF = f"{NAMES[0]}-no-keep-alive"  # the job that must fail
 
 
 def run_jobs(jobs: list[dict], out: Path, timeout: int = 3600) -> subprocess.CompletedProcess:
@@ -43,15 +43,13 @@ def run_jobs(jobs: list[dict], out: Path, timeout: int = 3600) -> subprocess.Com
 
 @pytest.fixture(scope="module")
 def fsdp_jobs(tiny_model, tmp_path_factory):
-    """Every family x method as its own two-process job, plus the keep-alive-off job: the folder of
-    their outputs, and the worker process (its stderr shows up if it died before a job ran)."""
+    """Every family as its own two-process job (LoRA, then full), plus the keep-alive-off job: the
+    folder of their outputs, and the worker process (its stderr shows if it died before a job ran)."""
     dirs = {name: tiny_model(name) for name in NAMES}
-    jobs = [
-        {"id": f"{name}-{method}", "model": str(d), "method": method, "keep_vision": True}
-        for name, d in dirs.items()
-        for method in ("lora", "full")
-    ]
-    jobs.append({"id": KEEP_ALIVE_OFF, "model": str(dirs[NAMES[0]]), "method": "lora", "keep_vision": False})
+    jobs = [{"id": name, "model": str(d), "methods": ["lora", "full"]} for name, d in dirs.items()]
+    jobs.append(
+        {"id": KEEP_ALIVE_OFF, "model": str(dirs[NAMES[0]]), "methods": ["lora"], "keep_vision": False}
+    )
     out = tmp_path_factory.mktemp("fsdp")
     return out, run_jobs(jobs, out)
 
@@ -71,7 +69,7 @@ def job_status(fsdp_jobs, job_id: str) -> tuple[Path, dict]:
 
 
 def job_result(fsdp_jobs, job_id: str) -> list[dict]:
-    """[rank 0 result, rank 1 result] of a job that finished; else fails naming the job (family-method)
+    """[rank 0 result, rank 1 result] of a job that finished; else fails naming the job (the family)
     with both ranks' exit status and the tail of their output."""
     folder, status = job_status(fsdp_jobs, job_id)
     if status["exit"] != [0, 0] or not all((folder / f"rank{r}.json").exists() for r in (0, 1)):
@@ -84,15 +82,16 @@ def job_result(fsdp_jobs, job_id: str) -> list[dict]:
 
 @pytest.fixture
 def fsdp_results(fsdp_jobs, name):
-    """{method: [rank 0 result, rank 1 result]} of this family's jobs (an error here names the family)."""
-    return {method: job_result(fsdp_jobs, f"{name}-{method}") for method in ("lora", "full")}
+    """[rank 0 result, rank 1 result] of this family's job, each {method: result} (an error here names
+    the family)."""
+    return job_result(fsdp_jobs, name)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["lora", "full"])
 @pytest.mark.parametrize("name", NAMES)
 def test_fsdp2_step_and_reload(fsdp_results, name, method):
-    rank0, rank1 = fsdp_results[method]
+    rank0, rank1 = (r[method] for r in fsdp_results)
     assert "error" not in rank0, rank0["error"]
     assert "error" not in rank1, rank1["error"]
     # the text-only batch got the keep-alive row (a family without text-only rows: both ranks have images)
@@ -100,7 +99,7 @@ def test_fsdp2_step_and_reload(fsdp_results, name, method):
     assert rank0["missing"] == [] and rank0["unexpected"] == []
     assert rank0["reload_max_abs_diff"] <= 1e-6
     assert rank0["step_changed_logits"] > 0  # the step trained something, so the reload check means it
-    full = fsdp_results["full"][0]["trainable"]
+    full = fsdp_results[0]["full"]["trainable"]
     assert (rank0["trainable"] < full) if method == "lora" else rank0["trainable"] == full
 
 
