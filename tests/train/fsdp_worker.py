@@ -4,7 +4,7 @@
     JOBS.json: [{"id": "qwen2_vl", "model": "/tmp/.../qwen2_vl", "methods": ["lora", "full"],
                  "keep_vision": true}, ...]
     OUT_DIR/<id>/: rank0.json rank1.json (each rank's {method: result}), rank0.log rank1.log (its
-                   stdout+stderr), status.json {"exit": [0, 0], "seconds": 6.1, "timed_out": false}
+                   stdout+stderr), status.json {"exit": [0, 0], "killed": [], "seconds": 6.1, "timed_out": false}
 
 One job is one family on a fresh pair of processes with its own process group, so a job that fails (a
 Python error, a gloo abort, a crash, a hang) fails alone and leaves its ranks' output. The pair is forked
@@ -162,6 +162,7 @@ def run_job(job: dict, folder: Path) -> dict:
     start = time.monotonic()
     pids = [fork_rank(job, folder, rank) for rank in (0, 1)]
     codes: list[int | None] = [None, None]
+    killed = []  # ranks this worker stopped because their peer failed or time ran out
     timed_out = False
     while None in codes:
         for i, pid in enumerate(pids):
@@ -174,10 +175,12 @@ def run_job(job: dict, folder: Path) -> dict:
         if (failed or timed_out) and None in codes:
             for i, pid in enumerate(pids):
                 if codes[i] is None:
+                    killed.append(i)
                     os.kill(pid, signal.SIGKILL)
                     codes[i] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
         time.sleep(0.05)
-    status = {"exit": codes, "seconds": round(time.monotonic() - start, 2), "timed_out": timed_out}
+    seconds = round(time.monotonic() - start, 2)
+    status = {"exit": codes, "killed": killed, "seconds": seconds, "timed_out": timed_out}
     write_json(folder / "status.json", status)
     return status
 

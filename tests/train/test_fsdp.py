@@ -73,9 +73,14 @@ def job_result(fsdp_jobs, job_id: str) -> list[dict]:
     with both ranks' exit status and the tail of their output."""
     folder, status = job_status(fsdp_jobs, job_id)
     if status["exit"] != [0, 0] or not all((folder / f"rank{r}.json").exists() for r in (0, 1)):
-        logs = "\n".join(
-            f"--- rank {r} (exit {status['exit'][r]}):\n{tail(folder / f'rank{r}.log')}" for r in (0, 1)
-        )
+
+        def rank_output(r: int) -> str:
+            killed = (
+                ", killed by the worker: its peer failed or time ran out" if r in status["killed"] else ""
+            )
+            return f"--- rank {r} (exit {status['exit'][r]}{killed}):\n{tail(folder / f'rank{r}.log')}"
+
+        logs = "\n".join(rank_output(r) for r in (0, 1))
         pytest.fail(f"FSDP job {job_id} failed: {status}\n{logs}", pytrace=False)
     return [json.loads((folder / f"rank{r}.json").read_text()) for r in (0, 1)]
 
