@@ -196,12 +196,12 @@ def warm_up(models: list[str]) -> None:
     import transformers
 
     for path in dict.fromkeys(models):
-        fam = family_for_model(path)
+        fam = resolve_family(path)
         for name in (fam.model_class, *fam.model_classes.values(), fam.processor_class):
             getattr(transformers, name)
     if models:
         build(models[0], "lora")
-        family_for_model(models[0]).load_processor(models[0])
+        resolve_family(models[0]).load_processor(models[0])
 
 
 def main(jobs_file: str, out_dir: str) -> None:
