@@ -119,24 +119,16 @@ def prompt_text(prompt_record: dict) -> str:
 
 
 def load_split(data, split: str):
-    """Canonical Parquet shards -> a `datasets.Dataset` whose images stay undecoded {bytes, path} dicts."""
-    import datasets
+    """Canonical Parquet shards -> a `datasets.Dataset` whose images stay undecoded {bytes, path} dicts
+    (`vlmdata.shards`), so an unreadable image becomes one clear error naming its record when the family
+    decodes it (once, see `encoding.records.decode_images`)."""
+    from vlmdata import shards
+    from vlmtrain.data import shard_errors
 
-    from vlmtrain.tokens.shards import check_shards
-
-    folder = Path(data)
-    if not folder.is_dir():
-        raise VlmTrainError(f"{folder}: no such data folder; pass a folder of vlmdata Parquet shards")
-    files = sorted(folder.glob(f"{split}-*.parquet"))
-    if not files:
-        found = sorted({p.name.split("-")[0] for p in folder.glob("*.parquet")})
-        raise VlmTrainError(
-            f"{folder}: no {split!r} split (no {split}-*.parquet); splits found: {', '.join(found) or 'none'}"
-        )
-    check_shards(files)
-    ds = datasets.load_dataset("parquet", data_dir=str(folder), split=split)
-    # Undecoded, so an unreadable image becomes one clear error naming its record (see decode_images).
-    return ds.cast_column("images", datasets.List(datasets.Image(decode=False)))
+    with shard_errors():
+        files = shards.require_split(data, split)
+        shards.check_shards(files)
+        return shards.load_split(data, split, decode=False, files=files)
 
 
 def image_record(image, prompt: str) -> dict:
