@@ -9,7 +9,7 @@ images of a batch decoded once, and the pre-flight count and overlength filter r
 
 One read, one decode: the split's shards are loaded once with images left as {bytes, path} structs;
 preflight and `sampling.record_lengths` count from that dataset's own rows (image sizes from headers),
-and the training collator (`DecodingCollator`, `packing.PackedCollator`) decodes each image once per
+and the training collator (`CappedCollator`, `packing.PackedCollator`) decodes each image once per
 sample (PIL open, EXIF orientation, RGB: `encoding.records.decode_images`, as `datasets` decodes it),
 caps it, and hands the family the decoded images, which `Family.encode_one` uses as they are.
 Which files make a split is `vlmdata.shards`' one rule, for `run` and `check` alike.
@@ -173,8 +173,9 @@ def decode_record(record: dict[str, Any], max_pixels: int | None) -> dict[str, A
     return {**record, "images": [cap_image(im, max_pixels) for im in images]}
 
 
-class DecodingCollator:
-    """Wraps a collator: decodes (once) and caps every record's images before collating."""
+class CappedCollator:
+    """Wraps a collator (the run's): decodes every record's images once and caps them (`decode_record`)
+    before collating."""
 
     def __init__(self, collator, max_pixels: int | None):
         self.collator = collator

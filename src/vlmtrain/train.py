@@ -39,7 +39,7 @@ def _train(cfg: dict[str, Any]) -> Path:
     from vlmtrain.callbacks import JsonlLogCallback, plot_loss, trim_log, use_one_progress_display
     from vlmtrain.collator import VLMCollator
     from vlmtrain.config import resolved_config, to_training_args
-    from vlmtrain.data import DecodingCollator, load_split, preflight
+    from vlmtrain.data import CappedCollator, load_split, preflight
     from vlmtrain.families import resolve_family
     from vlmtrain.fsdp import fill_fsdp_config, meta_model
     from vlmtrain.methods import apply_method, load_model, resolve_precision, trainable_summary
@@ -106,7 +106,7 @@ def _train(cfg: dict[str, Any]) -> Path:
     # Sharded runs: a text-only batch gets a label-free image row so every rank runs the vision tower
     # (vlmtrain.fsdp; without it the ranks' collectives differ and the run hangs).
     keep_vision = bool(cfg.get("fsdp")) and args.world_size > 1
-    collator = DecodingCollator(
+    collator = CappedCollator(
         VLMCollator(
             processor,
             family,

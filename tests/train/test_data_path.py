@@ -79,7 +79,7 @@ def test_collator_decodes_each_image_once_with_the_tensors_of_the_datasets_decod
 
     from vlmdata.shards import load_split as shards_load_split
     from vlmtrain.collator import VLMCollator
-    from vlmtrain.data import DecodingCollator, cap_image, load_split
+    from vlmtrain.data import CappedCollator, cap_image, load_split
     from vlmtrain.encoding.records import decode_images
 
     family, processor, _ = tiny_loaded(name)
@@ -103,7 +103,7 @@ def test_collator_decodes_each_image_once_with_the_tensors_of_the_datasets_decod
 
     monkeypatch.setattr(family, "encode_one", spy)
     opens = _Opens(monkeypatch)
-    after = DecodingCollator(plain, max_pixels)(rows)
+    after = CappedCollator(plain, max_pixels)(rows)
     assert opens.n == sum(len(r["images"]) for r in rows) == 5
     assert all(isinstance(im, Image.Image) and im.mode == "RGB" for im in seen)
     assert decode_images(seen) == seen and all(a is b for a, b in zip(decode_images(seen), seen, strict=True))

@@ -113,7 +113,7 @@ class PackedCollator:
 
         feats = []
         for rec in records:
-            rec = decode_record(rec, self.max_pixels)  # each image decoded once, as DecodingCollator does
+            rec = decode_record(rec, self.max_pixels)  # each image decoded once, as CappedCollator does
             feats.append(self.family.encode_one(self.processor, rec, self.plain.train_on_prompt))
         return feats
 
