@@ -117,10 +117,10 @@ def processors(tmp: Path):
 
 
 def bench_one(label, family, processor, data_dir: Path, records: list[dict], max_length: int) -> dict:
+    from vlmtrain.data import iter_split
     from vlmtrain.families import resolve_family
     from vlmtrain.tokens.render import reference_length
     from vlmtrain.tokens.report import preflight
-    from vlmtrain.tokens.shards import iter_split
 
     t0 = time.perf_counter()
     report = preflight(iter_split(data_dir, "train"), processor, family, max_length, batch_size=8)

@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # vlmtrain's layers, lowest first: a module imports only modules of its own layer or below.
 # Matched by the longest module-name prefix.
 LAYERS: list[tuple[str, ...]] = [
-    ("vlmtrain", "vlmtrain.errors", "vlmtrain.notices", "vlmtrain.fsmode", "vlmtrain.runfolder"),
+    ("vlmtrain", "vlmtrain.errors", "vlmtrain.notices", "vlmtrain.runfolder"),
     (
         "vlmtrain.encoding",
         "vlmtrain.families",

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from vlmtrain.runfolder import DROPPED_NAME, STATE_NAME, write_atomic
+from vlmdata.atomic import atomic_file, atomic_write_text
+from vlmtrain.runfolder import DROPPED_NAME, STATE_NAME
 
 LOG_NAME = "trainer_log.jsonl"
 PLOT_NAME = "loss.png"
@@ -114,7 +115,7 @@ def trim_log(output_dir: Path, checkpoint: str | None) -> None:
         return
     state = json.loads((Path(checkpoint) / STATE_NAME).read_text())
     rows = [r for r in read_log(output_dir) if r.get("step", 0) <= state["global_step"]]
-    write_atomic(log, "".join(json.dumps(r) + "\n" for r in rows))
+    atomic_write_text(log, "".join(json.dumps(r) + "\n" for r in rows))
 
 
 def smooth(values: list[float], weight: float = SMOOTHING) -> list[float]:
@@ -145,10 +146,11 @@ def plot_loss(output_dir: str | Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     out = Path(output_dir) / PLOT_NAME
-    tmp = out.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    tmp.replace(out)
+    try:
+        with atomic_file(out, "wb") as fh:
+            fig.savefig(fh, format="png", dpi=100, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return out
 
 

@@ -9,7 +9,7 @@ The config is the one `vlmtrain run` reads, checked by the same `vlmtrain.config
 
 from __future__ import annotations
 
-from vlmtrain.tokens import shards
+from vlmtrain import data
 from vlmtrain.tokens.report import Report, preflight
 
 # `vlmtrain run`'s defaults for what the check reads (trl: max_length 1024; transformers: batch 8).
@@ -45,7 +45,7 @@ def load_processor(model_dir):
 def check_data(data_dir, model_dir, max_length: int, split: str = "train", batch_size: int = 8) -> Report:
     """Exact token counts for every record of a split against a model's processor (for `vlmdata validate`)."""
     family, processor = load_processor(model_dir)
-    return preflight(shards.iter_split(data_dir, split), processor, family, max_length, batch_size)
+    return preflight(data.iter_split(data_dir, split), processor, family, max_length, batch_size)
 
 
 def check_config(config_path, overrides: dict | None = None, verify: int = 0, config_overrides=()):
@@ -53,7 +53,7 @@ def check_config(config_path, overrides: dict | None = None, verify: int = 0, co
     cfg = load_settings(config_path, overrides, config_overrides)
     family, processor = load_processor(cfg["model_name_or_path"])
     report = preflight(
-        shards.iter_split(cfg["data_dir"], cfg["train_split"]),
+        data.iter_split(cfg["data_dir"], cfg["train_split"]),
         processor,
         family,
         int(cfg["max_length"]),
@@ -67,7 +67,7 @@ def check_config(config_path, overrides: dict | None = None, verify: int = 0, co
 
 def first_records(data_dir, split: str, n: int) -> list[dict]:
     out: list[dict] = []
-    for _file, _first, recs in shards.iter_split(data_dir, split, batch_rows=max(n, 1)):
+    for _file, _first, recs in data.iter_split(data_dir, split, batch_size=max(n, 1)):
         out.extend(recs[: n - len(out)])
         if len(out) >= n:
             break

@@ -277,10 +277,12 @@ def check_environment(cfg: dict[str, Any]) -> list[str]:
         elif not root.is_dir():
             problems.append(f"data_dir: folder {data_dir!r} does not exist (make it with `vlmdata download`)")
         else:
+            from vlmdata import shards
+
             for key in ("train_split", "eval_split"):
                 split = cfg.get(key, "train" if key == "train_split" else None)
-                if split and not any(root.glob(f"{split}-*.parquet")):
-                    found = sorted(p.name for p in root.glob("*.parquet"))[:5]
+                if split and not shards.split_files(root, split):  # the files `vlmtrain run` reads
+                    found = [f.name for s in shards.splits(root) for f in shards.split_files(root, s)][:5]
                     problems.append(
                         f"{key}: no {split}-*.parquet shards in {data_dir!r} (found: {', '.join(found) or 'none'})"
                     )

@@ -1,9 +1,18 @@
-"""Layer 2 (data): canonical shards -> `datasets.Dataset`, image caps, and the pre-flight count and overlength
-filter run before training.
+"""Layer 2 (data): canonical shards -> `datasets.Dataset` (read once, through `vlmdata.shards`), the
+images of a batch decoded once, and the pre-flight count and overlength filter run before training.
 
-load_split("data/naruto", "train")  -> Dataset({id, messages, images: [PIL.Image], source})
-cap_images(record, max_pixels=50_176) -> same record, each image with w*h <= 50,176 (aspect kept)
-preflight(args, dataset, processor, family, "train") -> the dataset to train on, with a `length` column
+    load_split("data/naruto", "train")  -> Dataset({id, messages, images: [{"bytes", "path"}], source})
+    dataset_chunks(dataset)             -> (position of the first, [record, ...]) per batch of its rows
+    decode_record(record, max_pixels=50_176) -> same record, images RGB PIL with w*h <= 50,176 (aspect kept)
+    preflight(args, dataset, processor, family, "train") -> the dataset to train on, with a `length` column
+    iter_split("data/naruto", "train")  -> (file, first index in file, [record, ...]) streamed (`vlmtrain check`)
+
+One read, one decode: the split's shards are loaded once with images left as {bytes, path} structs;
+preflight and `sampling.record_lengths` count from that dataset's own rows (image sizes from headers),
+and the training collator (`CappedCollator`, `packing.PackedCollator`) decodes each image once per
+sample (PIL open, EXIF orientation, RGB: `encoding.records.decode_images`, as `datasets` decodes it),
+caps it, and hands the family the decoded images, which `Family.encode_one` uses as they are.
+Which files make a split is `vlmdata.shards`' one rule, for `run` and `check` alike.
 """
 
 from __future__ import annotations
@@ -11,57 +20,137 @@ from __future__ import annotations
 import json
 import math
 import sys
+from bisect import bisect_right
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from vlmtrain.errors import VlmTrainError
+from vlmdata import shards
+from vlmtrain.errors import ConfigError, VlmTrainError
 from vlmtrain.runfolder import DROPPED_NAME
 
+COLUMNS = ["id", "messages", "images"]  # what counting reads
+BATCH_ROWS = 512
 
-def split_files(data_dir: str | Path, split: str) -> list[str]:
-    return sorted(str(p) for p in Path(data_dir).glob(f"{split}-*.parquet"))
+
+@contextmanager
+def shard_errors() -> Iterator[None]:
+    """`vlmdata.shards`' errors as vlmtrain's (the same message, naming the folder or file)."""
+    try:
+        yield
+    except shards.ShardError as exc:
+        raise VlmTrainError(str(exc)) from None
 
 
-def load_split(data_dir: str | Path, split: str, max_samples: int | None = None):
-    """Shards `<split>-*.parquet` -> Dataset; images decode to PIL through the shards' `huggingface` metadata."""
-    from datasets import load_dataset
-
-    from vlmtrain.tokens.shards import check_shards
-
-    files = split_files(data_dir, split)
+def split_files(data_dir: str | Path, split: str) -> list[Path]:
+    """The split's shard files (`vlmdata.shards.split_files`); a ConfigError (exit 2) naming the fix when
+    the folder or the split is missing."""
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise ConfigError([f"data_dir {str(root)!r} is not a folder"], source="data")
+    files = shards.split_files(root, split)
     if not files:
-        raise VlmTrainError(f"{data_dir}: no {split}-*.parquet shards")
-    check_shards(files)
-    refuse_video_audio(files)
-    ds = load_dataset("parquet", data_files={split: files}, split=split)
+        raise ConfigError(
+            [
+                f"{root}: no '{split}-*.parquet' shards; pick a split that exists (--split) or convert the "
+                "data with `vlmdata download`/`vlmdata convert`"
+            ],
+            source="data",
+        )
+    return files
+
+
+def iter_split(
+    data_dir, split: str = "train", batch_size: int = BATCH_ROWS
+) -> Iterator[tuple[str, int, list]]:
+    """The split's records streamed from its shards, images left undecoded: (file, first index in that
+    file, [record, ...]) per batch, only the columns counting needs (what `vlmtrain check` counts, without
+    building a dataset). The same files `load_split` reads."""
+    split_files(data_dir, split)
+    with shard_errors():
+        yield from shards.iter_split(data_dir, split, columns=COLUMNS, batch_size=batch_size)
+
+
+def load_split(data_dir: str | Path, split: str, max_samples: int | None = None, decode: bool = False):
+    """The split's shards -> one Dataset, read once. decode=False (training, predict): images stay
+    {"bytes", "path"} structs, decoded by the collator; decode=True: PIL images (datasets' Image feature),
+    for callers that hand the rows to other code."""
+    with shard_errors():
+        files = shards.require_split(data_dir, split)
+        shards.check_shards(files)
+        ds = shards.load_split(data_dir, split, decode=decode, files=files)
+    refuse_video_audio(ds, files)
     if max_samples is not None and max_samples < len(ds):
         ds = ds.select(range(max_samples))
     return ds
 
 
-def refuse_video_audio(files) -> None:
-    """vlmdata carries videos and audios (the shards' `videos`/`audios` columns); vlmtrain does not train
-    on them yet. Refuse, naming the first such record, instead of training on the text around them."""
-    import pyarrow.compute as pc
+def dataset_chunks(
+    dataset, batch_size: int = BATCH_ROWS, columns=COLUMNS
+) -> Iterator[tuple[int, list[dict]]]:
+    """(position of the first, [record, ...]) over a dataset's rows in order, read from its Arrow table:
+    images stay {"bytes", "path"} whatever its Image feature says, and memory stays at one batch."""
+    table = dataset.select_columns([c for c in columns if c in dataset.column_names]).with_format("arrow")
+    for start in range(0, len(table), batch_size):
+        yield start, table[start : start + batch_size].to_pylist()
+
+
+def shard_bounds(files) -> list[tuple[str, int, int]]:
+    """(file, position of its first row in the split, rows) per shard, from the Parquet footers."""
     import pyarrow.parquet as pq
 
+    bounds, position = [], 0
     for path in files:
-        names = pq.read_schema(path).names
-        media = [c for c in ("videos", "audios") if c in names]
-        if not media:
-            continue  # a shard from before vlmdata carried them
-        table = pq.read_table(path, columns=["id", *media])
+        rows = pq.read_metadata(path).num_rows
+        bounds.append((str(path), position, rows))
+        position += rows
+    return bounds
+
+
+def located(chunks, bounds) -> Iterator[tuple[str | None, int, list[dict]]]:
+    """(position, records) chunks of a split's rows (the split's first rows, in order) -> (file, index of the
+    first in that file, records), cut at shard boundaries, so a count names the file and record as
+    `vlmtrain check` does. Without bounds: (None, position, records)."""
+    starts = [b[1] for b in bounds]
+    for position, records in chunks:
+        done = 0
+        while done < len(records):
+            at = position + done
+            k = bisect_right(starts, at) - 1
+            if k < 0 or at >= starts[k] + bounds[k][2]:  # not a prefix of these shards: positions only
+                yield None, at, records[done:]
+                break
+            file, first, rows = bounds[k]
+            take = min(len(records) - done, first + rows - at)
+            yield file, at - first, records[done : done + take]
+            done += take
+
+
+def refuse_video_audio(dataset, files) -> None:
+    """vlmdata carries videos and audios (the shards' `videos`/`audios` columns); vlmtrain does not train
+    on them yet. Refuse, naming the first such record, instead of training on the text around them.
+    Read from the dataset's own Arrow table (no second read of the shards)."""
+    import pyarrow.compute as pc
+
+    media = [c for c in ("videos", "audios") if c in dataset.column_names]
+    if not media:
+        return  # shards from before vlmdata carried them
+    table = dataset.with_format("arrow")
+    for path, first, rows in shard_bounds(files):
+        part = table[first : first + rows]
         for column in media:
-            counts = pc.fill_null(pc.list_value_length(table.column(column)), 0)
-            if pc.max(counts).as_py():
-                rows = pc.indices_nonzero(counts).to_pylist()
-                first = rows[0]
-                raise VlmTrainError(
-                    f"{path} record {first} (id {table.column('id')[first].as_py()}): has "
-                    f"{counts[first].as_py()} {column[:-1]}(s) ({len(rows)} record(s) in this shard have "
-                    f"{column}); vlmtrain does not train on video or audio yet. Drop those records, or train with "
-                    "a tool that does (the sharegpt export keeps them for LLaMA-Factory)"
-                )
+            counts = pc.fill_null(pc.list_value_length(part.column(column)), 0)
+            if not rows or not pc.max(counts).as_py():
+                continue
+            found = pc.indices_nonzero(counts).to_pylist()
+            k = found[0]
+            raise VlmTrainError(
+                f"{path} record {k} (id {part.column('id')[k].as_py()}): has "
+                f"{counts[k].as_py()} {column[:-1]}(s) ({len(found)} record(s) in this shard have "
+                f"{column}); vlmtrain does not train on video or audio yet. Drop those records, or train with "
+                "a tool that does (the sharegpt export keeps them for LLaMA-Factory)"
+            )
 
 
 def cap_image(image, max_pixels: int | None):
@@ -73,8 +162,10 @@ def cap_image(image, max_pixels: int | None):
     return image.resize(size)
 
 
-def cap_images(record: dict[str, Any], max_pixels: int | None) -> dict[str, Any]:
-    if not max_pixels or not record.get("images"):
+def decode_record(record: dict[str, Any], max_pixels: int | None) -> dict[str, Any]:
+    """The record with its images decoded once ({bytes, path} -> RGB PIL, EXIF orientation applied) and
+    capped to max_pixels; what the family's encode_one then takes as it is."""
+    if not record.get("images"):
         return record
     from vlmtrain.encoding.records import decode_images
 
@@ -83,14 +174,15 @@ def cap_images(record: dict[str, Any], max_pixels: int | None) -> dict[str, Any]
 
 
 class CappedCollator:
-    """Wraps a collator: caps every record's images to max_pixels before collating."""
+    """Wraps a collator (the run's): decodes every record's images once and caps them (`decode_record`)
+    before collating."""
 
     def __init__(self, collator, max_pixels: int | None):
         self.collator = collator
         self.max_pixels = max_pixels
 
     def __call__(self, records: list[dict]):
-        return self.collator([cap_images(r, self.max_pixels) for r in records])
+        return self.collator([decode_record(r, self.max_pixels) for r in records])
 
 
 def dropped_notice(rows: list[dict], total: int, split: str, max_length: int, report: Path | None) -> str:
@@ -156,13 +248,14 @@ def preflight(config, dataset, processor, family, split: str = "train", notices:
     names a file of a run that was then refused).
     """
     from vlmtrain.tokens import preflight as count_tokens
-    from vlmtrain.tokens.shards import iter_split
 
     if not config.token_check:
         return dataset
     max_length = config.max_length or sys.maxsize
+    # Counted from the rows the trainer gets (the dataset's own Arrow table), located in their shards.
+    bounds = shard_bounds(shards.split_files(config.data_dir, split))
     report = count_tokens(
-        _first_records(iter_split(config.data_dir, split), len(dataset)),
+        located(dataset_chunks(dataset), bounds),
         processor,
         family,
         max_length,
@@ -191,13 +284,3 @@ def preflight(config, dataset, processor, family, split: str = "train", notices:
     if rows and notices is not None:
         notices.append(dropped_notice(rows, len(lengths), split, config.max_length, dropped))
     return kept
-
-
-def _first_records(chunks, n: int):
-    """(file, first, records) chunks of a split -> the same, stopping after n records (max_train_samples)."""
-    left = n
-    for file, first, records in chunks:
-        if left <= 0:
-            return
-        yield file, first, records[:left]
-        left -= len(records)

@@ -11,14 +11,11 @@ and give the same outputs as base + adapter.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
+from vlmdata.atomic import atomic_folder
 from vlmtrain.errors import VlmTrainError
-from vlmtrain.fsmode import honour_umask
 
 
 def merge(model: str, adapter, out) -> dict:
@@ -34,18 +31,9 @@ def merge(model: str, adapter, out) -> dict:
     processor = family.load_processor(model)
     base = family.load_model(model, dtype="auto")
     merged = attach_adapter(base, adapter, model).merge_and_unload()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    honour_umask(tmp)  # mkdtemp makes it 0700
-    try:
+    with atomic_folder(out) as tmp:  # an empty `out` is replaced; a failed save leaves nothing behind
         merged.save_pretrained(tmp)
         processor.save_pretrained(tmp)
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return {
         "out": str(out),
         "model_class": type(merged).__name__,

@@ -299,8 +299,9 @@ def evaluate_file(predictions_path, names: Sequence[str] = DEFAULT_METRICS, out=
         "metrics": {"anls": 0.71, "bleu": 0.23, ...}, "scales": {"cider": "0-10 (COCO)", ...}}
     """
     import json
-    import os
     from pathlib import Path
+
+    from vlmdata.atomic import atomic_write_text
 
     preds, refs, _ = read_predictions(predictions_path)
     scores = compute_metrics(preds, refs, list(names))
@@ -313,9 +314,6 @@ def evaluate_file(predictions_path, names: Sequence[str] = DEFAULT_METRICS, out=
         "notes": _notes(scores, refs),
     }
     out = Path(out) if out else Path(predictions_path).with_name("metrics.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, out)
+    atomic_write_text(out, json.dumps(result, indent=2) + "\n")
     result["written"] = str(out)
     return result

@@ -17,12 +17,12 @@ decoding unless `temperature` > 0.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from vlmdata.atomic import atomic_file
 from vlmtrain.errors import VlmTrainError
 
 
@@ -119,24 +119,16 @@ def prompt_text(prompt_record: dict) -> str:
 
 
 def load_split(data, split: str):
-    """Canonical Parquet shards -> a `datasets.Dataset` whose images stay undecoded {bytes, path} dicts."""
-    import datasets
+    """Canonical Parquet shards -> a `datasets.Dataset` whose images stay undecoded {bytes, path} dicts
+    (`vlmdata.shards`), so an unreadable image becomes one clear error naming its record when the family
+    decodes it (once, see `encoding.records.decode_images`)."""
+    from vlmdata import shards
+    from vlmtrain.data import shard_errors
 
-    from vlmtrain.tokens.shards import check_shards
-
-    folder = Path(data)
-    if not folder.is_dir():
-        raise VlmTrainError(f"{folder}: no such data folder; pass a folder of vlmdata Parquet shards")
-    files = sorted(folder.glob(f"{split}-*.parquet"))
-    if not files:
-        found = sorted({p.name.split("-")[0] for p in folder.glob("*.parquet")})
-        raise VlmTrainError(
-            f"{folder}: no {split!r} split (no {split}-*.parquet); splits found: {', '.join(found) or 'none'}"
-        )
-    check_shards(files)
-    ds = datasets.load_dataset("parquet", data_dir=str(folder), split=split)
-    # Undecoded, so an unreadable image becomes one clear error naming its record (see decode_images).
-    return ds.cast_column("images", datasets.List(datasets.Image(decode=False)))
+    with shard_errors():
+        files = shards.require_split(data, split)
+        shards.check_shards(files)
+        return shards.load_split(data, split, decode=False, files=files)
 
 
 def image_record(image, prompt: str) -> dict:
@@ -229,44 +221,38 @@ def run_predictions(
 
     torch.manual_seed(seed)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
     total = len(records) if limit is None else min(limit, len(records))
     skipped, written, start = [], 0, time.perf_counter()
-    try:
-        with tmp.open("w", encoding="utf-8") as f:
-            pending: list[tuple[dict, str | None]] = []
+    with atomic_file(out, "w", encoding="utf-8") as f:
+        pending: list[tuple[dict, str | None]] = []
 
-            def flush():
-                nonlocal written
-                t0 = time.perf_counter()
-                preds = generate(
-                    family, processor, model, [p for p, _ in pending], max_new_tokens, temperature, top_p
-                )
-                each = (time.perf_counter() - t0) / len(pending)
-                for (prompt, ref), pred in zip(pending, preds, strict=True):
-                    row = {"id": prompt.get("id"), "prompt": prompt_text(prompt), "reference": ref}
-                    f.write(json.dumps({**row, "prediction": pred, "seconds": round(each, 4)}) + "\n")
-                written += len(pending)
-                pending.clear()
+        def flush():
+            nonlocal written
+            t0 = time.perf_counter()
+            preds = generate(
+                family, processor, model, [p for p, _ in pending], max_new_tokens, temperature, top_p
+            )
+            each = (time.perf_counter() - t0) / len(pending)
+            for (prompt, ref), pred in zip(pending, preds, strict=True):
+                row = {"id": prompt.get("id"), "prompt": prompt_text(prompt), "reference": ref}
+                f.write(json.dumps({**row, "prediction": pred, "seconds": round(each, 4)}) + "\n")
+            written += len(pending)
+            pending.clear()
 
-            for i, record in enumerate(records):
-                if i >= total:
-                    break
-                parts = split_record(record)
-                if parts is None:
-                    skipped.append(record.get("id"))
-                else:
-                    pending.append(parts)
-                if len(pending) == batch_size:
-                    flush()
-                if progress:
-                    progress(i + 1, total)
-            if pending:
+        for i, record in enumerate(records):
+            if i >= total:
+                break
+            parts = split_record(record)
+            if parts is None:
+                skipped.append(record.get("id"))
+            else:
+                pending.append(parts)
+            if len(pending) == batch_size:
                 flush()
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+            if progress:
+                progress(i + 1, total)
+        if pending:
+            flush()
     return {
         "written": str(out),
         "num_predictions": written,

@@ -35,12 +35,6 @@ def launched() -> bool:
     return bool(os.environ.get(LAUNCHED_ENV))
 
 
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def checkpoints(output_dir: str | Path) -> list[Path]:
     """checkpoint-N folders of output_dir, lowest N first."""
     root = Path(output_dir)
@@ -65,21 +59,12 @@ def newest_complete(output_dir: str | Path) -> tuple[Path | None, list[Path]]:
 
 
 def clear_staging(output_dir: str | Path) -> None:
-    """Remove what a save killed midway left in <output_dir>/.incomplete."""
-    shutil.rmtree(Path(output_dir) / STAGING, ignore_errors=True)
-
-
-def publish(staged: Path, final: Path) -> None:
-    """Rename a fully written checkpoint into place. An existing folder of the same name (a re-run of
-    that step after resuming from an earlier checkpoint) is moved aside first: rename cannot replace a
-    non-empty folder, and the old one stays whole until the new one is in place."""
-    old = None
-    if final.exists():
-        old = staged.parent / f"{final.name}.replaced"
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(final, old)
-    os.replace(staged, final)
-    if old is not None:
+    """Remove what a save killed midway left: <output_dir>/.incomplete, and an older checkpoint-N that
+    `vlmdata.atomic.replace_folder` had moved aside (.checkpoint-N.old-PID) when the kill came between
+    its two renames."""
+    root = Path(output_dir)
+    shutil.rmtree(root / STAGING, ignore_errors=True)
+    for old in root.glob(".checkpoint-*.old-*"):
         shutil.rmtree(old, ignore_errors=True)
 
 

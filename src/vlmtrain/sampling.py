@@ -126,19 +126,15 @@ def record_lengths(dataset, processor, family, max_pixels: int | None = None, ch
     """Exact input_ids length of every record of a `datasets.Dataset` of canonical records, image tokens
     included, as the collator will produce it (after the run's max_pixels cap).
 
-    Images are read as {"bytes", "path"} (no decode): `vlmtrain.tokens.count_records` takes sizes from the
-    headers. A record that cannot be counted stops the run, naming it.
+    The dataset's own rows, read as preflight reads them (`vlmtrain.data.dataset_chunks`: images stay
+    {"bytes", "path"}, no decode): `vlmtrain.tokens.count_records` takes sizes from the headers. A record
+    that cannot be counted stops the run, naming it.
     """
-    from datasets import Image, List
-
+    from vlmtrain.data import dataset_chunks
     from vlmtrain.tokens import count_records
 
-    if "images" in dataset.column_names:
-        dataset = dataset.cast_column("images", List(Image(decode=False)))
     lengths: list[int] = []
-    for start in range(0, len(dataset), chunk):
-        rows = dataset[start : start + chunk]
-        records = [dict(zip(rows, values, strict=True)) for values in zip(*rows.values(), strict=True)]
+    for start, records in dataset_chunks(dataset, chunk):
         counts, problems = count_records(records, processor, family, start=start, max_pixels=max_pixels)
         if problems:
             shown = "\n".join(f"  - {p.describe()}" for p in problems[:10])

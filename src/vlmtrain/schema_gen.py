@@ -160,11 +160,9 @@ def render(schema: dict[str, Any]) -> str:
 
 def main() -> Path:
     """Write the schema; returns its path."""
-    SCHEMA_PATH.parent.mkdir(parents=True, exist_ok=True)
-    tmp = SCHEMA_PATH.with_suffix(".tmp")
-    tmp.write_text(render(build_schema()), encoding="utf-8")
-    tmp.replace(SCHEMA_PATH)
-    return SCHEMA_PATH
+    from vlmdata.atomic import atomic_write_text
+
+    return atomic_write_text(SCHEMA_PATH, render(build_schema()))
 
 
 if __name__ == "__main__":  # `python -m vlmtrain.schema_gen`: the command line, which says where it wrote

@@ -35,6 +35,7 @@ def train(cfg: dict[str, Any]) -> Path:
 
 
 def _train(cfg: dict[str, Any]) -> Path:
+    from vlmdata.atomic import atomic_write_text
     from vlmtrain.callbacks import JsonlLogCallback, plot_loss, trim_log, use_one_progress_display
     from vlmtrain.collator import VLMCollator
     from vlmtrain.config import resolved_config, to_training_args
@@ -49,7 +50,6 @@ def _train(cfg: dict[str, Any]) -> Path:
         clear_staging,
         launched,
         resume_checkpoint,
-        write_atomic,
     )
     from vlmtrain.sampling import record_lengths
     from vlmtrain.trainers import grouped_trainer_class
@@ -78,7 +78,7 @@ def _train(cfg: dict[str, Any]) -> Path:
         out.mkdir(parents=True, exist_ok=True)
         clear_staging(out)
         trim_log(out, checkpoint)
-        write_atomic(out / CONFIG_NAME, yaml.safe_dump(resolved_config(args, cfg), sort_keys=False))
+        atomic_write_text(out / CONFIG_NAME, yaml.safe_dump(resolved_config(args, cfg), sort_keys=False))
 
     try:
         processor = family.load_processor(args.model_name_or_path)

@@ -165,8 +165,8 @@ def test_bad_shard_is_one_clear_error_in_check_run_and_predict(tmp_path, content
     import pyarrow.parquet as pq
 
     from vlmtrain import data, predict
+    from vlmtrain.data import iter_split
     from vlmtrain.errors import VlmTrainError
-    from vlmtrain.tokens.shards import iter_split
 
     shard = tmp_path / "d" / "train-00000-of-00001.parquet"
     shard.parent.mkdir()

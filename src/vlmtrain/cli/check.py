@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 
 import click
 
+from vlmdata.atomic import atomic_write_text
 from vlmtrain.cli import handle_errors
-from vlmtrain.fsmode import honour_umask
-
-
-def _write_atomic(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".check-", suffix=".tmp")
-    honour_umask(tmp)  # mkstemp makes it 0600
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def verification(report, asked: int) -> dict:
@@ -122,7 +111,7 @@ def command(
         records = first_records(cfg["data_dir"], cfg["train_split"], show_labels or 3)
         views = view_records(records, processor, family, report.max_length, bool(cfg["train_on_prompt"]))
         if html_path:
-            _write_atomic(html_path, to_html(views))
+            atomic_write_text(html_path, to_html(views))
 
     verified = verification(report, verify) if verify else None
     if as_json:

@@ -33,7 +33,9 @@ def to_template_messages(messages: list[dict]) -> list[dict]:
 
 
 def decode_images(images: list, record_id=None) -> list:
-    """PIL images or {"bytes","path"} dicts -> RGB PIL images."""
+    """PIL images or {"bytes","path"} dicts -> RGB PIL images. An RGB PIL image (one the training
+    collator already decoded, `vlmtrain.data.decode_record`) is returned as it is: no second decode or
+    conversion."""
     from PIL import Image, ImageOps
 
     out = []

@@ -46,15 +46,18 @@ def _data_dir(dataset_config) -> Path:
 
 def get_custom_dataset(dataset_config, processor, split, split_ratio=0.9):
     """llama-cookbook's dataset hook: canonical records of `split` (see the module docstring)."""
-    from vlmtrain.data import load_split, split_files
+    from vlmdata.shards import split_files
+    from vlmtrain.data import load_split
 
     root = _data_dir(dataset_config)
     train_name = getattr(dataset_config, "train_split", "train")
     test_name = getattr(dataset_config, "test_split", "validation")
     if split_files(root, test_name) or split not in (train_name, test_name):
-        return load_split(root, split)
+        return load_split(root, split, decode=True)
     # No test shards: carve both splits from the train shards with one seed, so they never overlap.
-    parts = load_split(root, train_name).train_test_split(test_size=1 - split_ratio, shuffle=True, seed=SEED)
+    parts = load_split(root, train_name, decode=True).train_test_split(
+        test_size=1 - split_ratio, shuffle=True, seed=SEED
+    )
     return parts["train" if split == train_name else "test"]
 
 

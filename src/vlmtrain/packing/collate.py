@@ -109,19 +109,19 @@ class PackedCollator:
         self.plain = VLMCollator(processor, family, max_length=max_length, train_on_prompt=train_on_prompt)
 
     def _encode(self, records: list[dict]) -> list[dict]:
-        from vlmtrain.data import cap_images
+        from vlmtrain.data import decode_record
 
         feats = []
         for rec in records:
-            rec = cap_images(rec, self.max_pixels)
+            rec = decode_record(rec, self.max_pixels)  # each image decoded once, as CappedCollator does
             feats.append(self.family.encode_one(self.processor, rec, self.plain.train_on_prompt))
         return feats
 
     def __call__(self, items: list) -> dict:
         if items and isinstance(items[0], dict):
-            from vlmtrain.data import cap_images
+            from vlmtrain.data import decode_record
 
-            return self.plain([cap_images(r, self.max_pixels) for r in items])
+            return self.plain([decode_record(r, self.max_pixels) for r in items])
         rows = []
         for records in items:
             feats = self._encode(records)

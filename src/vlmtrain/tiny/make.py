@@ -11,14 +11,11 @@ sentences, and the family's real image processor and processor classes. Nothing 
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
+from vlmdata.atomic import atomic_folder
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families import NAMES, resolve_family
-from vlmtrain.fsmode import honour_umask
 
 # Every registered family has a tiny model, in the registry's order.
 BUILDERS = list(NAMES)
@@ -33,18 +30,9 @@ def make_tiny_model(family: str, out_dir, seed: int = 0) -> Path:
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise VlmTrainError(f"{out}: exists and is not empty; choose a new folder or remove it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    honour_umask(tmp)  # mkdtemp makes it 0700
-    try:
-        import torch
+    import torch
 
+    with atomic_folder(out) as tmp:  # an empty `out` is replaced; a failed build leaves nothing behind
         torch.manual_seed(seed)
         resolve_family(family).build_tiny(tmp)
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

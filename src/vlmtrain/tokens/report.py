@@ -7,7 +7,8 @@
                                "problems": [...]}
 
 `records` is any iterable of canonical records or of (file, first_index, [records]) chunks as
-`shards.iter_split` yields them; it is counted chunk by chunk, so memory stays flat. The padding and
+`vlmtrain.data.iter_split` (`vlmtrain check`) and `vlmtrain.data.located` (`vlmtrain run`, from the loaded
+dataset's rows) yield them; it is counted chunk by chunk, so memory stays flat. The padding and
 packing figures `vlmtrain check` adds to these counts: `vlmtrain.stats.report_dict`.
 """
 

@@ -14,7 +14,8 @@ import os
 import shutil
 from pathlib import Path
 
-from vlmtrain.runfolder import STAGING, STATE_NAME, publish
+from vlmdata.atomic import replace_folder
+from vlmtrain.runfolder import STAGING, STATE_NAME
 
 
 class AtomicCheckpoints:
@@ -47,7 +48,7 @@ class AtomicCheckpoints:
                 # This step is the best so far: the Trainer recorded the staging path.
                 self.state.best_model_checkpoint = str(final)
                 self.state.save_to_json(str(staged / STATE_NAME))
-            publish(staged, final)
+            replace_folder(staged, final)  # an older checkpoint-N (a re-run step) stays whole until then
             with contextlib.suppress(OSError):  # empty now, unless another save is under way
                 staged.parent.rmdir()
             rotate_checkpoints(
