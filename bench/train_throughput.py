@@ -323,7 +323,8 @@ def run_path(
         torch.set_num_threads(1)
     family = resolve_family(model_dir)
     processor = family.load_processor(model_dir)
-    dataset = load_split(data_dir, "train")
+    # vlmtrain's paths decode in their collators; TRL's stock collator wants PIL images from the dataset.
+    dataset = load_split(data_dir, "train", decode=path == "stock")
     common = dict(
         output_dir=tempfile.mkdtemp(prefix=f"bench-{path}-"),
         per_device_train_batch_size=batch_size,
@@ -499,8 +500,8 @@ DATA_PATH_CALLS = [
     "vlmtrain.data.CappedCollator(vlmtrain.collator.VLMCollator(processor, family, max_length, "
     "train_on_prompt, keep_vision=False), max_pixels)",
     "torch.utils.data.DataLoader(dataset, batch_size, collate_fn=collator, num_workers=0): per batch "
-    "Dataset.__getitems__ (datasets decodes the images to PIL) -> CappedCollator -> cap_images -> "
-    "VLMCollator -> family.encode_one (decode_images, processor) -> family.collate",
+    "Dataset.__getitems__ (rows with images as {bytes, path}) -> CappedCollator (each image decoded once, "
+    "then capped) -> VLMCollator -> family.encode_one (processor) -> family.collate",
 ]
 
 
