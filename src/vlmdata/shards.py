@@ -137,10 +137,18 @@ def load_split(folder: str | Path, split: str, decode: bool = True, files: list 
     if files is None:
         files = require_split(folder, split)
         check_shards(files)
-    ds = datasets.load_dataset("parquet", data_files={split: [str(f) for f in files]}, split=split)
-    if not decode and "images" in ds.features:
-        ds = ds.cast_column("images", datasets.List(datasets.Image(decode=False)))
-    return ds
+    features = None
+    if not decode:
+        import pyarrow.parquet as pq
+
+        # Given to the reader rather than cast afterwards: a cast of List(Image) runs as a map that
+        # writes a second Arrow copy of the whole split.
+        features = datasets.Features.from_arrow_schema(pq.read_schema(files[0]))
+        if "images" in features:
+            features["images"] = datasets.List(datasets.Image(decode=False))
+    return datasets.load_dataset(
+        "parquet", data_files={split: [str(f) for f in files]}, split=split, features=features
+    )
 
 
 def iter_batches(
