@@ -497,7 +497,7 @@ DATA_PATH_CALLS = [
     "vlmtrain.families.resolve_family(model_dir).load_processor(model_dir)",
     "vlmtrain.data.load_split(data_dir, 'train', max_train_samples)",
     "vlmtrain.data.preflight(args, dataset, processor, family, 'train', notices)",
-    "vlmtrain.data.CappedCollator(vlmtrain.collator.VLMCollator(processor, family, max_length, "
+    "vlmtrain.data.training_collator(args, processor, family): CappedCollator(VLMCollator(processor, family, max_length, "
     "train_on_prompt, keep_vision=False), max_pixels)",
     "torch.utils.data.DataLoader(dataset, batch_size, collate_fn=collator, num_workers=0): per batch "
     "Dataset.__getitems__ (rows with images as {bytes, path}) -> CappedCollator (each image decoded once, "
@@ -538,11 +538,10 @@ def data_path_pieces(model_dir: str, data_dir: str, output_dir: str, batch_size:
     """(train dataset, collator, setup seconds) built as `vlmtrain run` builds them for its train DataLoader
     (vlmtrain.train._train, one process): the checked config -> training args, the family's processor, the
     split read by `load_split`, `preflight` (exact token counts, over-length filter, `length` column) and
-    the run's collator, `CappedCollator(VLMCollator(...), max_pixels)`. Setup: load_split + preflight.
+    the run's collator, `training_collator` (the one train.py builds). Setup: load_split + preflight.
     When the refactor moves these, this is the one function to follow it."""
-    from vlmtrain.collator import VLMCollator
     from vlmtrain.config import to_training_args
-    from vlmtrain.data import CappedCollator, load_split, preflight
+    from vlmtrain.data import load_split, preflight, training_collator
     from vlmtrain.families import resolve_family
 
     cfg = {
@@ -563,16 +562,7 @@ def data_path_pieces(model_dir: str, data_dir: str, output_dir: str, batch_size:
     dataset = load_split(args.data_dir, args.train_split, args.max_train_samples)
     dataset = preflight(args, dataset, processor, family, args.train_split, [])
     setup = time.perf_counter() - t0
-    collator = CappedCollator(
-        VLMCollator(
-            processor,
-            family,
-            max_length=args.max_length,
-            train_on_prompt=args.train_on_prompt,
-            keep_vision=False,
-        ),
-        args.max_pixels,
-    )
+    collator = training_collator(args, processor, family)
     return dataset, collator, setup
 
 

@@ -185,6 +185,23 @@ class CappedCollator:
         return self.collator([decode_record(r, self.max_pixels) for r in records])
 
 
+def training_collator(args, processor, family, keep_vision: bool = False) -> CappedCollator:
+    """The collator `vlmtrain run` trains with: each record's images decoded once and capped to
+    args.max_pixels, then encoded and padded by the family (`VLMCollator`); keep_vision for sharded runs."""
+    from vlmtrain.collator import VLMCollator
+
+    return CappedCollator(
+        VLMCollator(
+            processor,
+            family,
+            max_length=args.max_length,
+            train_on_prompt=args.train_on_prompt,
+            keep_vision=keep_vision,
+        ),
+        args.max_pixels,
+    )
+
+
 def dropped_notice(rows: list[dict], total: int, split: str, max_length: int, report: Path | None) -> str:
     where = f"; listed in {report}" if report is not None else ""
     return f"vlmtrain: dropped {len(rows)} of {total} {split} record(s) longer than max_length {max_length}{where}"

@@ -37,9 +37,8 @@ def train(cfg: dict[str, Any]) -> Path:
 def _train(cfg: dict[str, Any]) -> Path:
     from vlmdata.atomic import atomic_write_text
     from vlmtrain.callbacks import JsonlLogCallback, plot_loss, trim_log, use_one_progress_display
-    from vlmtrain.collator import VLMCollator
     from vlmtrain.config import resolved_config, to_training_args
-    from vlmtrain.data import CappedCollator, load_split, preflight
+    from vlmtrain.data import load_split, preflight, training_collator
     from vlmtrain.families import resolve_family
     from vlmtrain.fsdp import fill_fsdp_config, meta_model
     from vlmtrain.methods import apply_method, load_model, resolve_precision, trainable_summary
@@ -106,16 +105,7 @@ def _train(cfg: dict[str, Any]) -> Path:
     # Sharded runs: a text-only batch gets a label-free image row so every rank runs the vision tower
     # (vlmtrain.fsdp; without it the ranks' collectives differ and the run hangs).
     keep_vision = bool(cfg.get("fsdp")) and args.world_size > 1
-    collator = CappedCollator(
-        VLMCollator(
-            processor,
-            family,
-            max_length=args.max_length,
-            train_on_prompt=args.train_on_prompt,
-            keep_vision=keep_vision,
-        ),
-        args.max_pixels,
-    )
+    collator = training_collator(args, processor, family, keep_vision)
     # Length-grouped batches (vlmtrain.sampling) from preflight's `length` column; counted here only when
     # preflight was skipped (token_check: false).
     lengths = None
