@@ -39,9 +39,10 @@ from vlmdata.inputs import Dataset, InputFile, iter_raw
 from vlmdata.io import DEFAULT_MAX_SHARD_BYTES
 from vlmdata.progress import progress
 from vlmdata.shards import is_canonical
-from vlmdata.validate import image_mode
+from vlmdata.validate import image_mode, unopened_videos, video_options
 from vlmdata.validate.report import FileSummary
 from vlmdata.validate.run import FILE, Checks
+from vlmdata.videos import DEFAULT_MAX_VIDEO_PIXELS
 
 NORMALISED = {"lf-wrapped", "mixed-types"}  # file problems convert's clean output does not have
 SKIP_HINT = (
@@ -152,6 +153,8 @@ def convert(
     skip_invalid: bool = False,
     check_images: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    check_videos: bool = False,
+    max_video_pixels: int = DEFAULT_MAX_VIDEO_PIXELS,
     quiet: bool = True,
 ) -> ConvertReport:
     """writer_options: the writer options of every format by name ({"llava_image_list": True}); the
@@ -161,7 +164,8 @@ def convert(
     target = FORMATS[to]
     given = writer_options or {}
     options = {o.keyword: given[o.name] for o in target.WRITER_OPTIONS if o.name in given}
-    checks = Checks.open(src, fmt, image_mode(check_images), max_pixels, media_dir)
+    videos = video_options(check_videos, max_video_pixels)
+    checks = Checks.open(src, fmt, image_mode(check_images), max_pixels, media_dir, **videos)
     if checks.report.problems:  # dataset_info.json: the whole dataset is read wrongly, nothing to skip
         raise InvalidDataError(checks.report.problems, 0, 0, str(out), "Fix dataset_info.json first.")
     report = ConvertReport(out=str(out), to=to)
@@ -207,6 +211,7 @@ def convert(
             names[split] = (files[0] if files else "", run.sinks[split].media)
         report.images_stored = store.written if not target.CANONICAL else report.images
         report.images_outside = checks.images.outside
+        report.normalised += unopened_videos(checks)
         for name, data in target.sidecar(Path(out).name, names).items():
             (tmp / name).write_bytes(data)
             report.files.append(name)

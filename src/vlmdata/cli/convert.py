@@ -13,6 +13,7 @@ from vlmdata.cli.options import (
     output_format_option,
     skip_invalid_option,
     take_writer_options,
+    video_options,
     writer_options,
 )
 from vlmdata.formats.parquet import MAX_SHARD_BYTES as DEFAULT_MAX_SHARD_BYTES
@@ -44,6 +45,7 @@ def parse_size(text: str) -> int:
 @skip_invalid_option
 @check_images_option
 @max_pixels_option
+@video_options
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 @click.option(
     "--max-shard-size",
@@ -55,8 +57,8 @@ def parse_size(text: str) -> int:
 @writer_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @handle_errors
-def command(src, to, out, fmt, allow_lossy, skip_invalid, check_images, max_pixels, overwrite, max_shard_size,
-            media_dir, quiet, **writer_params):  # fmt: skip
+def command(src, to, out, fmt, allow_lossy, skip_invalid, check_images, max_pixels, check_videos,
+            max_video_pixels, overwrite, max_shard_size, media_dir, quiet, **writer_params):  # fmt: skip
     """Check a dataset as validate does, then convert it between oai, sharegpt, llava and Parquet.
 
     SRC is a .json/.jsonl/.parquet file or a folder of them (a LLaMA-Factory folder is read through its
@@ -83,6 +85,8 @@ def command(src, to, out, fmt, allow_lossy, skip_invalid, check_images, max_pixe
         skip_invalid=skip_invalid,
         check_images=check_images,
         max_pixels=max_pixels,
+        check_videos=check_videos,
+        max_video_pixels=max_video_pixels,
         quiet=quiet,
     )
     if report.skipped:  # said even with --quiet: records are missing from the output

@@ -6,6 +6,7 @@ import click
 
 from vlmdata.formats import INPUT_CHOICES, OUTPUT_FORMATS, WRITER_OPTIONS
 from vlmdata.images import DEFAULT_MAX_PIXELS
+from vlmdata.videos import DEFAULT_MAX_VIDEO_PIXELS
 
 
 def input_format_option(fn):
@@ -77,4 +78,20 @@ def max_pixels_option(fn):
         default=DEFAULT_MAX_PIXELS,
         show_default=True,
         help="Largest image allowed, in pixels (width x height).",
+    )(fn)
+
+
+def video_options(fn):
+    """--check-videos and --max-video-pixels: the video checks (vlmdata.videos)."""
+    fn = click.option(
+        "--max-video-pixels",
+        type=click.IntRange(min=1),
+        default=DEFAULT_MAX_VIDEO_PIXELS,
+        show_default=True,
+        help="Largest video frame allowed, in pixels (width x height; the default is DCI 4K, 4096x2160).",
+    )(fn)
+    return click.option(
+        "--check-videos",
+        is_flag=True,
+        help="Decode every frame of every video (default: read the container header and the first frame).",
     )(fn)

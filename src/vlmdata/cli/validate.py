@@ -7,7 +7,13 @@ import sys
 import click
 
 from vlmdata.cli import handle_errors
-from vlmdata.cli.options import check_images_option, input_format_option, max_pixels_option, media_dir_option
+from vlmdata.cli.options import (
+    check_images_option,
+    input_format_option,
+    max_pixels_option,
+    media_dir_option,
+    video_options,
+)
 
 
 @click.command("validate")
@@ -20,6 +26,7 @@ from vlmdata.cli.options import check_images_option, input_format_option, max_pi
     help="Only check that images exist and stay inside the dataset folder; open none.",
 )
 @max_pixels_option
+@video_options
 @click.option(
     "--model",
     "model",
@@ -37,12 +44,14 @@ from vlmdata.cli.options import check_images_option, input_format_option, max_pi
     help="How many problems to list one by one below the table.",
 )
 @handle_errors
-def command(path, fmt, check_images, no_open_images, max_pixels, model, max_length, media_dir, as_json, show):
+def command(path, fmt, check_images, no_open_images, max_pixels, check_videos, max_video_pixels, model, max_length,
+            media_dir, as_json, show):  # fmt: skip
     """Check every record of a dataset and report every problem.
 
     Each record is checked against its format's JSON Schema, then for what a schema can't express:
     one image per placeholder, alternating roles ending with the assistant, no empty turns, images
-    that exist inside the dataset folder and open within the pixel limit, and dataset_info.json
+    that exist inside the dataset folder and open within the pixel limit, videos whose header gives a
+    duration and frames within --max-video-pixels (needs the [video] extra), and dataset_info.json
     entries that point at real files and columns. Canonical Parquet shards are checked too.
 
     Exit status: 0 valid, 1 invalid, 2 usage error.
@@ -62,6 +71,8 @@ def command(path, fmt, check_images, no_open_images, max_pixels, model, max_leng
         max_length=max_length,
         open_images=not no_open_images,
         media_dir=media_dir,
+        check_videos=check_videos,
+        max_video_pixels=max_video_pixels,
     )
     if as_json:
         import orjson

@@ -29,10 +29,29 @@ from vlmdata.validate import columnar, parallel
 from vlmdata.validate.canonical import check_arrow_schema
 from vlmdata.validate.report import FileSummary, ValidationReport, render
 from vlmdata.validate.run import FILE, Checks
+from vlmdata.videos import DEFAULT_MAX_VIDEO_PIXELS, INSTALL_HINT
 
 
 def image_mode(check_images: bool, open_images: bool = True) -> str:
     return "full" if check_images else "header" if open_images else "exists"
+
+
+def video_options(check_videos: bool, max_video_pixels: int) -> dict:
+    """ImageChecker's video settings from the --check-videos and --max-video-pixels options."""
+    if max_video_pixels < 1:
+        raise UsageError(f"--max-video-pixels must be positive, got {max_video_pixels}")
+    return {"full_videos": check_videos, "max_video_pixels": max_video_pixels}
+
+
+def unopened_videos(checks: Checks) -> list[str]:
+    """The notice validate and convert give when PyAV is missing: videos were only told by container."""
+    n = checks.images.videos_unopened
+    if not n:
+        return []
+    return [
+        f"{n} video file(s) not opened (only the container type was checked): PyAV is not installed; "
+        f"{INSTALL_HINT} to check their duration, frames and size"
+    ]
 
 
 def validate(
@@ -44,6 +63,8 @@ def validate(
     max_length: int | None = None,
     open_images: bool = True,
     media_dir: str | Path | None = None,
+    check_videos: bool = False,
+    max_video_pixels: int = DEFAULT_MAX_VIDEO_PIXELS,
 ) -> ValidationReport:
     """Check a dataset and return every problem found (it raises only for usage errors).
 
@@ -53,6 +74,8 @@ def validate(
     (`vlmdata.token_counting`; vlmkit's [train] extra provides one): report.tokens.
     media_dir: the folder relative image paths resolve against (default: each data file's folder),
     as for `convert --media-dir`; images must stay inside the dataset folder or media_dir.
+    check_videos: decode every frame of every video (default: the container header and the first frame);
+    max_video_pixels: the largest video frame allowed (vlmdata.videos).
     """
     if fmt not in INPUT_CHOICES:
         raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(INPUT_CHOICES)}")
@@ -62,7 +85,10 @@ def validate(
         raise UsageError("--model and --max-length go together: pass both or neither")
     counter = load_token_counter(model, max_length) if model else None
     start = time.perf_counter()
-    checks = Checks.open(path, fmt, image_mode(check_images, open_images), max_pixels, media_dir)
+    checks = Checks.open(
+        path, fmt, image_mode(check_images, open_images), max_pixels, media_dir,
+        **video_options(check_videos, max_video_pixels),
+    )  # fmt: skip
     collected: list[tuple[Location, dict]] | None = [] if counter is not None else None
     with own_pixel_limit():
         for f in checks.dataset.files:
@@ -75,6 +101,8 @@ def validate(
         # only records that passed the data checks are counted, so these are new bad records
         report.bad_records += len({(p.where.file, p.where.record) for p in counts.problems})
     report.images = checks.images.checked
+    report.videos = checks.images.videos
+    report.skipped.extend(unopened_videos(checks))
     report.images_outside = checks.images.outside
     report.seconds = time.perf_counter() - start
     return report

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 
+from vlmdata import videos
 from vlmdata.errors import Location, Problem
 from vlmdata.images import (  # noqa: F401 (DEFAULT_MAX_PIXELS, own_pixel_limit: re-exported)
     DEFAULT_MAX_PIXELS,
@@ -31,8 +32,32 @@ def _p(code, message, path, expected, found, fix=None) -> Problem:
     return Problem(code, message, Location(path=path), expected, found, fix)
 
 
+def _as_kind(p: Problem, kind: str) -> Problem:
+    """A path problem of a video or audio, worded for it ("video path escapes the dataset folder")."""
+    p.code, p.message, _, _, p.fix = _kind_of((p.code, p.message, None, None, p.fix), kind)
+    return p
+
+
+def _kind_of(finding: tuple, kind: str) -> tuple:
+    code, message, expected, found, fix = finding
+    return (
+        code.replace("image", kind),
+        message.replace("image", kind),
+        expected,
+        found,
+        fix and fix.replace("image", kind),
+    )
+
+
 class ImageChecker:
-    def __init__(self, root, mode: str = "header", max_pixels: int = DEFAULT_MAX_PIXELS):
+    def __init__(
+        self,
+        root,
+        mode: str = "header",
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_video_pixels: int = videos.DEFAULT_MAX_VIDEO_PIXELS,
+        full_videos: bool = False,
+    ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         self.root = os.path.normpath(os.fspath(root))
@@ -46,11 +71,16 @@ class ImageChecker:
         self.checked = 0  # image references checked
         self.outside = 0  # of which absolute paths outside the dataset folder
         self.media = 0  # video and audio references checked
+        self.videos = 0  # of which videos
         self._fine: dict[tuple[str, str], int] = {}  # (path, media_dir) checked and fine -> outside 0/1
+        self.max_video_pixels = max_video_pixels
+        self.full_videos = full_videos  # --check-videos: decode every frame
+        self.videos_unopened = 0  # video files only told by their container: PyAV is not installed
 
     def check(self, value, path: str, media_dir: str, kind: str = "image") -> list[Problem]:
-        """Problems of one image (video, audio) reference: a path, a data: URL, or {bytes, path}. Videos
-        and audios are not decoded: their container is told from the first bytes (images.sniff_media)."""
+        """Problems of one image (video, audio) reference: a path, a data: URL, or {bytes, path}. Audios
+        are not decoded: their container is told from the first bytes (images.sniff_media); videos are
+        read by their header too (vlmdata.videos: duration, frames, pixel limit, truncation)."""
         if kind != "image":
             return self._check_media(value, path, media_dir, kind)
         self.checked += 1
@@ -157,6 +187,7 @@ class ImageChecker:
 
     def _check_media(self, value, path: str, media_dir: str, kind: str) -> list[Problem]:
         self.media += 1
+        self.videos += kind == "video"
         try:
             data, file = parse_value(value)
         except ImageValueError as e:
@@ -172,33 +203,48 @@ class ImageChecker:
             finally:
                 self.mode = saved
             if found or self.mode == "exists":
-                return found
-            full = file if os.path.isabs(file) else os.path.join(media_dir, file)
+                return [_as_kind(p, kind) for p in found]
+            full = os.path.normpath(file if os.path.isabs(file) else os.path.join(media_dir, file))
+            findings = self._opened.get((kind, full))
+            if findings is None:
+                linked = [_kind_of(f, kind) for f in self._linked_out(full)]
+                findings = self._opened[(kind, full)] = linked or self._open_media(full, kind, file)
+        elif self.mode == "exists":
+            return []
+        else:
+            findings = self._open_media(data, kind, None)
+        return [_p(code, msg, path, exp, fnd, fix) for code, msg, exp, fnd, fix in findings]
+
+    def _open_media(self, source, kind: str, file: str | None) -> list[tuple]:
+        """The container told from the first bytes; a video's header read (vlmdata.videos) when PyAV is
+        installed, else only counted (validate lists the count with the install command)."""
+        if file is not None:
             try:
-                with open(full, "rb") as fh:
-                    data = fh.read(64)
+                with open(source, "rb") as fh:
+                    head = fh.read(64)
             except OSError as exc:
                 return [
-                    _p(
-                        f"{kind}-missing",
-                        f"cannot read {kind}: {exc.strerror}",
-                        path,
-                        "a readable file",
-                        file,
-                    )
+                    (f"{kind}-missing", f"cannot read {kind}: {exc.strerror}", "a readable file", file, None)
                 ]
-        if self.mode != "exists" and sniff_media(data) != kind:
+        else:
+            head = source[:64]
+        if sniff_media(head) != kind:
             return [
-                _p(
+                (
                     f"{kind}-corrupt",
                     f"not a {kind} file (unknown container)",
-                    path,
                     f"a {kind} file ({', '.join(MEDIA_CONTAINERS[kind])})",
                     "other data",
                     None,
                 )  # fmt: skip
             ]
-        return []
+        if kind != "video":
+            return []
+        if not videos.available():
+            self.videos_unopened += 1
+            return []
+        found = videos.inspect(source, self.max_video_pixels, self.full_videos)
+        return [found] if found else []
 
     def _outside(self, full: str, value: str, path: str) -> list[Problem]:
         """An absolute path outside the dataset folder: read when the file exists (and is an image)."""

@@ -35,6 +35,7 @@ class ValidationReport:
     bad_records: int = 0
     images: int = 0
     images_outside: int = 0  # absolute paths outside the dataset folder (read where they are)
+    videos: int = 0  # video references checked (vlmdata.videos)
     seconds: float = 0.0
     tokens: TokenCounts | None = None  # with --model: per-record token counts
 
@@ -58,9 +59,10 @@ class ValidationReport:
     def summary(self) -> str:
         outside = f" ({self.images_outside:,} outside the dataset folder)" if self.images_outside else ""
         if self.ok:
+            videos = f", {self.videos:,} video(s)" if self.videos else ""
             return (
                 f"valid: {self.records:,} record(s) in {len(self.files)} file(s), "
-                f"{self.images:,} image(s) checked{outside}"
+                f"{self.images:,} image(s){videos} checked{outside}"
             )
         return (
             f"invalid: {len(self.problems):,} problem(s) in {self.bad_records:,} of {self.records:,} record(s) "
@@ -75,6 +77,7 @@ class ValidationReport:
             "bad_records": self.bad_records,
             "images": self.images,
             "images_outside": self.images_outside,
+            "videos": self.videos,
             "seconds": round(self.seconds, 3),
             "counts": self.counts(),
             "files": [f.to_dict() for f in self.files],

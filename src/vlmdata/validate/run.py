@@ -49,9 +49,10 @@ class Checks:
         self._schemas: dict[str, SchemaChecker] = {}
 
     @classmethod
-    def open(cls, path, fmt: str, mode: str, max_pixels: int, media_dir=None) -> Checks:
+    def open(cls, path, fmt: str, mode: str, max_pixels: int, media_dir=None, **video_options) -> Checks:
         """The dataset at `path` (a folder, a dataset_info.json folder or one file), read as validate and
-        convert read it; dataset_info.json problems land in `report.problems`."""
+        convert read it; dataset_info.json problems land in `report.problems`. video_options:
+        max_video_pixels, full_videos (ImageChecker's)."""
         root = Path(path)
         info_problems: list[Problem] = []
         skipped: list[str] = []
@@ -65,7 +66,7 @@ class Checks:
             raise UsageError(f"--media-dir {media_dir} is not a folder")
         # The folder relative image paths must stay inside: the dataset's, or --media-dir above it.
         allowed = base if base is not None and dataset.root.is_relative_to(base) else dataset.root
-        checks = cls(dataset, fmt, ImageChecker(allowed, mode, max_pixels), base)
+        checks = cls(dataset, fmt, ImageChecker(allowed, mode, max_pixels, **video_options), base)
         checks.report.problems.extend(info_problems)
         checks.report.skipped.extend(skipped)
         return checks
