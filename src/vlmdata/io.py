@@ -14,12 +14,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vlmdata.formats import parquet
-from vlmdata.record import ARROW_SCHEMA
+from vlmdata.record import ARROW_SCHEMA, MEDIA_LISTS
 
 DEFAULT_MAX_SHARD_BYTES = parquet.MAX_SHARD_BYTES
 # Rows are buffered until about this many bytes, then written as one row group: memory stays flat
 # (bounded by this, not by the dataset) and row groups stay large enough to read fast.
 ROW_GROUP_BYTES = 64 * 1000 * 1000
+# A row holding a video is a row group of its own: Parquet reads whole column chunks, so a reader that
+# wants one sample reads its video and no neighbour's (each extra row group costs about 1 KB of footer).
 
 
 def shard_name(split: str, index: int, count: int, ext: str = "parquet") -> str:
@@ -33,7 +35,8 @@ class ShardWriter:
       -> [tmp_dir/train-00000-of-00002.parquet, tmp_dir/train-00001-of-00002.parquet]
 
     Shards are rolled over when the bytes written reach `max_shard_bytes`; names get their final
-    `-of-N` count at close. Output is deterministic: the same records give byte-identical files.
+    `-of-N` count at close. Rows without videos share row groups of about `row_group_bytes`; a row with
+    a video is a row group alone (reading one sample never reads another sample's video). Output is deterministic: the same records give byte-identical files.
     Row groups are encoded and written by one background thread, one at a time and in order (Arrow
     leaves the GIL), so the caller prepares the next batch meanwhile; close() waits for the last.
     """
@@ -64,6 +67,11 @@ class ShardWriter:
 
     # -- public -----------------------------------------------------------------------------------
     def write(self, record: dict) -> None:
+        if record.get("videos"):
+            self._flush()
+            self._buffer.append(record)
+            self._flush()
+            return
         self._buffer.append(record)
         self._buffer_bytes += _record_bytes(record)
         if self._buffer_bytes >= self.row_group_bytes:
@@ -104,9 +112,10 @@ class ShardWriter:
         if self._pending:
             table = pa.concat_tables(self._pending)
             self._pending, self._pending_bytes = [], 0
-            step = max(1, int(table.num_rows * self.row_group_bytes / max(1, table.nbytes)))
-            for start in range(0, table.num_rows, step):
-                self._write_arrow(table.slice(start, step))
+            for part in _video_rows_apart(table):
+                step = max(1, int(part.num_rows * self.row_group_bytes / max(1, part.nbytes)))
+                for start in range(0, part.num_rows, step):
+                    self._write_arrow(part.slice(start, step))
 
     def _flush(self) -> None:
         self._flush_pending()
@@ -154,10 +163,30 @@ class ShardWriter:
 
 def _record_bytes(record: dict) -> int:
     size = 256
-    for image in record.get("images") or ():
-        data = image.get("bytes") if isinstance(image, dict) else None
-        size += len(data) if data else 64
+    for key in MEDIA_LISTS:
+        for item in record.get(key) or ():
+            data = item.get("bytes") if isinstance(item, dict) else None
+            size += len(data) if data else 64
     return size
+
+
+def _video_rows_apart(table: pa.Table) -> Iterator[pa.Table]:
+    """The table in slices: each row with a video alone, the rows between them together (zero-copy)."""
+    if "videos" not in table.column_names:
+        yield table
+        return
+    import numpy as np
+    import pyarrow.compute as pc
+
+    with_video = np.flatnonzero(pc.fill_null(pc.list_value_length(table["videos"]), 0).to_numpy() > 0)
+    start = 0
+    for row in with_video.tolist():
+        if row > start:
+            yield table.slice(start, row - start)
+        yield table.slice(row, 1)
+        start = row + 1
+    if start < table.num_rows:
+        yield table.slice(start)
 
 
 def read_image_bytes(image: dict) -> dict:

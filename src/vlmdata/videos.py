@@ -224,13 +224,24 @@ def _header(container, size: int, max_pixels: int | None, full: bool) -> VideoHe
 
 def _decode(container, s, full: bool) -> tuple[int, int]:
     """(frames decoded, rotation of the first): the first frame only, or every frame with full=True."""
+    import av
+
     decoded, rotation = 0, 0
-    for frame in container.decode(s):
-        if decoded == 0:
-            rotation = int(frame.rotation) % 360
-        decoded += 1
-        if not full:
-            break
+    try:
+        for frame in container.decode(s):
+            if decoded == 0:
+                rotation = int(frame.rotation) % 360
+            decoded += 1
+            if not full:
+                break
+    except av.FFmpegError as exc:
+        raise VideoError(
+            "video-corrupt",
+            f"video data is damaged after {decoded:,} decoded frame(s): {_reason(exc)}",
+            "a decodable video",
+            "damaged data",
+            "re-encode the video",
+        ) from None
     return decoded, rotation
 
 

@@ -194,7 +194,9 @@ def _validate_parquet(f: InputFile, checks: Checks, summary: FileSummary, collec
         )
         return
     count = bad = 0
-    for batch in pf.iter_batches(batch_size=256):
+    # batches never span row groups: memory holds one row group (a row with a video is one: vlmdata.io)
+    batches = (b for rg in range(pf.num_row_groups) for b in pf.iter_batches(batch_size=256, row_groups=[rg]))
+    for batch in batches:
         for rec in batch.to_pylist():
             found = checks.row_problems(f, rec, count)
             if found:
