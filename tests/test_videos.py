@@ -254,3 +254,36 @@ def test_lf_video_dataset_into_parquet_keeps_videos_apart(tmp_path, vids):
     assert pq.read_table(shard, columns=["videos"]).column(0).to_pylist()[2][0]["bytes"] == (
         vids["real"].read_bytes()
     )
+
+
+# -- info ----------------------------------------------------------------------------------------------
+
+
+def test_info_reports_video_durations_rates_sizes_and_codecs(tmp_path, vids):
+    src = lf_dataset(tmp_path / "ds", ["plain", "vfr", "rotated", "webm", "real", "audio_only"], vids)
+    result = run("info", src, "--json")
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.output)
+    video = stats["video"]
+    assert stats["videos"] == 6
+    assert video["codecs"] == {"h264": 4, "unreadable": 1, "vp9": 1}
+    assert (video["variable_fps"], video["unreadable"]) == (1, 1)
+    assert (video["duration"]["min"], video["duration"]["max"]) == (0.1, 5.0)
+    assert (video["fps"]["min"], video["fps"]["max"]) == (24.653, 30.0)
+    assert (video["width"]["max"], video["height"]["max"]) == (224, 224)
+    # the rotated video counts as shown, 32x48 (encoded 48x32)
+    assert (video["width"]["mean"], video["height"]["mean"]) == ((4 * 32 + 224) / 5, (3 * 32 + 48 + 224) / 5)
+    assert video["bytes"] == sum(vids[n].stat().st_size for n in ("plain", "vfr", "rotated", "webm", "real",
+                                                                  "audio_only"))  # fmt: skip
+    text = run("info", src)
+    assert "videos: 6" in text.output and "codecs: h264: 4, unreadable: 1, vp9: 1" in text.output
+    # canonical shards: the same statistics from the stored bytes
+    out = tmp_path / "pq"
+    src_ok = lf_dataset(tmp_path / "ok", ["plain", "vfr", "rotated", "webm", "real"], vids)
+    assert run("convert", src_ok, "--to", "parquet", "--out", out, "-q").exit_code == 0
+    again = json.loads(run("info", out, "--json").output)["video"]
+    assert again["codecs"] == {"h264": 4, "vp9": 1} and again["fps"] == {
+        **again["fps"],
+        "min": 24.653,
+        "max": 30.0,
+    }

@@ -7,11 +7,16 @@
       "image_size": {"width": {...}, "height": {...}, "formats": {"JPEG": 1221}, "bytes": 123456789},
     }
 
-Image sizes come from each image's header (PIL reads it without decoding pixels).
+Image sizes come from each image's header (PIL reads it without decoding pixels), video durations, frame
+rates, sizes (as displayed, after rotation) and codecs from each video's container header (vlmdata.videos):
+
+    "videos": 3, "video": {"duration": {...}, "fps": {...}, "width": {...}, "height": {...},
+                           "codecs": {"h264": 3}, "variable_fps": 1, "unreadable": 0, "bytes": 123456}
 """
 
 from __future__ import annotations
 
+import os
 from array import array
 from pathlib import Path
 
@@ -41,14 +46,18 @@ class _Columns:
 
     RECORD = ("images", "turns", "user_chars", "assistant_chars", "system")
     IMAGE = ("width", "height", "bytes")
+    VIDEO = ("duration_ms", "fps_milli", "width", "height", "bytes")  # -1: the header cannot be read
 
     def __init__(self):
         self.records = {k: array("q") for k in self.RECORD}
         self.images = {k: array("q") for k in self.IMAGE}
+        self.videos = {k: array("q") for k in self.VIDEO}
         self.splits: dict[str, int] = {}
         self.formats: dict[str, int] = {}
+        self.codecs: dict[str, int] = {}
+        self.variable = 0
 
-    def add(self, split: str, messages: list[dict], images: list[dict]) -> None:
+    def add(self, split: str, messages: list[dict], images: list[dict], videos=()) -> None:
         chars = {"user": 0, "assistant": 0, "system": 0}
         for m in messages:
             chars[m["role"]] = chars.get(m["role"], 0) + len(message_text(m))
@@ -61,6 +70,27 @@ class _Columns:
             for key, value in zip(self.IMAGE, (width, height, size), strict=True):
                 self.images[key].append(value)
             self.formats[kind] = self.formats.get(kind, 0) + 1
+        for v in videos:
+            values, codec, variable = _video_header(v["bytes"], v["path"])
+            for key, value in zip(self.VIDEO, values, strict=True):
+                self.videos[key].append(value)
+            self.codecs[codec] = self.codecs.get(codec, 0) + 1
+            self.variable += variable
+
+
+def _video_header(data, path: str | None) -> tuple[tuple, str, bool]:
+    """((duration ms, fps x 1000, width, height, bytes), codec, variable frame rate) from the header."""
+    from vlmdata import videos
+
+    size = len(data) if data is not None else (os.path.getsize(path) if path and os.path.isfile(path) else 0)
+    if not videos.available():
+        return (-1, -1, -1, -1, size), "not read (PyAV missing)", False
+    try:
+        h = videos.probe(data if data is not None else path, max_pixels=None)
+    except videos.VideoError:
+        return (-1, -1, -1, -1, size), "unreadable", False
+    values = (round(h.duration * 1000), round(h.fps * 1000), h.width, h.height, size)
+    return values, h.codec, h.variable
 
 
 def _collect(path: Path, fmt: str, media_dir) -> _Columns:
@@ -70,14 +100,13 @@ def _collect(path: Path, fmt: str, media_dir) -> _Columns:
     for f in dataset.files:
         if f.kind == "parquet" and is_canonical(f.path):
             pf = pq.ParquetFile(f.path, pre_buffer=False)
-            for batch in pf.iter_batches(batch_size=64, columns=["messages", "images"]):
-                for messages, imgs in zip(
-                    batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True
-                ):
-                    cols.add(f.split, messages, imgs)
+            columns = ["messages", "images"] + ["videos"] * ("videos" in pf.schema_arrow.names)
+            for batch in pf.iter_batches(batch_size=64, columns=columns):
+                for row in batch.to_pylist():
+                    cols.add(f.split, row["messages"], row["images"], row.get("videos") or ())
             continue
         for _, _, rec in read_records(type(dataset)(dataset.root, [f]), fmt, media_dir):
-            cols.add(f.split, rec["messages"], rec["images"])
+            cols.add(f.split, rec["messages"], rec["images"], rec["videos"])
     return cols
 
 
@@ -107,7 +136,8 @@ def info(path: str | Path, fmt: str = "auto", media_dir=None) -> dict:
             }
         )
 
-    recs, imgs = frame(cols.records), frame(cols.images)
+    recs, imgs, vids = frame(cols.records), frame(cols.images), frame(cols.videos)
+    read = vids.filter(pl.col("width") >= 0)
     per_count = recs.group_by("images").len().sort("images")
     readable = imgs.filter(pl.col("width") >= 0)
     return {
@@ -126,5 +156,16 @@ def info(path: str | Path, fmt: str = "auto", media_dir=None) -> dict:
             "height": _describe(readable["height"]),
             "formats": dict(sorted(cols.formats.items())),
             "bytes": int(imgs["bytes"].sum()),
+        },
+        "videos": vids.height,
+        "video": {
+            "duration": _describe((read["duration_ms"] / 1000).round(3)),
+            "fps": _describe((read["fps_milli"] / 1000).round(3)),
+            "width": _describe(read["width"]),
+            "height": _describe(read["height"]),
+            "codecs": dict(sorted(cols.codecs.items())),
+            "variable_fps": cols.variable,
+            "unreadable": vids.height - read.height,
+            "bytes": int(vids["bytes"].sum()),
         },
     }

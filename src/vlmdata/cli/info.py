@@ -19,7 +19,8 @@ from vlmdata.cli.options import input_format_option, media_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 @handle_errors
 def command(path, fmt, media_dir, as_json):
-    """Count records and images; show turns, text lengths and image sizes.
+    """Count records, images and videos; show turns, text lengths, image sizes, video durations, frame
+    rates, sizes and codecs (video headers need the [video] extra).
 
     \b
     vlmdata info data/naruto
@@ -63,6 +64,10 @@ def _show(path, stats: dict, as_json: bool) -> None:
         ("assistant chars", stats["chars"]["assistant"]),
         ("image width", stats["image_size"]["width"]),
         ("image height", stats["image_size"]["height"]),
+        ("video seconds", stats["video"]["duration"]),
+        ("video fps", stats["video"]["fps"]),
+        ("video width", stats["video"]["width"]),
+        ("video height", stats["video"]["height"]),
     ):
         if d:
             table.add_row(name, *(str(d[k]) for k in ("min", "median", "mean", "p95", "max")))
@@ -70,3 +75,10 @@ def _show(path, stats: dict, as_json: bool) -> None:
     formats = ", ".join(f"{k}: {v}" for k, v in stats["image_size"]["formats"].items())
     if formats:
         click.echo(f"image formats: {formats}")
+    video = stats["video"]
+    if stats["videos"]:
+        codecs = ", ".join(f"{k}: {v}" for k, v in video["codecs"].items())
+        click.echo(
+            f"videos: {stats['videos']} ({video['bytes'] / 1e6:.1f} MB), codecs: {codecs}; "
+            f"variable frame rate: {video['variable_fps']}, unreadable: {video['unreadable']}"
+        )
