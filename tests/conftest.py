@@ -27,3 +27,12 @@ def lf_demo(tmp_path) -> Path:
 def cache(tmp_path_factory):
     """A datasets cache folder shared by the download tests of one module."""
     return str(tmp_path_factory.mktemp("hf-cache"))
+
+
+@pytest.fixture(scope="session")
+def vids(tmp_path_factory) -> dict[str, Path]:
+    """The test videos of video_helpers.make_videos (PyAV-made, about a second), made once per session."""
+    pytest.importorskip("av")
+    from video_helpers import make_videos
+
+    return make_videos(tmp_path_factory.mktemp("videos"))

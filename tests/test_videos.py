@@ -8,48 +8,20 @@ plus LLaMA-Factory's real demo MP4 (fixtures/real_data/lf-mllm-video-audio-demo,
 from __future__ import annotations
 
 import json
-import shutil
 
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
 from data_helpers import record, write_canonical
-from video_helpers import make_videos, write_video
+from video_helpers import lf_dataset, write_video
 from vlmdata import videos
 from vlmdata.cli import cli
 from vlmdata.videos import VideoHeader, probe
 
 
-@pytest.fixture(scope="session")
-def vids(tmp_path_factory):
-    return make_videos(tmp_path_factory.mktemp("videos"))
-
-
 def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def lf_dataset(folder, names: list[str], vids) -> str:
-    """A LLaMA-Factory sharegpt JSONL file, one record per video, the videos copied under videos/."""
-    (folder / "videos").mkdir(parents=True, exist_ok=True)
-    lines = []
-    for i, name in enumerate(names):
-        if name in vids:
-            shutil.copyfile(vids[name], folder / "videos" / vids[name].name)
-            path = f"videos/{vids[name].name}"
-        else:
-            path = name  # a path as the test gives it
-        rec = {
-            "messages": [
-                {"role": "user", "content": f"<video>What happens in clip {i}?"},
-                {"role": "assistant", "content": "A square changes colour."},
-            ],
-            "videos": [path],
-        }
-        lines.append(json.dumps(rec))
-    (folder / "data.jsonl").write_text("\n".join(lines) + "\n")
-    return str(folder / "data.jsonl")
 
 
 # -- the header ------------------------------------------------------------------------------------

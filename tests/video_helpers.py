@@ -7,6 +7,7 @@ Each file stands for a case the video checks must refuse or read exactly (vlmdat
 
 from __future__ import annotations
 
+import json
 import shutil
 from fractions import Fraction
 from pathlib import Path
@@ -122,3 +123,25 @@ def _damaged(path: Path, first: int) -> bytes:
     for e in entries[first:]:
         data[e.pos : e.pos + e.size] = b"\xff" * e.size
     return bytes(data)
+
+
+def lf_dataset(folder, names: list[str], vids) -> str:
+    """A LLaMA-Factory sharegpt JSONL file, one record per video, the videos copied under videos/."""
+    (folder / "videos").mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i, name in enumerate(names):
+        if name in vids:
+            shutil.copyfile(vids[name], folder / "videos" / vids[name].name)
+            path = f"videos/{vids[name].name}"
+        else:
+            path = name  # a path as the test gives it
+        rec = {
+            "messages": [
+                {"role": "user", "content": f"<video>What happens in clip {i}?"},
+                {"role": "assistant", "content": "A square changes colour."},
+            ],
+            "videos": [path],
+        }
+        lines.append(json.dumps(rec))
+    (folder / "data.jsonl").write_text("\n".join(lines) + "\n")
+    return str(folder / "data.jsonl")

@@ -255,3 +255,37 @@ def _variable(entries, frames: int, s) -> bool:
         return spread > max(1, 0.01 * sum(steps) / len(steps))  # 1-tick rounding is not variable
     average, base = s.average_rate, s.base_rate
     return bool(average and base and abs(float(average) / float(base) - 1) > 0.01)
+
+
+def even_frames(source, count: int = 8, max_side: int = 512) -> tuple[VideoHeader, list]:
+    """(header, [(seconds, PIL image), ...]): up to `count` frames spaced evenly from the first frame to
+    the last, each found by a seek to the keyframe before it (never a decode of the whole file), turned
+    as the container says and scaled to fit max_side. A preview (vlmdata view), not a model's sampling.
+
+        even_frames("clip.mp4", 4) -> (VideoHeader(duration=5.0, frames=150, ...),
+                                       [(0.0, <PIL 224x224>), (1.633, ...), (3.3, ...), (4.967, ...)])
+    """
+    import av
+
+    header = probe(source, max_pixels=None)
+    n = max(1, min(count, header.frames))
+    last = max(0.0, header.duration - 1 / header.fps)
+    targets = [last * i / (n - 1) if n > 1 else 0.0 for i in range(n)]
+    out = []
+    with av.open(source if isinstance(source, str) else _Buffer(source)) as container:
+        s = _video_stream(container)
+        start = s.start_time or 0
+        for t in targets:
+            container.seek(start + int(t / s.time_base), stream=s, backward=True)
+            frame = None
+            for frame in container.decode(s):
+                if frame.time is None or frame.time >= t - 0.5 / header.fps:
+                    break
+            if frame is None:
+                break
+            image = frame.to_image()
+            if header.rotation:
+                image = image.rotate(header.rotation, expand=True)  # counter-clockwise, as declared
+            image.thumbnail((max_side, max_side))
+            out.append((round(frame.time or 0.0, 3), image))
+    return header, out

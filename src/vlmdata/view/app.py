@@ -5,8 +5,10 @@
                                 &over=yes|no&page=1&per=20
     GET /record/{pos}           one record (its permalink): full images, turns, problems, label mask
     GET /image/{pos}/{k}        the record's k-th image re-encoded: ?size=64|128|256|512 (default 256) or ?full=1
+    GET /video/{pos}/{k}/{i}    frame i of the strip of the record's k-th video (0: the poster): ?size= as for images
     GET /summary                counts and plots: images per record, turns, token lengths, image sizes
     GET /api/records, /api/record/{pos}, /api/labels/{pos}, /api/status, /api/summary   the same as JSON
+    GET /api/video/{pos}/{k}    the video's header and its strip frames' times
     GET /static/...             the page's own CSS and JS
 
 Positions and image numbers come only from the URL's integers and index into the dataset the server was
@@ -33,6 +35,7 @@ from vlmdata.view.images import FULL_MAX_SIDE, THUMB_SIZES, ImageError, Thumbnai
 from vlmdata.view.index import DatasetIndex
 from vlmdata.view.pages import Query, card, summary, token_lengths
 from vlmdata.view.source import ViewDataset
+from vlmdata.view.videos import VideoStrips, VideoUnavailable
 
 HERE = Path(__file__).parent
 DEFAULT_THUMB = 256
@@ -54,6 +57,7 @@ def create_app(
         index.start(index_delay)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     thumbs = ThumbnailCache()
+    strips = VideoStrips(ds)
     title = Path(path).name or str(path)
 
     def _pos(request: Request) -> int:
@@ -112,11 +116,36 @@ def create_app(
         entry = ds.entry(_pos(request))
         c = card(entry, index)
         labels = _labels(ds.entry(entry.pos, images=True)) if counter and c["readable"] else None
+        shown = {p["k"] for t in c["turns"] for p in t["parts"] if p["kind"] == "video"}
         return templates.TemplateResponse(
             request,
             "record.html",
-            {"title": title, "c": c, "labels": labels, "status": index.status(), "model": counter},
-        )
+            {"title": title, "c": c, "labels": labels, "status": index.status(), "model": counter,
+             "videos": {k: _video_info(entry.pos, k) for k in sorted(shown)}},
+        )  # fmt: skip
+
+    def _video_info(pos: int, k: int) -> dict:
+        try:
+            return strips.info(pos, k)
+        except VideoUnavailable as exc:
+            return {"error": str(exc)}
+
+    def api_video(request: Request):
+        try:
+            return JSONResponse(strips.info(_pos(request), request.path_params["k"]))
+        except VideoUnavailable as exc:
+            raise HTTPException(404, str(exc)) from None
+
+    def video_frame(request: Request):
+        pos, k, i = _pos(request), request.path_params["k"], request.path_params["i"]
+        size = request.query_params.get("size", "128")
+        if set(request.query_params) - {"size"} or size not in {str(s) for s in THUMB_SIZES}:
+            raise HTTPException(400, f"size must be one of {', '.join(map(str, THUMB_SIZES))}, got {size!r}")
+        try:
+            data, media = strips.frame(pos, k, i, int(size))
+        except VideoUnavailable as exc:
+            raise HTTPException(404, str(exc)) from None
+        return Response(data, media_type=media, headers={"Cache-Control": "max-age=3600"})
 
     def api_record(request: Request):
         return JSONResponse(card(ds.entry(_pos(request)), index))
@@ -166,7 +195,7 @@ def create_app(
         return JSONResponse(index.status())
 
     async def http_error(request: Request, exc: HTTPException):
-        if request.url.path.startswith(("/api/", "/image/", "/static/")):
+        if request.url.path.startswith(("/api/", "/image/", "/video/", "/static/")):
             return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
         return templates.TemplateResponse(
             request,
@@ -179,6 +208,8 @@ def create_app(
         Route("/", home),
         Route("/record/{pos:int}", record),
         Route("/image/{pos:int}/{k:int}", image),
+        Route("/video/{pos:int}/{k:int}/{i:int}", video_frame),
+        Route("/api/video/{pos:int}/{k:int}", api_video),
         Route("/summary", summary_page),
         Route("/api/records", api_records),
         Route("/api/record/{pos:int}", api_record),

@@ -135,13 +135,13 @@ def card(entry, index, lengths: dict[int, int] | None = None, problems: dict | N
     rec = entry.record
     turns = []
     if rec is not None:
-        k = 0
+        k = {"image": 0, "video": 0}
         for m in rec["messages"]:
             parts = []
             for p in m["content"]:
-                if p["type"] == "image":
-                    parts.append({"kind": "image", "k": k})
-                    k += 1
+                if p["type"] in k:  # the k-th image (video) part shows the record's k-th image (video)
+                    parts.append({"kind": p["type"], "k": k[p["type"]]})
+                    k[p["type"]] += 1
                 else:
                     parts.append({"kind": "text", "text": p.get("text") or ""})
             turns.append({"role": m["role"], "parts": parts})

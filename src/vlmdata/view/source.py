@@ -64,11 +64,11 @@ class _Reader:
         self.root = root
         self.n = 0
 
-    def image(self, index: int, k: int) -> dict:
+    def image(self, index: int, k: int, key: str = "images") -> dict:
         rec = self.read(index, index + 1)[0][2]
         if rec is None:
             raise KeyError(k)
-        return rec["images"][k]
+        return rec[key][k]
 
 
 class _CanonicalParquet(_Reader):
@@ -126,9 +126,9 @@ class _CanonicalParquet(_Reader):
             out.append((start + k, None, row, None, None))
         return out
 
-    def image(self, index: int, k: int) -> dict:
-        (row,) = self._rows(index, index + 1, ["images"])
-        images = row["images"] or []
+    def image(self, index: int, k: int, key: str = "images") -> dict:
+        (row,) = self._rows(index, index + 1, [key])
+        images = row[key] or []
         if not 0 <= k < len(images) or images[k] is None:
             raise KeyError(k)
         return images[k]
@@ -308,9 +308,10 @@ class ViewDataset:
     def entry(self, pos: int, images: bool = False) -> Entry:
         return self.entries([pos], images)[0]
 
-    def image(self, pos: int, k: int) -> dict:
-        """The k-th image of a record as `{"bytes", "path"}`; KeyError/IndexError when there is none."""
+    def image(self, pos: int, k: int, key: str = "images") -> dict:
+        """The k-th image (key="videos": video) of a record as `{"bytes", "path"}`; KeyError/IndexError
+        when there is none."""
         r, index = self.locate(pos)
         if k < 0:
             raise KeyError(k)
-        return self.readers[r].image(index, k)
+        return self.readers[r].image(index, k, key)
