@@ -259,3 +259,18 @@ def test_info_reports_video_durations_rates_sizes_and_codecs(tmp_path, vids):
         "min": 24.653,
         "max": 30.0,
     }
+
+
+def test_a_video_link_out_of_the_dataset_is_refused(tmp_path, vids):
+    src = lf_dataset(tmp_path / "ds", ["plain"], vids)
+    (tmp_path / "ds" / "videos" / "link.mp4").symlink_to(vids["real"])  # a file outside the folder
+    lines = (tmp_path / "ds" / "data.jsonl").read_text().replace("videos/plain.mp4", "videos/link.mp4")
+    (tmp_path / "ds" / "data.jsonl").write_text(lines)
+    result = run("validate", src, "--json")
+    assert result.exit_code == 1
+    (p,) = json.loads(result.output)["problems"]
+    assert (p["code"], p["message"], p["fix"]) == (
+        "video-outside",
+        "video file is a link that leads out of the dataset folder",
+        "copy the video into the dataset folder",
+    )
