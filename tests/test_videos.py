@@ -274,3 +274,29 @@ def test_a_video_link_out_of_the_dataset_is_refused(tmp_path, vids):
         "video file is a link that leads out of the dataset folder",
         "copy the video into the dataset folder",
     )
+
+
+def test_parallel_validation_counts_videos_as_one_process_does(tmp_path, vids):
+    """Forked workers (large JSONL files) check videos too, and their counts come back to the report."""
+    import subprocess
+    import sys
+
+    src = lf_dataset(tmp_path / "ds", ["plain", "vfr", "audio_only", "real"] * 5, vids)
+    serial = json.loads(run("validate", src, "--json").output)
+    script = (
+        "import json, sys\n"
+        "from vlmdata.validate import parallel, validate\n"
+        "parallel.MIN_BYTES = 0\n"
+        "parallel.jobs_available = lambda: 2\n"
+        "calls = []\n"
+        "real = parallel.validate_spans\n"
+        "parallel.validate_spans = lambda *a: calls.append(a) or real(*a)\n"
+        "report = validate(sys.argv[1]).to_dict()\n"
+        "print(json.dumps({'calls': len(calls), 'report': report}, default=str))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, src], capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout)
+    assert result["calls"] == 1
+    for key in ("problems", "records", "bad_records", "videos", "counts"):
+        assert result["report"][key] == serial[key], key
+    assert (serial["videos"], serial["counts"]) == (20, {"video-no-stream": 5})

@@ -54,12 +54,13 @@ def spans(path: Path, parts: int) -> list[tuple[int, int]]:
 
 
 _STATE: dict = {}  # the parent's Checks, inherited by the forked workers
+COUNTS = ("checked", "outside", "videos", "videos_unopened")  # the ImageChecker's counters, summed back
 
 
 def _work(args):
     span, fmt = args
     checks, f = _STATE["checks"], _STATE["file"]
-    checked, outside = checks.images.checked, checks.images.outside  # the parent's counts so far
+    before = [getattr(checks.images, name) for name in COUNTS]  # the parent's counts so far
     check = checks.record_check(f, fmt)
     problems, bad_lines = [], []
     records = bad = lines = 0
@@ -79,7 +80,8 @@ def _work(args):
     with open(f.path, "rb") as fh:
         fh.seek(span[0])
         lines = fh.read(span[1] - span[0]).count(b"\n")
-    return problems, records, bad, lines, checks.images.checked - checked, checks.images.outside - outside
+    counts = [getattr(checks.images, name) - n for name, n in zip(COUNTS, before, strict=True)]
+    return problems, records, bad, lines, counts
 
 
 def validate_spans(checks, f: InputFile, fmt: str, jobs: int):
@@ -93,8 +95,7 @@ def validate_spans(checks, f: InputFile, fmt: str, jobs: int):
     finally:
         _STATE.clear()
     problems, records, bad, line_offset = [], 0, 0, 0
-    checked = outside = 0
-    for found, n, n_bad, n_lines, n_checked, n_outside in results:
+    for found, n, n_bad, n_lines, counts in results:
         for p in found:
             if p.where.record is not None:
                 p.where.record += records
@@ -104,8 +105,6 @@ def validate_spans(checks, f: InputFile, fmt: str, jobs: int):
         records += n
         bad += n_bad
         line_offset += n_lines
-        checked += n_checked
-        outside += n_outside
-    checks.images.checked += checked
-    checks.images.outside += outside
+        for name, count in zip(COUNTS, counts, strict=True):
+            setattr(checks.images, name, getattr(checks.images, name) + count)
     return problems, records, bad
