@@ -10,13 +10,16 @@ OpenAI API `{"type": "image_url", "image_url": {"url": path | data-URL}}`; LLaMA
 `{"type": "image_url", "value": path}` and `{"type": "text", "value": ...}`; oumi's `content` in place of
 `value`; `{"type": "image", "index": k}` (HuggingFaceH4/llava-instruct-mix-vsft); `{"type": "video"}` and
 `{"type": "audio"}` parts with a `videos`/`audios` list (or the media inline). The k-th image part is the
-k-th image, the k-th video part the k-th video.
+k-th image, the k-th video part the k-th video. In a record whose text holds xtuner's `<IMG_CONTEXT>`,
+each marker is where an image stands and the `image_url` parts give the images' order, as xtuner reads
+it (formats.context_markers).
 """
 
 from __future__ import annotations
 
 from vlmdata.checks import ImageRef, Turn, check_turns, count_problem, listed_images
 from vlmdata.errors import Location, Problem, json_type
+from vlmdata.formats import context_markers
 from vlmdata.formats.base import ReadContext, WriteContext
 from vlmdata.record import MEDIA, ROLES, make_record, media_part, normalize_content, text_part
 
@@ -56,6 +59,7 @@ def _text(part: dict):
 
 def to_canonical(raw: dict, ctx: ReadContext) -> dict:
     messages_in = ctx.turns(raw, "messages")
+    marked = context_markers.has_marker(messages_in)
     inline: dict[str, list[dict]] = {kind: [] for kind in MEDIA}
     messages = []
     for mpath, message in ctx.objects(messages_in, "messages", "message"):
@@ -101,6 +105,14 @@ def to_canonical(raw: dict, ctx: ReadContext) -> dict:
                     repr(kind),
                 )
         messages.append({"role": role, "content": normalize_content(parts)})
+    if marked:
+        listed = raw.get("images")
+        for p in context_markers.problems(messages_in, len(listed) if isinstance(listed, list) else 0):
+            ctx.fail(p.code, p.message, p.where.path, p.expected, p.found, p.fix)
+        messages = [
+            {"role": m["role"], "content": normalize_content(m["content"])}
+            for m in context_markers.place_images(messages)
+        ]
     media = {kind: _media_list(raw, ctx, messages, kind, inline[kind]) for kind in MEDIA}
     return make_record(
         ctx.record_id(raw), messages, media["image"], ctx.record_source(raw), media["video"], media["audio"]
@@ -194,6 +206,8 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
         role = m.get("role")
         turns.append((i, role if role in ROLES else None, empty))
     problems = check_turns(turns, "$.messages", "role")
+    listed = raw.get("images")  # xtuner's <IMG_CONTEXT>: where the images stand, and whether they all do
+    problems += context_markers.problems(messages, len(listed) if type(listed) is list else 0)
     refs: list[ImageRef] = []
     for media in ("image", *other) if not ("videos" in raw or "audios" in raw) else MEDIA:
         n_parts = n_images if media == "image" else other.get(media, 0)
@@ -245,7 +259,8 @@ def arrow_check(table):
     """Records of an `arrow_shape` table the schema and `check` would pass, up to their image checks.
 
     table: n rows -> (suspect bool [n]: rows to check one by one (they may be fine: a text without a
-    printable ASCII character is left to the per-record checks), image_rows int [K] and image_codes
+    printable ASCII character, or one holding xtuner's `<IMG_CONTEXT>`, is left to the per-record
+    checks), image_rows int [K] and image_codes
     int [K] into image_values [str]: every listed image of the other rows, for the image checks).
     Nulls stand for missing keys, so a null where the schema wants a value makes the row suspect.
     """
@@ -253,7 +268,7 @@ def arrow_check(table):
     import pyarrow.compute as pc
 
     from vlmdata.checks import fine_turn_sequences
-    from vlmdata.columns import codes, ints, offsets, printable, valid
+    from vlmdata.columns import bits, codes, ints, offsets, printable, valid
 
     def any_of(rows, flags, n):  # per parent: does any child have the flag
         return np.bincount(rows[flags], minlength=n) > 0
@@ -279,6 +294,7 @@ def arrow_check(table):
     for k in np.flatnonzero(is_text & has_text & ~spoken).tolist():
         spoken[k] = bool(texts[k].as_py().strip())
     filled = any_of(part_msg, is_image | spoken, n_msgs)
+    bad_part |= bits(pc.match_substring(texts, context_markers.MARKER))  # xtuner's marker: checked alone
     bad_msg |= any_of(part_msg, bad_part, n_msgs)
     suspect |= any_of(msg_rec, bad_msg, n)
     suspect |= ~fine_turn_sequences(msg_rec, role.clip(0), ~filled, n)
