@@ -34,7 +34,6 @@ from vlmdata.record import image_part, text_part
 
 MARKER = "<IMG_CONTEXT>"
 MARKED_PART = "image_url"  # the part type whose images the markers place
-IMAGE_PART_TYPES = ("image", "image_url")  # every part type that carries an image (formats.oai.PART_KINDS)
 _FIX_ORDER = (
     "put one <IMG_CONTEXT> in a user turn's text per image_url part, in the images' order "
     "(or remove every marker to place each image at its part, as xtuner's convert_old_to_new_vlm_format does)"
@@ -70,10 +69,11 @@ def _text_key(part: dict) -> str:
     return next((k for k in ("text", "value", "content") if k in part), "text")
 
 
-def problems(messages: list, listed_images: int = 0) -> list[Problem]:
+def problems(messages: list, listed_images: int, image_types: tuple[str, ...]) -> list[Problem]:
     """Why xtuner would not train on this record as its markers say; [] when it would (or when no text
     holds a marker). `messages` is the raw list (values of the wrong type are skipped: the schema
-    reports them); `listed_images` is the length of the record's own `images` list, if any."""
+    reports them); `listed_images` is the length of the record's own `images` list, if any;
+    `image_types` the part types that carry an image (formats.oai.IMAGE_TYPES)."""
     if not has_marker(messages):
         return []
     found: list[Problem] = []
@@ -101,7 +101,7 @@ def problems(messages: list, listed_images: int = 0) -> list[Problem]:
                     n_markers += text.count(MARKER)
                 else:
                     found.append(_misplaced(f"{path}.{_text_key(part)}", text.count(MARKER), user))
-            elif kind in IMAGE_PART_TYPES:
+            elif kind in image_types:
                 n_images += 1
                 if kind != MARKED_PART:
                     found.append(

@@ -37,20 +37,47 @@ def detect(raw: dict) -> bool:
     )
 
 
-# part type -> the media kind it carries; "image_url" is the OpenAI API's image part
-PART_KINDS = {"image": "image", "image_url": "image", "video": "video", "audio": "audio"}
+# part type -> the media kind it carries: "image_url" is the OpenAI API's image part (xtuner's too);
+# LLaMA-Factory v1 writes "image_url"/"video_url"/"audio_url" with a `value`; oumi writes "image_url",
+# "image_path" (a path in `content`) and "image_binary" (base64 bytes in `binary`); xtuner "video_url"
+PART_KINDS = {
+    "image": "image",
+    "image_url": "image",
+    "image_path": "image",
+    "image_binary": "image",
+    "video": "video",
+    "video_url": "video",
+    "audio": "audio",
+    "audio_url": "audio",
+}
+BARE = ("image", "video", "audio")  # parts that may point into the record's images/videos/audios list
 
 
 def _inline(part: dict, kind: str):
     """The media a part carries itself, or None when it points into the record's images/videos/audios."""
-    if kind != "image_url":
+    if kind in BARE:
         return part.get(kind)
-    url = part.get("image_url")
+    if kind == "image_binary":  # oumi: the image's bytes as base64, `content` its path if any
+        data = part.get("binary")
+        return None if data is None else {"bytes": data, "path": part.get("content")}
+    url = part.get(kind)
     if isinstance(url, dict):
         return url.get("url")
     if url is not None:
         return url
     return part.get("value", part.get("content"))  # LLaMA-Factory v1: value; oumi: content
+
+
+IMAGE_TYPES = tuple(t for t, kind in PART_KINDS.items() if kind == "image")
+
+
+def _listed(raw: dict, kind: str):
+    """The record's own list of `kind`s: `images` (`videos`, `audios`), or TRL's single `image` column
+    (its collator reads `{"image": x}` as `{"images": [x]}`)."""
+    value = raw.get(f"{kind}s")
+    if value is None and kind == "image" and "image" in raw:
+        return [raw["image"]]
+    return value
 
 
 def _text(part: dict):
@@ -89,10 +116,12 @@ def to_canonical(raw: dict, ctx: ReadContext) -> dict:
             elif kind in PART_KINDS:
                 media = PART_KINDS[kind]
                 value = _inline(part, kind)
-                if value is None and kind == "image_url":  # unlike {"type": "image"}, it must say where
+                if value is None and kind not in BARE:  # unlike {"type": "image"}, it must say where
+                    field = "binary" if kind == "image_binary" else kind
                     ctx.fail(
-                        "missing-field", "image_url part has no URL", f"{ppath}.image_url", "a URL", "null"
-                    )
+                        "missing-field", f"{kind} part has no {'data' if field == 'binary' else 'URL'}",
+                        f"{ppath}.{field}", "a URL" if field != "binary" else "base64 bytes", "null",
+                    )  # fmt: skip
                 if value is not None:
                     inline[media].append(ctx.image(value, ppath))
                 parts.append(media_part(media))
@@ -106,8 +135,10 @@ def to_canonical(raw: dict, ctx: ReadContext) -> dict:
                 )
         messages.append({"role": role, "content": normalize_content(parts)})
     if marked:
-        listed = raw.get("images")
-        for p in context_markers.problems(messages_in, len(listed) if isinstance(listed, list) else 0):
+        listed = _listed(raw, "image")
+        for p in context_markers.problems(
+            messages_in, len(listed) if isinstance(listed, list) else 0, IMAGE_TYPES
+        ):
             ctx.fail(p.code, p.message, p.where.path, p.expected, p.found, p.fix)
         messages = [
             {"role": m["role"], "content": normalize_content(m["content"])}
@@ -123,22 +154,23 @@ def _media_list(
     raw: dict, ctx: ReadContext, messages: list[dict], kind: str, inline: list[dict]
 ) -> list[dict]:
     key = f"{kind}s"
-    listed = raw.get(key)
+    listed = _listed(raw, kind)
+    at = f"$.{key}" if key in raw or listed is None else f"$.{kind}"  # `image`: TRL's single column
     listed = [] if listed is None else listed  # `images: false` is an error, not "no images"
     if not isinstance(listed, list):
-        ctx.fail("type", f"{key} must be a list", f"$.{key}", "array", json_type(listed))
+        ctx.fail("type", f"{key} must be a list", at, "array", json_type(listed))
     n_parts = sum(p["type"] == kind for m in messages for p in m["content"])
     if inline and listed:
         ctx.fail(
-            f"{kind}-count", f"{key} given both inline in parts and in the {key} list", f"$.{key}",
+            f"{kind}-count", f"{key} given both inline in parts and in the {key} list", at,
             "one of the two", "both",
         )  # fmt: skip
-    found = inline or [ctx.image(v, f"$.{key}[{k}]") for k, v in enumerate(listed)]
+    found = inline or [ctx.image(v, at if at == f"$.{kind}" else f"{at}[{k}]") for k, v in enumerate(listed)]
     if n_parts != len(found):
         ctx.fail(
             f"{kind}-count",
             f"number of {key} ({len(found)}) does not match number of {kind} parts ({n_parts})",
-            f"$.{key}",
+            at,
             str(n_parts),
             str(len(found)),
             f"add a {kind} part per {kind}, or list one {kind} per part",
@@ -200,27 +232,32 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
                         n_images += 1
                     else:
                         other[media] = other.get(media, 0) + 1
-                    value = part.get("image") if kind == "image" else _inline(part, kind)
+                    value = _inline(part, kind)
                     if value is not None:
                         inline.append((f"$.messages[{i}].content[{j}]", value, media))
         role = m.get("role")
         turns.append((i, role if role in ROLES else None, empty))
     problems = check_turns(turns, "$.messages", "role")
-    listed = raw.get("images")  # xtuner's <IMG_CONTEXT>: where the images stand, and whether they all do
-    problems += context_markers.problems(messages, len(listed) if type(listed) is list else 0)
+    listed = _listed(raw, "image")  # xtuner's <IMG_CONTEXT>: where the images stand, whether they all do
+    problems += context_markers.problems(messages, len(listed) if type(listed) is list else 0, IMAGE_TYPES)
     refs: list[ImageRef] = []
     for media in ("image", *other) if not ("videos" in raw or "audios" in raw) else MEDIA:
         n_parts = n_images if media == "image" else other.get(media, 0)
         key = f"{media}s"
         listed = raw.get(key)
-        listed = listed_images(listed, f"$.{key}", media) if type(listed) is list else []
+        at = f"$.{key}"
+        if listed is None and media == "image" and "image" in raw:  # TRL's single `image` column
+            at = "$.image"
+            listed = [(at, raw["image"], media)]
+        else:
+            listed = listed_images(listed, at, media) if type(listed) is list else []
         mine = [r for r in inline if r[2] == media] if inline else inline
         if mine and listed:
             problems.append(
                 Problem(
                     f"{media}-count",
                     f"{key} given both inline in parts and in the {key} list",
-                    Location(path=f"$.{key}"),
+                    Location(path=at),
                     "one of the two",
                     "both",
                 )
@@ -232,7 +269,7 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
                     len(found),
                     n_parts,
                     f"{media} parts",
-                    f"$.{key}",
+                    at,
                     f"add a {media} part per {media}, or list one {media} per part",
                     media,
                 )  # fmt: skip
