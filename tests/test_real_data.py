@@ -15,7 +15,9 @@ How each project reads its files (what the `media_dir` below stands for):
 - Qwen3-VL (`qwen-vl-finetune/demo/*.json`): LLaVA's `image`/`video` keys, paths joined to the dataset's
   `data_path` (the `qwen-vl-finetune/` folder for the demo images, the videos folder for the video demo).
 - xtuner (`tests/resource/*.jsonl`): OpenAI-style messages, `{"type": "image_url", "image_url": {"url"}}`
-  or `{"type": "image", "image": {"url"}}`, paths relative to `tests/`.
+  with an `<IMG_CONTEXT>` marker where each image stands, or `{"type": "image", "image": {"url"}}` parts
+  standing where the image does; paths relative to `tests/` (tests/test_real_data_loaders.py has the
+  exact records).
 """
 
 from __future__ import annotations
@@ -45,12 +47,14 @@ READABLE = {
     "xtuner-multi": ("resource/mllm_sft_multi_image_example_data.jsonl", ".", 11, 22, 0, 0),
     "xtuner-multi2": ("resource/mllm_sft_multi_image_example_data2.jsonl", ".", 10, 18, 0, 0),
     "xtuner-new": ("resource/mllm_sft_single_image_example_data_new.jsonl", ".", 22, 22, 0, 0),
+    "xtuner-multi-new": ("resource/mllm_sft_multi_image_example_data_new.jsonl", ".", 11, 22, 0, 0),
 }
 FOLDER = {
     "xtuner-single": "xtuner",
     "xtuner-multi": "xtuner",
     "xtuner-multi2": "xtuner",
     "xtuner-new": "xtuner",
+    "xtuner-multi-new": "xtuner",
 }
 
 # What a target cannot express, and the exact reason it gives (the record is refused, nothing written).

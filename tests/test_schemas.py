@@ -354,9 +354,10 @@ def test_renamed_columns_never_crash(folder):
             {"messages": [{"role": "user", "content": [{"type": "input_audio"}]}]},
             (
                 "enum",
-                "'input_audio' is not one of ['text', 'image', 'image_url', 'video', 'audio']",
+                "'input_audio' is not one of ['text', 'image', 'image_url', 'image_path', 'image_binary', 'video', "
+                "'video_url', 'audio', 'audio_url']",
                 "$.messages[0].content[0].type",
-                "one of text|image|image_url|video|audio",
+                "one of text|image|image_url|image_path|image_binary|video|video_url|audio|audio_url",
                 "'input_audio'",
             ),
         ),

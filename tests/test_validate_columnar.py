@@ -84,6 +84,9 @@ def cases(folder) -> list[dict]:
         {"id": "r39", "messages": [turn("user", None, text("q")), a]},
         {"id": "r40", "messages": [turn("system", text("s")), turn("system", text("s")), q, a]},
         ok(41),
+        # xtuner's <IMG_CONTEXT> places image_url parts only: next to an image part, or with no image
+        {"id": "r42", "messages": [turn("user", IMG, text("<IMG_CONTEXT>\nq")), a], "images": ["images/0.png"]},
+        {"id": "r43", "messages": [q, turn("assistant", text("<IMG_CONTEXT>"))]},
     ]  # fmt: skip
     return recs
 
@@ -128,6 +131,7 @@ def test_every_check_reported_as_record_by_record(folder, monkeypatch, mode):
     bad = {p["record"] for p in fast["problems"]}
     assert set(range(7, 33)) - {21} <= bad  # 21: a text without ASCII, fine
     assert not bad & {0, 1, 2, 3, 4, 5, 6, 21, 33, 41}
+    assert {42, 43} <= bad
 
 
 def test_random_records_reported_as_record_by_record(folder, monkeypatch):

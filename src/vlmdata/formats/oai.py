@@ -10,13 +10,16 @@ OpenAI API `{"type": "image_url", "image_url": {"url": path | data-URL}}`; LLaMA
 `{"type": "image_url", "value": path}` and `{"type": "text", "value": ...}`; oumi's `content` in place of
 `value`; `{"type": "image", "index": k}` (HuggingFaceH4/llava-instruct-mix-vsft); `{"type": "video"}` and
 `{"type": "audio"}` parts with a `videos`/`audios` list (or the media inline). The k-th image part is the
-k-th image, the k-th video part the k-th video.
+k-th image, the k-th video part the k-th video. In a record whose text holds xtuner's `<IMG_CONTEXT>`,
+each marker is where an image stands and the `image_url` parts give the images' order, as xtuner reads
+it (formats.context_markers).
 """
 
 from __future__ import annotations
 
 from vlmdata.checks import ImageRef, Turn, check_turns, count_problem, listed_images
 from vlmdata.errors import Location, Problem, json_type
+from vlmdata.formats import context_markers
 from vlmdata.formats.base import ReadContext, WriteContext
 from vlmdata.record import MEDIA, ROLES, make_record, media_part, normalize_content, text_part
 
@@ -34,20 +37,47 @@ def detect(raw: dict) -> bool:
     )
 
 
-# part type -> the media kind it carries; "image_url" is the OpenAI API's image part
-PART_KINDS = {"image": "image", "image_url": "image", "video": "video", "audio": "audio"}
+# part type -> the media kind it carries: "image_url" is the OpenAI API's image part (xtuner's too);
+# LLaMA-Factory v1 writes "image_url"/"video_url"/"audio_url" with a `value`; oumi writes "image_url",
+# "image_path" (a path in `content`) and "image_binary" (base64 bytes in `binary`); xtuner "video_url"
+PART_KINDS = {
+    "image": "image",
+    "image_url": "image",
+    "image_path": "image",
+    "image_binary": "image",
+    "video": "video",
+    "video_url": "video",
+    "audio": "audio",
+    "audio_url": "audio",
+}
+BARE = ("image", "video", "audio")  # parts that may point into the record's images/videos/audios list
 
 
 def _inline(part: dict, kind: str):
     """The media a part carries itself, or None when it points into the record's images/videos/audios."""
-    if kind != "image_url":
+    if kind in BARE:
         return part.get(kind)
-    url = part.get("image_url")
+    if kind == "image_binary":  # oumi: the image's bytes as base64, `content` its path if any
+        data = part.get("binary")
+        return None if data is None else {"bytes": data, "path": part.get("content")}
+    url = part.get(kind)
     if isinstance(url, dict):
         return url.get("url")
     if url is not None:
         return url
     return part.get("value", part.get("content"))  # LLaMA-Factory v1: value; oumi: content
+
+
+IMAGE_TYPES = tuple(t for t, kind in PART_KINDS.items() if kind == "image")
+
+
+def _listed(raw: dict, kind: str):
+    """The record's own list of `kind`s: `images` (`videos`, `audios`), or TRL's single `image` column
+    (its collator reads `{"image": x}` as `{"images": [x]}`)."""
+    value = raw.get(f"{kind}s")
+    if value is None and kind == "image" and "image" in raw:
+        return [raw["image"]]
+    return value
 
 
 def _text(part: dict):
@@ -56,6 +86,7 @@ def _text(part: dict):
 
 def to_canonical(raw: dict, ctx: ReadContext) -> dict:
     messages_in = ctx.turns(raw, "messages")
+    marked = context_markers.has_marker(messages_in)
     inline: dict[str, list[dict]] = {kind: [] for kind in MEDIA}
     messages = []
     for mpath, message in ctx.objects(messages_in, "messages", "message"):
@@ -85,10 +116,12 @@ def to_canonical(raw: dict, ctx: ReadContext) -> dict:
             elif kind in PART_KINDS:
                 media = PART_KINDS[kind]
                 value = _inline(part, kind)
-                if value is None and kind == "image_url":  # unlike {"type": "image"}, it must say where
+                if value is None and kind not in BARE:  # unlike {"type": "image"}, it must say where
+                    field = "binary" if kind == "image_binary" else kind
                     ctx.fail(
-                        "missing-field", "image_url part has no URL", f"{ppath}.image_url", "a URL", "null"
-                    )
+                        "missing-field", f"{kind} part has no {'data' if field == 'binary' else 'URL'}",
+                        f"{ppath}.{field}", "a URL" if field != "binary" else "base64 bytes", "null",
+                    )  # fmt: skip
                 if value is not None:
                     inline[media].append(ctx.image(value, ppath))
                 parts.append(media_part(media))
@@ -101,6 +134,16 @@ def to_canonical(raw: dict, ctx: ReadContext) -> dict:
                     repr(kind),
                 )
         messages.append({"role": role, "content": normalize_content(parts)})
+    if marked:
+        listed = _listed(raw, "image")
+        for p in context_markers.problems(
+            messages_in, len(listed) if isinstance(listed, list) else 0, IMAGE_TYPES
+        ):
+            ctx.fail(p.code, p.message, p.where.path, p.expected, p.found, p.fix)
+        messages = [
+            {"role": m["role"], "content": normalize_content(m["content"])}
+            for m in context_markers.place_images(messages)
+        ]
     media = {kind: _media_list(raw, ctx, messages, kind, inline[kind]) for kind in MEDIA}
     return make_record(
         ctx.record_id(raw), messages, media["image"], ctx.record_source(raw), media["video"], media["audio"]
@@ -111,22 +154,23 @@ def _media_list(
     raw: dict, ctx: ReadContext, messages: list[dict], kind: str, inline: list[dict]
 ) -> list[dict]:
     key = f"{kind}s"
-    listed = raw.get(key)
+    listed = _listed(raw, kind)
+    at = f"$.{key}" if key in raw or listed is None else f"$.{kind}"  # `image`: TRL's single column
     listed = [] if listed is None else listed  # `images: false` is an error, not "no images"
     if not isinstance(listed, list):
-        ctx.fail("type", f"{key} must be a list", f"$.{key}", "array", json_type(listed))
+        ctx.fail("type", f"{key} must be a list", at, "array", json_type(listed))
     n_parts = sum(p["type"] == kind for m in messages for p in m["content"])
     if inline and listed:
         ctx.fail(
-            f"{kind}-count", f"{key} given both inline in parts and in the {key} list", f"$.{key}",
+            f"{kind}-count", f"{key} given both inline in parts and in the {key} list", at,
             "one of the two", "both",
         )  # fmt: skip
-    found = inline or [ctx.image(v, f"$.{key}[{k}]") for k, v in enumerate(listed)]
+    found = inline or [ctx.image(v, at if at == f"$.{kind}" else f"{at}[{k}]") for k, v in enumerate(listed)]
     if n_parts != len(found):
         ctx.fail(
             f"{kind}-count",
             f"number of {key} ({len(found)}) does not match number of {kind} parts ({n_parts})",
-            f"$.{key}",
+            at,
             str(n_parts),
             str(len(found)),
             f"add a {kind} part per {kind}, or list one {kind} per part",
@@ -188,25 +232,32 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
                         n_images += 1
                     else:
                         other[media] = other.get(media, 0) + 1
-                    value = part.get("image") if kind == "image" else _inline(part, kind)
+                    value = _inline(part, kind)
                     if value is not None:
                         inline.append((f"$.messages[{i}].content[{j}]", value, media))
         role = m.get("role")
         turns.append((i, role if role in ROLES else None, empty))
     problems = check_turns(turns, "$.messages", "role")
+    listed = _listed(raw, "image")  # xtuner's <IMG_CONTEXT>: where the images stand, whether they all do
+    problems += context_markers.problems(messages, len(listed) if type(listed) is list else 0, IMAGE_TYPES)
     refs: list[ImageRef] = []
     for media in ("image", *other) if not ("videos" in raw or "audios" in raw) else MEDIA:
         n_parts = n_images if media == "image" else other.get(media, 0)
         key = f"{media}s"
         listed = raw.get(key)
-        listed = listed_images(listed, f"$.{key}", media) if type(listed) is list else []
+        at = f"$.{key}"
+        if listed is None and media == "image" and "image" in raw:  # TRL's single `image` column
+            at = "$.image"
+            listed = [(at, raw["image"], media)]
+        else:
+            listed = listed_images(listed, at, media) if type(listed) is list else []
         mine = [r for r in inline if r[2] == media] if inline else inline
         if mine and listed:
             problems.append(
                 Problem(
                     f"{media}-count",
                     f"{key} given both inline in parts and in the {key} list",
-                    Location(path=f"$.{key}"),
+                    Location(path=at),
                     "one of the two",
                     "both",
                 )
@@ -218,7 +269,7 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
                     len(found),
                     n_parts,
                     f"{media} parts",
-                    f"$.{key}",
+                    at,
                     f"add a {media} part per {media}, or list one {media} per part",
                     media,
                 )  # fmt: skip
@@ -245,7 +296,8 @@ def arrow_check(table):
     """Records of an `arrow_shape` table the schema and `check` would pass, up to their image checks.
 
     table: n rows -> (suspect bool [n]: rows to check one by one (they may be fine: a text without a
-    printable ASCII character is left to the per-record checks), image_rows int [K] and image_codes
+    printable ASCII character, or one holding xtuner's `<IMG_CONTEXT>`, is left to the per-record
+    checks), image_rows int [K] and image_codes
     int [K] into image_values [str]: every listed image of the other rows, for the image checks).
     Nulls stand for missing keys, so a null where the schema wants a value makes the row suspect.
     """
@@ -253,7 +305,7 @@ def arrow_check(table):
     import pyarrow.compute as pc
 
     from vlmdata.checks import fine_turn_sequences
-    from vlmdata.columns import codes, ints, offsets, printable, valid
+    from vlmdata.columns import bits, codes, ints, offsets, printable, valid
 
     def any_of(rows, flags, n):  # per parent: does any child have the flag
         return np.bincount(rows[flags], minlength=n) > 0
@@ -279,6 +331,7 @@ def arrow_check(table):
     for k in np.flatnonzero(is_text & has_text & ~spoken).tolist():
         spoken[k] = bool(texts[k].as_py().strip())
     filled = any_of(part_msg, is_image | spoken, n_msgs)
+    bad_part |= bits(pc.match_substring(texts, context_markers.MARKER))  # xtuner's marker: checked alone
     bad_msg |= any_of(part_msg, bad_part, n_msgs)
     suspect |= any_of(msg_rec, bad_msg, n)
     suspect |= ~fine_turn_sequences(msg_rec, role.clip(0), ~filled, n)

@@ -66,6 +66,24 @@ def split_markers(text: str) -> list[dict]:
     ]
 
 
+def system_marker(text: str, path: str) -> Problem | None:
+    """LLaMA-Factory takes the system prompt (a `system` column, or a first turn with the system tag) apart
+    from the turns and replaces `<image>`/`<video>`/`<audio>` only in the turns (mm_plugin's
+    `process_messages` and `_validate_messages` see prompt + response): a marker there would stay text
+    and go uncounted."""
+    found = [m for m in MARKERS.values() if m in text]
+    if not found:
+        return None
+    return Problem(
+        "image-marker",
+        f"{found[0]} in the system prompt stays text in LLaMA-Factory (it places media in the turns only)",
+        Location(path=path),
+        "no media marker in the system prompt",
+        ", ".join(found),
+        "move the marker into the user turn the media belongs to",
+    )
+
+
 def join_markers(content: list[dict]) -> str:
     return "".join(p["text"] if p["type"] == "text" else MARKERS[p["type"]] for p in content)
 
@@ -92,7 +110,10 @@ def to_canonical(raw: dict, ctx: ReadContext) -> dict:
     if system is not None and not isinstance(system, str):
         ctx.fail("type", "system must be a string", f"$.{system_key}", "string", json_type(system))
     if system:
-        messages.append({"role": "system", "content": [text_part(raw[system_key])]})
+        messages.append({"role": "system", "content": [text_part(system)]})
+        bad = system_marker(system, f"$.{system_key}")
+        if bad:
+            ctx.fail(bad.code, bad.message, bad.where.path, bad.expected, bad.found, bad.fix)
     for path, message in ctx.objects(raw_messages, key, "message"):
         tag = message.get(role_tag)
         role = role_map.get(tag) if isinstance(tag, str) else None  # a list would crash .get
@@ -108,6 +129,10 @@ def to_canonical(raw: dict, ctx: ReadContext) -> dict:
         text = message.get(content_tag)
         if not isinstance(text, str):
             ctx.fail("type", "content must be a string", f"{path}.{content_tag}", "string", json_type(text))
+        if role == "system":
+            bad = system_marker(text, f"{path}.{content_tag}")
+            if bad:
+                ctx.fail(bad.code, bad.message, bad.where.path, bad.expected, bad.found, bad.fix)
         messages.append({"role": role, "content": normalize_content(split_markers(text))})
     media = {}
     for kind in MEDIA:
@@ -204,6 +229,9 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
     system = raw.get("system")
     if isinstance(system, str) and system:
         turns.append((-1, "system", False))
+        bad = system_marker(system, "$.system")
+        if bad:
+            problems.append(bad)
     first = messages[0] if messages and isinstance(messages[0], dict) else {}
     role_tag = "role" if "role" in first else "from"
     content_tag = "content" if "content" in first else "value"
@@ -225,6 +253,12 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
             )
         text = m.get(content_tag)
         empty = False
+        role = m.get(role_tag)
+        if isinstance(text, str) and type(role) is str and DEFAULT_ROLE_MAP.get(role) == "system":
+            bad = system_marker(text, f"$.{key}[{i}].{content_tag}")
+            if bad:  # not counted: LLaMA-Factory counts markers in the turns only
+                problems.append(bad)
+                text = text.replace(IMAGE_TOKEN, "").replace("<video>", "").replace("<audio>", "")
         if isinstance(text, str):
             marks = text.count(IMAGE_TOKEN)
             n_marks += marks
@@ -234,7 +268,6 @@ def check(raw: dict) -> tuple[list[Problem], list[ImageRef]]:
                         other[kind] += n
                         marks += n
             empty = not marks and not text.strip()
-        role = m.get(role_tag)
         turns.append((i, DEFAULT_ROLE_MAP.get(role) if type(role) is str else None, empty))
     problems.extend(check_turns(turns, f"$.{key}", role_tag))
     fix = f"put one {IMAGE_TOKEN} in the text per image"
