@@ -16,6 +16,7 @@ dataset that dataset_info.json declares for LLaMA-Factory, what LLaMA-Factory it
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
@@ -35,6 +36,18 @@ from vlmdata.validate.sources import check_dataset_info, column_problems
 DETECT_WINDOW = 1000  # records looked at to tell a file's format before giving up
 FILE = -1  # the index of whole-file problems in json_records' items
 Item = tuple[int | None, int | None, dict | None, list[Problem]]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of a file, the unit the Ray engine hands a worker: a JSONL byte range (span, with the
+    records and lines before it as start) or a range of Parquet rows (rows, a multiple of
+    arrow_path.BATCH_ROWS at the start), read in the format the whole file was told to be (fmt)."""
+
+    fmt: str | None
+    span: tuple[int, int] | None = None
+    start: tuple[int, int] = (0, 0)
+    rows: tuple[int, int] | None = None
 
 
 class Checks:
@@ -95,12 +108,18 @@ class Checks:
                 return name, seen
         return None, seen
 
-    def json_records(self, f: InputFile, summary: FileSummary) -> Iterator[Item]:
+    def json_records(self, f: InputFile, summary: FileSummary, part: Part | None = None) -> Iterator[Item]:
         """(index, line, raw, problems) for every record of a JSON/JSONL file or of a Parquet file in a
-        record format; bad lines come with raw None, whole-file problems with index FILE."""
+        record format; bad lines come with raw None, whole-file problems with index FILE.
+        part: only the JSONL lines of one byte range, in the format the whole file was told to be
+        (the Ray engine's unit of work; a file with dataset_info.json column checks is not split)."""
         bad_lines: list[Problem] = []
-        records = iter_raw(f, on_error=bad_lines.append)
-        fmt, head = self.detect(records, f)
+        if part is not None:
+            records = iter_raw(f, on_error=bad_lines.append, span=part.span, start=part.start)
+            fmt, head = part.fmt, []
+        else:
+            records = iter_raw(f, on_error=bad_lines.append)
+            fmt, head = self.detect(records, f)
         summary.format = fmt
         if fmt is None:
             yield from ((p.where.record, p.where.line, None, [p]) for p in bad_lines)
