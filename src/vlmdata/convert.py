@@ -155,12 +155,22 @@ def convert(
     check_images: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     quiet: bool = True,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> ConvertReport:
     """writer_options: the writer options of every format by name ({"llava_image_list": True}); the
-    target's own (its module's WRITER_OPTIONS) are passed to its writer, the others ignored."""
+    target's own (its module's WRITER_OPTIONS) are passed to its writer, the others ignored.
+    engine="ray": the work runs on a Ray cluster (vlmdata.ray; at ray_address, or a local one started
+    for the call), with the same result."""
     job = Job.open(
         src, to, out, fmt, allow_lossy, skip_invalid, check_images, max_pixels, media_dir, writer_options
     )
+    if engine == "ray":  # the same job, its files' parts converted on a Ray cluster's workers
+        from vlmdata.ray.convert import convert_ray
+
+        return convert_ray(job, overwrite, max_shard_bytes, quiet, ray_address)
+    if engine != "local":
+        raise UsageError(f"unknown engine {engine!r}; choose local or ray")
     with job.output(overwrite, max_shard_bytes, quiet) as run:
         for f in job.checks.dataset.files:
             summary = FileSummary(str(f.path), None)
@@ -186,7 +196,7 @@ class Job:
     report: ConvertReport
     skip_invalid: bool
     allow_lossy: bool
-    open_args: tuple
+    open_kwargs: dict  # Job.open's arguments: a Ray worker opens the same job
 
     @classmethod
     def open(cls, src, to, out, fmt, allow_lossy, skip_invalid, check_images, max_pixels, media_dir,
@@ -196,14 +206,17 @@ class Job:
         target = FORMATS[to]
         given = writer_options or {}
         options = {o.keyword: given[o.name] for o in target.WRITER_OPTIONS if o.name in given}
-        open_args = (src, fmt, image_mode(check_images), max_pixels, media_dir)
-        checks = Checks.open(*open_args)
+        open_kwargs = dict(
+            src=src, to=to, out=out, fmt=fmt, allow_lossy=allow_lossy, skip_invalid=skip_invalid,
+            check_images=check_images, max_pixels=max_pixels, media_dir=media_dir, writer_options=writer_options,
+        )  # fmt: skip
+        checks = Checks.open(src, fmt, image_mode(check_images), max_pixels, media_dir)
         if checks.report.problems:  # dataset_info.json: the whole dataset is read wrongly, nothing to skip
             raise InvalidDataError(checks.report.problems, 0, 0, str(out), "Fix dataset_info.json first.")
         report = ConvertReport(out=str(out), to=to)
         for note in checks.report.skipped:
             report.normalised.append(f"not converted: {note}")
-        return cls(src, to, out, fmt, target, options, checks, report, skip_invalid, allow_lossy, open_args)
+        return cls(src, to, out, fmt, target, options, checks, report, skip_invalid, allow_lossy, open_kwargs)
 
     def file_done(self, f: InputFile) -> None:
         self.report.normalised += [
