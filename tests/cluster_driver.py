@@ -74,7 +74,8 @@ def run_and_kill(args: list[str], env: dict, fn_name: str = "convert_part") -> d
 
 def main() -> None:
     address, spec, results = sys.argv[1:4]
-    commands = json.load(open(spec))
+    with open(spec) as fh:
+        commands = json.load(fh)
     out = []
     for command in commands:
         extra = ["--engine", "ray", "--ray-address", address]

@@ -126,7 +126,10 @@ def write_captions(path: Path, rows: int, row_group: int = 70) -> Path:
                                 {"index": None, "text": "Describe this image.", "type": "text"},
                             ],
                         },
-                        {"role": "assistant", "content": [{"index": None, "text": f"caption {i}", "type": "text"}]},
+                        {
+                            "role": "assistant",
+                            "content": [{"index": None, "text": f"caption {i}", "type": "text"}],
+                        },
                     ],
                     "images": [{"bytes": images[i % 16], "path": None}],
                 }

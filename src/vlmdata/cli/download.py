@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from vlmdata.cli import handle_errors
-from vlmdata.cli.options import output_format_option, skip_invalid_option
+from vlmdata.cli.options import engine_options, output_format_option, skip_invalid_option
 from vlmdata.errors import UsageError
 from vlmdata.formats import parquet
 
@@ -49,6 +49,7 @@ from vlmdata.formats import parquet
 @click.option("--columns", help="Column map for other datasets: image=..,text=.. or question=..,answer=..")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="datasets cache folder.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+@engine_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @handle_errors
 def command(fmt, shard, columns, **params):
@@ -64,6 +65,7 @@ def command(fmt, shard, columns, **params):
     vlmdata download food101 --num-train-samples 5000 --format sharegpt --out data/food
     vlmdata download hub:org/name --columns image=img,question=q,answer=a --out data/x
     vlmdata download the_cauldron --subset all --shard 3/16 --streaming --out part-3
+    vlmdata download the_cauldron --subset all --out data/mix --engine ray --ray-address HEAD:6379
     """
     from vlmdata.download import DownloadOptions, download, parse_shard
     from vlmdata.sources import parse_columns

@@ -7,7 +7,13 @@ import sys
 import click
 
 from vlmdata.cli import handle_errors
-from vlmdata.cli.options import check_images_option, input_format_option, max_pixels_option, media_dir_option
+from vlmdata.cli.options import (
+    check_images_option,
+    engine_options,
+    input_format_option,
+    max_pixels_option,
+    media_dir_option,
+)
 
 
 @click.command("validate")
@@ -36,8 +42,10 @@ from vlmdata.cli.options import check_images_option, input_format_option, max_pi
     show_default=True,
     help="How many problems to list one by one below the table.",
 )
+@engine_options
 @handle_errors
-def command(path, fmt, check_images, no_open_images, max_pixels, model, max_length, media_dir, as_json, show):
+def command(path, fmt, check_images, no_open_images, max_pixels, model, max_length, media_dir, as_json, show,
+            engine, ray_address):  # fmt: skip
     """Check every record of a dataset and report every problem.
 
     Each record is checked against its format's JSON Schema, then for what a schema can't express:
@@ -50,6 +58,7 @@ def command(path, fmt, check_images, no_open_images, max_pixels, model, max_leng
     \b
     vlmdata validate data/naruto-lf
     vlmdata validate data/train.jsonl --format oai --check-images --json > report.json
+    vlmdata validate data/big --engine ray --ray-address HEAD:6379
     """
     from vlmdata.validate import render, validate
 
@@ -62,6 +71,8 @@ def command(path, fmt, check_images, no_open_images, max_pixels, model, max_leng
         max_length=max_length,
         open_images=not no_open_images,
         media_dir=media_dir,
+        engine=engine,
+        ray_address=ray_address,
     )
     if as_json:
         import orjson

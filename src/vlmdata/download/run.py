@@ -74,15 +74,25 @@ def datasets_settings(quiet: bool):
             datasets.enable_progress_bars()
 
 
+def source_of(opts: DownloadOptions) -> Source:
+    return get_source(
+        opts.source,
+        SourceOptions(opts.subsets, opts.repo, opts.prompt, opts.prompts_file, dict(opts.columns), opts.seed),
+    )
+
+
 def _download(opts: DownloadOptions, notify) -> DownloadReport:
+    if opts.engine not in ("local", "ray"):
+        raise UsageError(f"unknown engine {opts.engine!r}; choose local or ray")
+    if opts.engine == "ray":
+        from vlmdata.ray import require
+
+        require()  # before anything is planned or fetched
     if opts.format not in FORMATS:
         raise UsageError(f"unknown --format {opts.format!r}; choose one of {', '.join(FORMATS)}")
     if not 0.0 <= opts.val_ratio < 1.0:
         raise UsageError(f"--val-ratio must be in [0, 1), found {opts.val_ratio}")
-    source = get_source(
-        opts.source,
-        SourceOptions(opts.subsets, opts.repo, opts.prompt, opts.prompts_file, dict(opts.columns), opts.seed),
-    )
+    source = source_of(opts)
     loc = Location(source.repo, "local") if getattr(source, "local", False) else None
     loc = loc or locate(source.repo, opts.hub_mirror, opts.revision)
     report = DownloadReport(str(opts.out), source.repo, loc.kind)
@@ -120,7 +130,12 @@ def _write(source, loc, opts, units, configs, totals, checkpoint, report, local)
     with atomic_output_dir(opts.out, opts.overwrite) as tmp:
         total = sum(totals.values()) if totals and not opts.shard else None
         with progress(f"downloading {source.repo}", total=total, quiet=opts.quiet) as bar:
-            _read(source, loc, opts, units, checkpoint, report, bar, local)
+            if opts.engine == "ray":  # each source file read on a Ray worker into the checkpoint
+                from vlmdata.ray.download import read_ray
+
+                read_ray(loc, opts, units, checkpoint, report, bar)
+            else:
+                _read(source, loc, opts, units, checkpoint, report, bar, local)
         target = FORMATS[opts.format]
         canonical = tmp if target.CANONICAL else tmp / ".canonical"
         canonical.mkdir(exist_ok=True)
@@ -152,13 +167,9 @@ def _read(
 ) -> None:
     """Convert every unit's rows into the checkpoint, in source order; finished units are not read again."""
     counts: dict[tuple, int] = {}
-    caps = {"train": opts.num_train_samples, "validation": opts.num_val_samples}
+    caps = caps_of(opts)
     prepared: set = set()
-
-    def full(config, role) -> bool:
-        roles = ("train", "validation") if role == "carve" and opts.val_ratio else ("train",)
-        roles = roles if role == "carve" else (role,)
-        return all(caps[r] is not None and counts.get((config, r), 0) >= caps[r] for r in roles)
+    full = fullness(opts, caps, counts)
 
     todo = [u for k, u in enumerate(units) if k not in checkpoint.done]
     opened_units = _opened(todo, loc, opts, local)
@@ -174,11 +185,7 @@ def _read(
                     source, loc, opts, unit, opened, local, prepared, writers, caps, counts, full, bar
                 )
                 if meta.get("problems"):
-                    raise InvalidDataError(
-                        meta["problems"], meta["bad"], meta["rows_read"], str(opts.out),
-                        f"Reading stopped after {short(unit.file, loc)}. Pass --skip-invalid to write the "
-                        "valid rows and list every skipped one in manifest.json under 'skipped'.",
-                    )  # fmt: skip
+                    raise stopped_after(meta, unit, loc, opts)
                 checkpoint.finish(k, writers, meta)
             else:  # done in an earlier, interrupted run
                 for role, n in meta["counts"].items():
@@ -189,6 +196,29 @@ def _read(
             report.skipped += meta["skipped"]
     finally:
         opened_units.close()  # stops background prefetches on errors too
+
+
+def caps_of(opts: DownloadOptions) -> dict:
+    return {"train": opts.num_train_samples, "validation": opts.num_val_samples}
+
+
+def fullness(opts: DownloadOptions, caps: dict, counts: dict):
+    """full(config, role): whether the --num-*-samples caps of the splits a unit feeds are reached."""
+
+    def full(config, role) -> bool:
+        roles = ("train", "validation") if role == "carve" and opts.val_ratio else ("train",)
+        roles = roles if role == "carve" else (role,)
+        return all(caps[r] is not None and counts.get((config, r), 0) >= caps[r] for r in roles)
+
+    return full
+
+
+def stopped_after(meta: dict, unit: Unit, loc: Location, opts: DownloadOptions) -> InvalidDataError:
+    return InvalidDataError(
+        meta["problems"], meta["bad"], meta["rows_read"], str(opts.out),
+        f"Reading stopped after {short(unit.file, loc)}. Pass --skip-invalid to write the "
+        "valid rows and list every skipped one in manifest.json under 'skipped'.",
+    )  # fmt: skip
 
 
 def _read_unit(source, loc, opts, unit, opened, local, prepared, writers, caps, counts, full, bar) -> dict:

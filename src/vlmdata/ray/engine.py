@@ -61,9 +61,9 @@ def window(ray) -> int:
     return max(2, int(ray.cluster_resources().get("CPU", 1)) * IN_FLIGHT_PER_CPU)
 
 
-def ordered(ray, fn, args_list):
+def ordered(ray, fn, args_list, raise_failures: bool = True):
     """Results of fn(*args) run as Ray tasks, in the order of args_list, a bounded number in flight.
-    A Failure is raised here as the worker's exception."""
+    A Failure is raised here as the worker's exception (or, raise_failures=False, handed on)."""
     remote = ray.remote(max_retries=3)(fn)
     pending: deque = deque()
     limit = window(ray)
@@ -72,15 +72,15 @@ def ordered(ray, fn, args_list):
         for args in todo:
             pending.append(remote.remote(*args))
             if len(pending) >= limit:
-                yield _result(ray, pending.popleft())
+                yield _result(ray, pending.popleft(), raise_failures)
         while pending:
-            yield _result(ray, pending.popleft())
+            yield _result(ray, pending.popleft(), raise_failures)
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)
 
 
-def _result(ray, ref):
+def _result(ray, ref, raise_failures: bool = True):
     try:
         value = ray.get(ref)
     except ray.exceptions.RayError as exc:
@@ -88,7 +88,7 @@ def _result(ray, ref):
         raise RayJobError(
             f"a Ray task failed and its retries are spent ({first}); nothing was written"
         ) from None
-    if isinstance(value, Failure):
+    if isinstance(value, Failure) and raise_failures:
         raise value.exc
     return value
 
