@@ -80,7 +80,11 @@ def main() -> None:
     for command in commands:
         extra = ["--engine", "ray", "--ray-address", address]
         env = command.get("env", {})
-        if "kill" in command:
+        if "python" in command:  # a user's own Ray Data pipeline: the code sets `result`
+            scope = {"address": address}
+            exec(command["python"], scope)
+            out.append({"result": scope["result"]})
+        elif "kill" in command:
             out.append(run_and_kill(command["kill"] + extra, env))
         else:
             out.append(run_cli(command["args"] + extra, env))
