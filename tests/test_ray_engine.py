@@ -37,7 +37,7 @@ COMMANDS = {
     "pairs_parquet": (["convert", "pairs", "--to", "parquet", "--out", "{o}", "--max-shard-size", "20KB"], SMALL_PARTS),
     "pairs_sharegpt": (["convert", "pairs", "--to", "sharegpt", "--out", "{o}"], SMALL_PARTS),
     "pairs_llava": (["convert", "pairs", "--to", "llava", "--out", "{o}"], SMALL_PARTS),
-    "captions": (["convert", "captions", "--to", "parquet", "--out", "{o}", "--max-shard-size", "150KB"],
+    "captions": (["convert", "captions", "--to", "parquet", "--out", "{o}", "--max-shard-size", "20KB"],
                  {"VLMDATA_RAY_UNIT_BYTES": "20000"}),
     "canonical": (["convert", "canonical", "--to", "parquet", "--out", "{o}", "--max-shard-size", "3KB"],
                   {"VLMDATA_RAY_UNIT_BYTES": "500"}),
@@ -48,7 +48,7 @@ COMMANDS = {
     "validate_captions": (["validate", "captions", "--json"], {}),
     "download": (["download", "captions", "--out", "{o}", "-q", "--val-ratio", "0.2"], {}),
     "download_bad": (["download", "bad", "--out", "{o}", "-q"], {}),
-    "download_skip": (["download", "bad", "--out", "{o}", "-q", "--skip-invalid", "--num-train-samples", "250"], {}),
+    "download_skip": (["download", "badimg", "--out", "{o}", "-q", "--skip-invalid", "--num-train-samples", "250"], {}),
 }  # fmt: skip
 KILLED = ["convert", "big", "--to", "parquet", "--out", "ray/killed", "-q", "--max-shard-size", "1MB"]
 PIPELINE = """
@@ -92,6 +92,7 @@ def cluster(tmp_path_factory):
     write_pairs(root / "pairs", pair_records(240))
     bad = {40: _bad_role, 170: _missing_image, 210: _missing_image}
     write_pairs(root / "bad", pair_records(240, bad=bad), lines={100: '{"messages": [,]}'})
+    write_pairs(root / "badimg", pair_records(240, bad={170: _missing_image, 210: _missing_image}))
     write_captions(root / "captions" / "train.parquet", 400)
     write_captions(root / "big" / "train.parquet", 6000, row_group=500)
     write_canonical(root / "canonical", [record(f"c{i}", images=1 + i % 2) for i in range(150)])
@@ -184,7 +185,7 @@ def test_download_bad_rows_and_skip(cluster):
     assert not (root / "ray" / "download_bad").exists()
     assert tree(root / "ray" / "download_skip") == tree(root / "local" / "download_skip")
     manifest = json.loads((root / "ray" / "download_skip" / "manifest.json").read_text())
-    assert [s["row"] for s in manifest["skipped"]] == [40, 100, 170, 210]
+    assert [s["row"] for s in manifest["skipped"]] == [170, 210]
 
 
 def test_killed_worker_gives_identical_output_or_nothing(cluster):

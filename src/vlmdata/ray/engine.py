@@ -40,6 +40,20 @@ class Failure:
     def __init__(self, exc: BaseException):
         self.exc = exc
 
+    def __reduce__(self):
+        # vlmdata's errors take their Problems, not their message, in __init__: pickle's default would
+        # call them with the message. Rebuilt here without __init__, with their attributes.
+        if isinstance(self.exc, OSError):
+            return Failure, (self.exc,)
+        return _rebuilt, (type(self.exc), self.exc.args, dict(self.exc.__dict__))
+
+
+def _rebuilt(cls, args: tuple, attrs: dict) -> Failure:
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, *args)
+    exc.__dict__.update(attrs)
+    return Failure(exc)
+
 
 def connect(address: str | None):
     """Ray, connected to the cluster at `address` (or a new local one); quiet on the terminal."""
