@@ -155,22 +155,13 @@ def convert(
     check_images: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     quiet: bool = True,
-    engine: str = "local",
-    ray_address: str | None = None,
 ) -> ConvertReport:
     """writer_options: the writer options of every format by name ({"llava_image_list": True}); the
     target's own (its module's WRITER_OPTIONS) are passed to its writer, the others ignored.
-    engine="ray": the work runs on a Ray cluster (vlmdata.ray; at ray_address, or a local one started
-    for the call), with the same result."""
+    (vlmdata.ray.convert.convert: the same on a Ray cluster, with the same result.)"""
     job = Job.open(
         src, to, out, fmt, allow_lossy, skip_invalid, check_images, max_pixels, media_dir, writer_options
     )
-    if engine == "ray":  # the same job, its files' parts converted on a Ray cluster's workers
-        from vlmdata.ray.convert import convert_ray
-
-        return convert_ray(job, overwrite, max_shard_bytes, quiet, ray_address)
-    if engine != "local":
-        raise UsageError(f"unknown engine {engine!r}; choose local or ray")
     with job.output(overwrite, max_shard_bytes, quiet) as run:
         for f in job.checks.dataset.files:
             summary = FileSummary(str(f.path), None)

@@ -72,8 +72,9 @@ def command(src, to, out, fmt, allow_lossy, skip_invalid, check_images, max_pixe
     vlmdata convert data/big --to parquet --out data/big-pq --engine ray --ray-address HEAD:6379
     """
     from vlmdata.convert import REPORT_FILE, convert
+    from vlmdata.ray.convert import convert as convert_on_ray
 
-    report = convert(
+    report = (convert_on_ray if engine == "ray" else convert)(
         src,
         to,
         out,
@@ -87,8 +88,7 @@ def command(src, to, out, fmt, allow_lossy, skip_invalid, check_images, max_pixe
         check_images=check_images,
         max_pixels=max_pixels,
         quiet=quiet,
-        engine=engine,
-        ray_address=ray_address,
+        **({"address": ray_address} if engine == "ray" else {}),
     )
     if report.skipped:  # said even with --quiet: records are missing from the output
         click.echo(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 
 from vlmdata.cli import handle_errors
@@ -52,7 +54,7 @@ from vlmdata.formats import parquet
 @engine_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @handle_errors
-def command(fmt, shard, columns, **params):
+def command(fmt, shard, columns, engine, ray_address, **params):
     """Download a dataset and write it as ready-to-train shards.
 
     SOURCE is a built-in source (the_cauldron, naruto, pokemon, food101), hub:ORG/NAME for any Hub
@@ -68,6 +70,7 @@ def command(fmt, shard, columns, **params):
     vlmdata download the_cauldron --subset all --out data/mix --engine ray --ray-address HEAD:6379
     """
     from vlmdata.download import DownloadOptions, download, parse_shard
+    from vlmdata.ray.download import download as download_on_ray
     from vlmdata.sources import parse_columns
 
     if params["prompt"] is not None and not params["prompt"].strip():
@@ -79,7 +82,8 @@ def command(fmt, shard, columns, **params):
         columns=parse_columns(columns),
     )
     # said as they happen, even with --quiet: an offline fallback changes the data
-    report = download(DownloadOptions(**params), on_notice=lambda text: click.echo(text, err=True))
+    run = functools.partial(download_on_ray, address=ray_address) if engine == "ray" else download
+    report = run(DownloadOptions(**params), on_notice=lambda text: click.echo(text, err=True))
     out, quiet = params["out"], params["quiet"]
     if not quiet:
         rows = ", ".join(f"{n} {s}" for s, n in report.rows.items()) or "no"

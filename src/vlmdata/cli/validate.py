@@ -60,9 +60,10 @@ def command(path, fmt, check_images, no_open_images, max_pixels, model, max_leng
     vlmdata validate data/train.jsonl --format oai --check-images --json > report.json
     vlmdata validate data/big --engine ray --ray-address HEAD:6379
     """
+    from vlmdata.ray.validate import validate as validate_on_ray
     from vlmdata.validate import render, validate
 
-    report = validate(
+    report = (validate_on_ray if engine == "ray" else validate)(
         path,
         fmt=fmt,
         check_images=check_images,
@@ -71,8 +72,7 @@ def command(path, fmt, check_images, no_open_images, max_pixels, model, max_leng
         max_length=max_length,
         open_images=not no_open_images,
         media_dir=media_dir,
-        engine=engine,
-        ray_address=ray_address,
+        **({"address": ray_address} if engine == "ray" else {}),
     )
     if as_json:
         import orjson

@@ -43,8 +43,6 @@ class DownloadOptions:
     overwrite: bool = False
     quiet: bool = True
     max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES
-    engine: str = "local"  # or "ray": source files read on a Ray cluster's workers (same output)
-    ray_address: str | None = None
 
 
 @dataclass

@@ -43,11 +43,8 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-RUN_ONLY = ("out", "quiet", "overwrite", "cache_dir", "engine", "ray_address")  # not in the manifest
-
-
 def manifest(source, loc, opts, configs, report, tmp: Path, data_files: list[str]) -> dict:
-    options = {k: v for k, v in asdict(opts).items() if k not in RUN_ONLY}
+    options = {k: v for k, v in asdict(opts).items() if k not in ("out", "quiet", "overwrite", "cache_dir")}
     options["shard"] = f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None
     options["subsets"] = list(opts.subsets)
     if loc.kind != "hub":

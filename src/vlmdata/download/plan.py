@@ -111,17 +111,7 @@ def plan_local(dataset, opts: DownloadOptions) -> list[Unit]:
 
 def fingerprint(opts: DownloadOptions, loc: Location, units: list) -> dict:
     """What makes two runs the same download (a rerun resumes only when this matches)."""
-    skip = (
-        "out",
-        "quiet",
-        "overwrite",
-        "num_proc",
-        "cache_dir",
-        "format",
-        "allow_lossy",
-        "engine",
-        "ray_address",
-    )
+    skip = ("out", "quiet", "overwrite", "num_proc", "cache_dir", "format", "allow_lossy")
     return {
         "version": __version__,
         "options": {k: v for k, v in asdict(opts).items() if k not in skip},

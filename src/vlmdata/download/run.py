@@ -38,12 +38,13 @@ from vlmdata.validate.canonical import check_canonical
 BATCH_ROWS = 64
 
 
-def download(opts: DownloadOptions, on_notice=None) -> DownloadReport:
+def download(opts: DownloadOptions, on_notice=None, reader=None) -> DownloadReport:
     """Run the download; the report's `notices` are what the user must be told (an offline fallback, a
     resumed run). `on_notice(text)`: also called with each notice as it happens (the CLI prints it then,
-    before a long read). Nothing is printed here."""
+    before a long read). Nothing is printed here. reader(loc, opts, units, checkpoint, report, bar):
+    reads the source files into the checkpoint in place of this process (vlmdata.ray.download)."""
     with datasets_settings(opts.quiet):
-        return _download(opts, on_notice or (lambda text: None))
+        return _download(opts, on_notice or (lambda text: None), reader)
 
 
 @contextmanager
@@ -81,13 +82,7 @@ def source_of(opts: DownloadOptions) -> Source:
     )
 
 
-def _download(opts: DownloadOptions, notify) -> DownloadReport:
-    if opts.engine not in ("local", "ray"):
-        raise UsageError(f"unknown engine {opts.engine!r}; choose local or ray")
-    if opts.engine == "ray":
-        from vlmdata.ray import require
-
-        require()  # before anything is planned or fetched
+def _download(opts: DownloadOptions, notify, reader=None) -> DownloadReport:
     if opts.format not in FORMATS:
         raise UsageError(f"unknown --format {opts.format!r}; choose one of {', '.join(FORMATS)}")
     if not 0.0 <= opts.val_ratio < 1.0:
@@ -115,7 +110,7 @@ def _download(opts: DownloadOptions, notify) -> DownloadReport:
         report.notices.append(notice)
         notify(notice)
     try:
-        _write(source, loc, opts, units, configs, totals, checkpoint, report, local)
+        _write(source, loc, opts, units, configs, totals, checkpoint, report, local, reader)
     except (KeyboardInterrupt, NetworkError):
         raise  # keep the finished files: the same command resumes
     except BaseException:
@@ -126,14 +121,12 @@ def _download(opts: DownloadOptions, notify) -> DownloadReport:
     return report
 
 
-def _write(source, loc, opts, units, configs, totals, checkpoint, report, local) -> None:
+def _write(source, loc, opts, units, configs, totals, checkpoint, report, local, reader=None) -> None:
     with atomic_output_dir(opts.out, opts.overwrite) as tmp:
         total = sum(totals.values()) if totals and not opts.shard else None
         with progress(f"downloading {source.repo}", total=total, quiet=opts.quiet) as bar:
-            if opts.engine == "ray":  # each source file read on a Ray worker into the checkpoint
-                from vlmdata.ray.download import read_ray
-
-                read_ray(loc, opts, units, checkpoint, report, bar)
+            if reader is not None:  # e.g. each source file read on a Ray worker (vlmdata.ray.download)
+                reader(loc, opts, units, checkpoint, report, bar)
             else:
                 _read(source, loc, opts, units, checkpoint, report, bar, local)
         target = FORMATS[opts.format]

@@ -158,6 +158,21 @@ def plan(ray, job, f) -> list:
     return [None]
 
 
+def convert(src, to, out, *, fmt="auto", allow_lossy=False, overwrite=False, max_shard_bytes=None,
+            media_dir=None, writer_options=None, skip_invalid=False, check_images=False, max_pixels=None,
+            quiet=True, address: str | None = None):  # fmt: skip
+    """vlmdata.convert.convert's arguments, run on the Ray cluster at `address` (None: a local Ray)."""
+    from vlmdata.convert import Job
+    from vlmdata.images import DEFAULT_MAX_PIXELS
+    from vlmdata.io import DEFAULT_MAX_SHARD_BYTES
+    from vlmdata.ray import require
+
+    require()
+    job = Job.open(src, to, out, fmt, allow_lossy, skip_invalid, check_images, max_pixels or DEFAULT_MAX_PIXELS,
+                   media_dir, writer_options)  # fmt: skip
+    return convert_ray(job, overwrite, max_shard_bytes or DEFAULT_MAX_SHARD_BYTES, quiet, address)
+
+
 def convert_ray(job, overwrite: bool, max_shard_bytes: int, quiet: bool, address: str | None):
     ray = connect(address)
     files = job.checks.dataset.files

@@ -9,6 +9,7 @@ it; with a cap they are read one after another (each on a worker, with the rows 
 
 from __future__ import annotations
 
+import functools
 import os
 
 from vlmdata.ray.engine import Failure, connect, in_folder, ordered
@@ -41,11 +42,20 @@ def read_part(cwd: str, opts, loc, k: int, unit, counts: dict, folder: str):
         return Failure(exc)
 
 
-def read_ray(loc, opts, units, checkpoint, report, bar) -> None:
+def download(opts, on_notice=None, address: str | None = None):
+    """vlmdata.download.download on the Ray cluster at `address` (None: a local Ray)."""
+    from vlmdata.download import download as download_local
+    from vlmdata.ray import require
+
+    require()  # before anything is planned or fetched
+    return download_local(opts, on_notice, reader=functools.partial(read_ray, address))
+
+
+def read_ray(address, loc, opts, units, checkpoint, report, bar) -> None:
     """What download.run._read does, the files read on the workers."""
     from vlmdata.download.run import caps_of, fullness, stopped_after
 
-    ray = connect(opts.ray_address)
+    ray = connect(address)
     caps = caps_of(opts)
     counts: dict = {}
     full = fullness(opts, caps, counts)

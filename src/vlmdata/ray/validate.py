@@ -65,6 +65,19 @@ def check_part(cwd: str, open_args: tuple, file_index: int, part) -> PartResult 
         return Failure(exc)
 
 
+def validate(path, *, model=None, max_length=None, address: str | None = None, **kwargs):
+    """vlmdata.validate.validate's arguments, the records checked on the Ray cluster at `address`."""
+    from vlmdata.errors import UsageError
+    from vlmdata.ray import require
+    from vlmdata.validate import validate as validate_local
+
+    require()
+    if model is not None or max_length is not None:
+        raise UsageError("--model (token counting) runs on one machine only: leave out --engine ray")
+    return validate_local(path, check_files=lambda checks, open_args: validate_ray(checks, open_args, address),
+                          **kwargs)  # fmt: skip
+
+
 def validate_ray(checks, open_args: tuple, address: str | None) -> None:
     """Fill checks.report as validate's local loop does, the records checked on the workers."""
     from vlmdata.inputs import iter_raw

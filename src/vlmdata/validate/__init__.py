@@ -44,8 +44,7 @@ def validate(
     max_length: int | None = None,
     open_images: bool = True,
     media_dir: str | Path | None = None,
-    engine: str = "local",
-    ray_address: str | None = None,
+    check_files=None,
 ) -> ValidationReport:
     """Check a dataset and return every problem found (it raises only for usage errors).
 
@@ -55,8 +54,8 @@ def validate(
     (`vlmdata.token_counting`; vlmkit's [train] extra provides one): report.tokens.
     media_dir: the folder relative image paths resolve against (default: each data file's folder),
     as for `convert --media-dir`; images must stay inside the dataset folder or media_dir.
-    engine="ray": the checks run on a Ray cluster's workers (vlmdata.ray; at ray_address, or a local
-    one started for the call); the report is the same.
+    check_files(checks, open_args): fills checks.report in place of this process's loop over the files
+    (vlmdata.ray.validate.validate passes its own: the checks run on a Ray cluster's workers).
     """
     if fmt not in INPUT_CHOICES:
         raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(INPUT_CHOICES)}")
@@ -64,21 +63,15 @@ def validate(
         raise UsageError(f"--max-pixels must be positive, got {max_pixels}")
     if (model is None) != (max_length is None):
         raise UsageError("--model and --max-length go together: pass both or neither")
-    if engine not in ("local", "ray"):
-        raise UsageError(f"unknown engine {engine!r}; choose local or ray")
-    if engine == "ray" and model:
-        raise UsageError("--model (token counting) runs on one machine only: leave out --engine ray")
     counter = load_token_counter(model, max_length) if model else None
     start = time.perf_counter()
     open_args = (path, fmt, image_mode(check_images, open_images), max_pixels, media_dir)
     checks = Checks.open(*open_args)
     collected: list[tuple[Location, dict]] | None = [] if counter is not None else None
-    if engine == "ray":  # the files' parts checked on a Ray cluster's workers, the same report
-        from vlmdata.ray.validate import validate_ray
-
-        validate_ray(checks, open_args, ray_address)
+    if check_files is not None:  # e.g. on a Ray cluster's workers (vlmdata.ray.validate), same report
+        check_files(checks, open_args)
     with own_pixel_limit():
-        for f in checks.dataset.files if engine == "local" else ():
+        for f in checks.dataset.files if check_files is None else ():
             _validate_file(f, checks, collected)
     report = checks.report
     if counter is not None:
