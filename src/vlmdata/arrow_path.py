@@ -44,18 +44,50 @@ def has_embedded_images(path: Path) -> bool:
         return False
 
 
-def iter_batches(path: Path) -> Iterator[pa.RecordBatch]:
-    """The file's batches, the next ones decoded in a thread while the caller works on this one."""
+def iter_batches(path: Path, rows: tuple[int, int] | None = None) -> Iterator[pa.RecordBatch]:
+    """The file's batches, the next ones decoded in a thread while the caller works on this one.
+    rows=(start, end), start a multiple of BATCH_ROWS: only the batches of those rows, the very batches
+    the whole file's iteration gives (the Ray engine's unit of work)."""
     from vlmdata.io import prefetched
 
+    if rows is not None:
+        yield from _row_range(path, *rows)
+        return
     yield from prefetched(lambda: pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=BATCH_ROWS))
 
 
-def read_rows(path: Path) -> Iterator[tuple[list[dict], pa.Array]]:
+def _row_range(path: Path, start: int, end: int) -> Iterator[pa.RecordBatch]:
+    # The whole file's batches run on across row groups: read the groups that hold the rows, then cut
+    # the same BATCH_ROWS-row batches out of them.
+    pf = pq.ParquetFile(path, pre_buffer=False)
+    groups, first, pos = [], 0, 0
+    for g in range(pf.metadata.num_row_groups):
+        n = pf.metadata.row_group(g).num_rows
+        if pos + n > start and pos < end:
+            first = pos if not groups else first
+            groups.append(g)
+        pos += n
+    table = pf.read_row_groups(groups)
+    for s in range(start, end, BATCH_ROWS):
+        part = table.slice(s - first, min(BATCH_ROWS, end - s)).combine_chunks()
+        yield part.to_batches()[0]
+
+
+def row_ranges(path: Path, unit_bytes: int) -> list[tuple[int, int]]:
+    """The file's rows in ranges of about `unit_bytes` (uncompressed), each a whole number of batches."""
+    md = pq.ParquetFile(path).metadata
+    per_row = max(
+        1, sum(md.row_group(g).total_byte_size for g in range(md.num_row_groups)) // max(1, md.num_rows)
+    )
+    step = max(1, unit_bytes // per_row // BATCH_ROWS) * BATCH_ROWS
+    return [(s, min(md.num_rows, s + step)) for s in range(0, md.num_rows, step)]
+
+
+def read_rows(path: Path, rows: tuple[int, int] | None = None) -> Iterator[tuple[list[dict], pa.Array]]:
     """(rows, images) per batch: rows as dicts whose images are `{"bytes": memoryview | None, "path"}`
     views into the Arrow buffers (nothing copied), and the batch's images ListArray."""
     column = embedded_images_column(pq.read_schema(path))
-    for batch in iter_batches(path):
+    for batch in iter_batches(path, rows):
         yield rows_with_images(batch, column)
 
 

@@ -17,6 +17,7 @@ command never leaves partial output.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,6 +101,7 @@ class _Run:
         self.skip_invalid, self.allow_lossy = skip_invalid, allow_lossy
         self.lossy: list[Problem] = []
         self.sinks: dict = {}
+        self.sink_for = None  # split -> its sink (Job.output sets it)
         self.writing = True  # False once a problem means nothing will be written
 
     def invalid(self, f: InputFile, index, line, rid, problems: list[Problem]) -> None:
@@ -158,76 +160,135 @@ def convert(
     quiet: bool = True,
 ) -> ConvertReport:
     """writer_options: the writer options of every format by name ({"llava_image_list": True}); the
-    target's own (its module's WRITER_OPTIONS) are passed to its writer, the others ignored."""
-    if to not in OUTPUT_FORMATS:
-        raise UsageError(f"unknown output format {to!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
-    target = FORMATS[to]
-    given = writer_options or {}
-    options = {o.keyword: given[o.name] for o in target.WRITER_OPTIONS if o.name in given}
-    videos = video_options(check_videos, max_video_pixels)
-    checks = Checks.open(src, fmt, image_mode(check_images), max_pixels, media_dir, **videos)
-    if checks.report.problems:  # dataset_info.json: the whole dataset is read wrongly, nothing to skip
-        raise InvalidDataError(checks.report.problems, 0, 0, str(out), "Fix dataset_info.json first.")
-    report = ConvertReport(out=str(out), to=to)
-    for note in checks.report.skipped:
-        report.normalised.append(f"not converted: {note}")
-    with (
-        atomic_output_dir(out, overwrite) as tmp,
-        progress(f"converting to {to}", quiet=quiet) as bar,
-        own_pixel_limit(),
-    ):
-        store = ImageStore(tmp)
-        run = _Run(checks, report, skip_invalid, allow_lossy, bar)
-
-        def sink_for(split: str):
-            if split not in run.sinks:
-                run.sinks[split] = make_sink(target, tmp, split, store, max_shard_bytes, options)
-            return run.sinks[split]
-
-        for f in checks.dataset.files:
+    target's own (its module's WRITER_OPTIONS) are passed to its writer, the others ignored.
+    (vlmdata.ray.convert.convert: the same on a Ray cluster, with the same result.)"""
+    job = Job.open(
+        src, to, out, fmt, allow_lossy, skip_invalid, check_images, max_pixels, media_dir, writer_options,
+        check_videos, max_video_pixels,
+    )  # fmt: skip
+    with job.output(overwrite, max_shard_bytes, quiet) as run:
+        for f in job.checks.dataset.files:
             summary = FileSummary(str(f.path), None)
-            checks.report.files.append(summary)
-            if target.CANONICAL and f.kind == "parquet" and fmt == "auto" and is_canonical(f.path):
-                summary.format = "canonical"
-                _copy_canonical(f, sink_for(f.split), run)
-            elif target.CANONICAL and f.kind == "parquet" and arrow_path.has_embedded_images(f.path):
-                _copy_with_arrow_images(f, fmt, sink_for(f.split), run, summary)
-            else:
-                _convert_records(f, sink_for, run, summary)
-            report.normalised += [f"{_relative(str(f.path), checks.dataset.root)}: {n}" for n in f.notes]
-        if not run.writing or (checks.report.problems and not skip_invalid):
-            raise InvalidDataError(
-                checks.report.problems, checks.report.bad_records, checks.report.records, str(out), SKIP_HINT
-            )
-        if not report.rows:
-            why = f" to write ({len(report.skipped)} invalid record(s) skipped)" if report.skipped else ""
-            raise VlmDataError(f"{src}: holds no records{why}; nothing was written")
-        if run.lossy:
-            raise LossyConversionError(to, run.lossy, report.changed_records)
-        names = {}
-        for split in sorted(run.sinks):
-            files = run.sinks[split].close()
-            report.files += files
-            names[split] = (files[0] if files else "", run.sinks[split].media)
-        report.images_stored = store.written if not target.CANONICAL else report.images
-        report.images_outside = checks.images.outside
-        report.normalised += unopened_videos(checks)
-        for name, data in target.sidecar(Path(out).name, names).items():
-            (tmp / name).write_bytes(data)
-            report.files.append(name)
-        if report.changes or report.skipped or report.normalised:
-            import orjson
-
-            (tmp / REPORT_FILE).write_bytes(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2))
-    return report
+            job.checks.report.files.append(summary)
+            convert_file(f, job.fmt, job.target, run.sink_for, run, summary)
+            job.file_done(f)
+    return job.report
 
 
-def _convert_records(f: InputFile, sink_for, run: _Run, summary: FileSummary) -> None:
+@dataclass
+class Job:
+    """One convert command: its options, the checks, the report. `output()` is the commit step, the
+    one place that names shards and writes the sidecar files and the report (the Ray engine's driver
+    runs it too, with the records converted on the workers)."""
+
+    src: str | Path
+    to: str
+    out: str | Path
+    fmt: str
+    target: object
+    options: dict
+    checks: Checks
+    report: ConvertReport
+    skip_invalid: bool
+    allow_lossy: bool
+    open_kwargs: dict  # Job.open's arguments: a Ray worker opens the same job
+
+    @classmethod
+    def open(cls, src, to, out, fmt, allow_lossy, skip_invalid, check_images, max_pixels, media_dir,
+             writer_options, check_videos=False, max_video_pixels=DEFAULT_MAX_VIDEO_PIXELS) -> Job:  # fmt: skip
+        if to not in OUTPUT_FORMATS:
+            raise UsageError(f"unknown output format {to!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
+        target = FORMATS[to]
+        given = writer_options or {}
+        options = {o.keyword: given[o.name] for o in target.WRITER_OPTIONS if o.name in given}
+        open_kwargs = dict(
+            src=src, to=to, out=out, fmt=fmt, allow_lossy=allow_lossy, skip_invalid=skip_invalid,
+            check_images=check_images, max_pixels=max_pixels, media_dir=media_dir, writer_options=writer_options,
+            check_videos=check_videos, max_video_pixels=max_video_pixels,
+        )  # fmt: skip
+        videos = video_options(check_videos, max_video_pixels)
+        checks = Checks.open(src, fmt, image_mode(check_images), max_pixels, media_dir, **videos)
+        if checks.report.problems:  # dataset_info.json: the whole dataset is read wrongly, nothing to skip
+            raise InvalidDataError(checks.report.problems, 0, 0, str(out), "Fix dataset_info.json first.")
+        report = ConvertReport(out=str(out), to=to)
+        for note in checks.report.skipped:
+            report.normalised.append(f"not converted: {note}")
+        return cls(src, to, out, fmt, target, options, checks, report, skip_invalid, allow_lossy, open_kwargs)
+
+    def file_done(self, f: InputFile) -> None:
+        self.report.normalised += [
+            f"{_relative(str(f.path), self.checks.dataset.root)}: {n}" for n in f.notes
+        ]
+
+    @contextmanager
+    def output(self, overwrite: bool, max_shard_bytes: int, quiet: bool) -> Iterator[_Run]:
+        """The output folder, staged: the body converts every file through the run's sinks; then this
+        commits (or raises with nothing written)."""
+        checks, report, target, out = self.checks, self.report, self.target, self.out
+        with (
+            atomic_output_dir(out, overwrite) as tmp,
+            progress(f"converting to {self.to}", quiet=quiet) as bar,
+            own_pixel_limit(),
+        ):
+            store = ImageStore(tmp)
+            run = _Run(checks, report, self.skip_invalid, self.allow_lossy, bar)
+
+            def sink_for(split: str):
+                if split not in run.sinks:
+                    run.sinks[split] = make_sink(target, tmp, split, store, max_shard_bytes, self.options)
+                return run.sinks[split]
+
+            run.sink_for = sink_for
+            yield run
+            if not run.writing or (checks.report.problems and not self.skip_invalid):
+                raise InvalidDataError(
+                    checks.report.problems,
+                    checks.report.bad_records,
+                    checks.report.records,
+                    str(out),
+                    SKIP_HINT,
+                )
+            if not report.rows:
+                why = f" to write ({len(report.skipped)} invalid record(s) skipped)" if report.skipped else ""
+                raise VlmDataError(f"{self.src}: holds no records{why}; nothing was written")
+            if run.lossy:
+                raise LossyConversionError(self.to, run.lossy, report.changed_records)
+            names = {}
+            for split in sorted(run.sinks):
+                files = run.sinks[split].close()
+                report.files += files
+                names[split] = (files[0] if files else "", run.sinks[split].media)
+            report.images_stored = store.written if not target.CANONICAL else report.images
+            report.images_outside = checks.images.outside
+            report.normalised += unopened_videos(checks)
+            for name, data in target.sidecar(Path(out).name, names).items():
+                (tmp / name).write_bytes(data)
+                report.files.append(name)
+            if report.changes or report.skipped or report.normalised:
+                import orjson
+
+                (tmp / REPORT_FILE).write_bytes(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2))
+
+
+def convert_file(
+    f: InputFile, fmt: str, target, sink_for, run: _Run, summary: FileSummary, part=None
+) -> None:
+    """One input file (or one Part of it: the Ray engine's unit) through the checks into the sinks."""
+    if target.CANONICAL and f.kind == "parquet" and fmt == "auto" and is_canonical(f.path):
+        summary.format = "canonical"
+        _copy_canonical(f, sink_for(f.split), run, part)
+    elif target.CANONICAL and f.kind == "parquet" and arrow_path.has_embedded_images(f.path):
+        _copy_with_arrow_images(f, fmt, sink_for(f.split), run, summary, part)
+    else:
+        _convert_records(f, sink_for, run, summary, part)
+
+
+def _convert_records(f: InputFile, sink_for, run: _Run, summary: FileSummary, part=None) -> None:
     """A JSON/JSONL file (or Parquet rows in a record format): validate's checks, then the reader."""
     checks = run.checks
     read = ctx = None
     count = 0
-    for index, line, raw, problems in checks.json_records(f, summary):
+    for index, line, raw, problems in checks.json_records(f, summary, part):
         if index != FILE:
             count += 1
         if problems or raw is None:
@@ -266,16 +327,17 @@ def _raw_id(raw) -> str | None:
 
 
 def _copy_with_arrow_images(
-    f: InputFile, fmt: str, sink: ParquetSink, run: _Run, summary: FileSummary
+    f: InputFile, fmt: str, sink: ParquetSink, run: _Run, summary: FileSummary, part=None
 ) -> None:
     """Parquet input in a record format with embedded images: text through the checks and the reader,
     image bytes stay in Arrow. Rows whose images are paths only go the row path (the files are read)."""
     checks = run.checks
     ctx = ReadContext(str(f.path), checks.root, checks.media_dir_of(f), columns=f.columns, tags=f.tags)
     file_fmt = None if fmt == "auto" else fmt
+    file_fmt = file_fmt if part is None else part.fmt
     check = None
-    count = 0
-    for rows, images in arrow_path.read_rows(f.path):
+    count = 0 if part is None else part.rows[0]
+    for rows, images in arrow_path.read_rows(f.path, None if part is None else part.rows):
         keep, records, row_path = [], [], False
         for row in rows:
             ctx.record = count
@@ -309,8 +371,9 @@ def _copy_with_arrow_images(
         sink.writer.write_batch(table)
         for index, rec in records:
             run.wrote(f, ctx.file, index, rec["id"], len(rec["images"]), [])
-    summary.records = count
-    checks.report.records += count
+    first = 0 if part is None else part.rows[0]
+    summary.records = count - first
+    checks.report.records += count - first
 
 
 def _relative(file: str, root: Path) -> str:
@@ -318,13 +381,13 @@ def _relative(file: str, root: Path) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
-def _copy_canonical(f: InputFile, sink: ParquetSink, run: _Run) -> None:
+def _copy_canonical(f: InputFile, sink: ParquetSink, run: _Run, part=None) -> None:
     """Canonical shard -> the writer, batch by batch, each row checked (image headers from the bytes)."""
     import pyarrow.compute as pc
 
     checks = run.checks
-    count = 0
-    for batch in arrow_path.iter_batches(f.path):
+    count = first = 0 if part is None else part.rows[0]
+    for batch in arrow_path.iter_batches(f.path, None if part is None else part.rows):
         rows, _ = arrow_path.rows_with_images(batch, "images")
         keep = []
         for rec in rows:
@@ -343,4 +406,4 @@ def _copy_canonical(f: InputFile, sink: ParquetSink, run: _Run) -> None:
         run.report.rows[f.split] = run.report.rows.get(f.split, 0) + kept.num_rows
         run.report.images += images
         run.bar.advance(kept.num_rows, images=images)
-    run.checks.report.records += count
+    run.checks.report.records += count - first

@@ -52,7 +52,7 @@ def discover(src: str | Path) -> Dataset:
 
 
 def iter_raw(
-    f: InputFile, on_error=None, span: tuple[int, int] | None = None
+    f: InputFile, on_error=None, span: tuple[int, int] | None = None, start: tuple[int, int] = (0, 0)
 ) -> Iterator[tuple[int, int | None, dict]]:
     """Yield (record index, line or None, raw record) for one file; parse errors name line and column.
 
@@ -60,16 +60,17 @@ def iter_raw(
     Problem), a bad line is passed to it and reading goes on with the next line (`validate` lists
     every bad line); the bad line still takes a record index, so indexes match the file's lines.
     span=(start, end): only the JSONL lines starting in that byte range (both at line starts), with
-    lines and indexes counted from the range's start (validate.parallel adds the offsets).
+    lines and indexes counted from the range's start (validate.parallel adds the offsets), or from
+    start=(records, lines): the records and lines before the range (the Ray engine knows them).
     """
     if f.kind == "parquet":
         yield from _iter_parquet(f.path)
         return
     if f.kind == "jsonl":
-        index = 0
+        index = start[0]
         with open(f.path, "rb") as fh:
             lines = fh if span is None else _lines_in(fh, *span)
-            for lineno, line in enumerate(lines, 1):
+            for lineno, line in enumerate(lines, start[1] + 1):
                 try:  # the common case first: one JSON object per line
                     raw = orjson.loads(line)
                     if type(raw) is not dict:

@@ -7,6 +7,7 @@ import click
 from vlmdata.cli import handle_errors
 from vlmdata.cli.options import (
     check_images_option,
+    engine_options,
     input_format_option,
     max_pixels_option,
     media_dir_option,
@@ -55,10 +56,12 @@ def parse_size(text: str) -> int:
 )
 @media_dir_option
 @writer_options
+@engine_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @handle_errors
 def command(src, to, out, fmt, allow_lossy, skip_invalid, check_images, max_pixels, check_videos,
-            max_video_pixels, overwrite, max_shard_size, media_dir, quiet, **writer_params):  # fmt: skip
+            max_video_pixels, overwrite, max_shard_size, media_dir, engine, ray_address, quiet,
+            **writer_params):  # fmt: skip
     """Check a dataset as validate does, then convert it between oai, sharegpt, llava and Parquet.
 
     SRC is a .json/.jsonl/.parquet file or a folder of them (a LLaMA-Factory folder is read through its
@@ -69,10 +72,12 @@ def command(src, to, out, fmt, allow_lossy, skip_invalid, check_images, max_pixe
     \b
     vlmdata convert data/naruto --to sharegpt --out data/naruto-lf
     vlmdata convert llava_instruct.json --to parquet --out data/llava --media-dir coco/
+    vlmdata convert data/big --to parquet --out data/big-pq --engine ray --ray-address HEAD:6379
     """
     from vlmdata.convert import REPORT_FILE, convert
+    from vlmdata.ray.convert import convert as convert_on_ray
 
-    report = convert(
+    report = (convert_on_ray if engine == "ray" else convert)(
         src,
         to,
         out,
@@ -88,6 +93,7 @@ def command(src, to, out, fmt, allow_lossy, skip_invalid, check_images, max_pixe
         check_videos=check_videos,
         max_video_pixels=max_video_pixels,
         quiet=quiet,
+        **({"address": ray_address} if engine == "ray" else {}),
     )
     if report.skipped:  # said even with --quiet: records are missing from the output
         click.echo(

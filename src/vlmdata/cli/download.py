@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 
 from vlmdata.cli import handle_errors
-from vlmdata.cli.options import output_format_option, skip_invalid_option
+from vlmdata.cli.options import engine_options, output_format_option, skip_invalid_option
 from vlmdata.errors import UsageError
 from vlmdata.formats import parquet
 
@@ -49,9 +51,10 @@ from vlmdata.formats import parquet
 @click.option("--columns", help="Column map for other datasets: image=..,text=.. or question=..,answer=..")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="datasets cache folder.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+@engine_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @handle_errors
-def command(fmt, shard, columns, **params):
+def command(fmt, shard, columns, engine, ray_address, **params):
     """Download a dataset and write it as ready-to-train shards.
 
     SOURCE is a built-in source (the_cauldron, naruto, pokemon, food101), hub:ORG/NAME for any Hub
@@ -64,8 +67,10 @@ def command(fmt, shard, columns, **params):
     vlmdata download food101 --num-train-samples 5000 --format sharegpt --out data/food
     vlmdata download hub:org/name --columns image=img,question=q,answer=a --out data/x
     vlmdata download the_cauldron --subset all --shard 3/16 --streaming --out part-3
+    vlmdata download the_cauldron --subset all --out data/mix --engine ray --ray-address HEAD:6379
     """
     from vlmdata.download import DownloadOptions, download, parse_shard
+    from vlmdata.ray.download import download as download_on_ray
     from vlmdata.sources import parse_columns
 
     if params["prompt"] is not None and not params["prompt"].strip():
@@ -77,7 +82,8 @@ def command(fmt, shard, columns, **params):
         columns=parse_columns(columns),
     )
     # said as they happen, even with --quiet: an offline fallback changes the data
-    report = download(DownloadOptions(**params), on_notice=lambda text: click.echo(text, err=True))
+    run = functools.partial(download_on_ray, address=ray_address) if engine == "ray" else download
+    report = run(DownloadOptions(**params), on_notice=lambda text: click.echo(text, err=True))
     out, quiet = params["out"], params["quiet"]
     if not quiet:
         rows = ", ".join(f"{n} {s}" for s, n in report.rows.items()) or "no"

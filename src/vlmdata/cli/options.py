@@ -95,3 +95,20 @@ def video_options(fn):
         is_flag=True,
         help="Decode every frame of every video (default: read the container header and the first frame).",
     )(fn)
+
+
+def engine_options(fn):
+    """--engine / --ray-address: where the work runs (vlmdata.ray: same output as one machine)."""
+    fn = click.option(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="With --engine ray: the Ray cluster's head (HOST:PORT); default: start a local Ray.",
+    )(fn)
+    return click.option(
+        "--engine",
+        type=click.Choice(["local", "ray"]),
+        default="local",
+        show_default=True,
+        help="local: this process; ray: a Ray cluster's workers read, check and convert (needs the "
+        "[ray] extra); the output is the same.",
+    )(fn)

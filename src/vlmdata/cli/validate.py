@@ -9,6 +9,7 @@ import click
 from vlmdata.cli import handle_errors
 from vlmdata.cli.options import (
     check_images_option,
+    engine_options,
     input_format_option,
     max_pixels_option,
     media_dir_option,
@@ -43,9 +44,10 @@ from vlmdata.cli.options import (
     show_default=True,
     help="How many problems to list one by one below the table.",
 )
+@engine_options
 @handle_errors
 def command(path, fmt, check_images, no_open_images, max_pixels, check_videos, max_video_pixels, model, max_length,
-            media_dir, as_json, show):  # fmt: skip
+            media_dir, as_json, show, engine, ray_address):  # fmt: skip
     """Check every record of a dataset and report every problem.
 
     Each record is checked against its format's JSON Schema, then for what a schema can't express:
@@ -59,10 +61,12 @@ def command(path, fmt, check_images, no_open_images, max_pixels, check_videos, m
     \b
     vlmdata validate data/naruto-lf
     vlmdata validate data/train.jsonl --format oai --check-images --json > report.json
+    vlmdata validate data/big --engine ray --ray-address HEAD:6379
     """
+    from vlmdata.ray.validate import validate as validate_on_ray
     from vlmdata.validate import render, validate
 
-    report = validate(
+    report = (validate_on_ray if engine == "ray" else validate)(
         path,
         fmt=fmt,
         check_images=check_images,
@@ -73,6 +77,7 @@ def command(path, fmt, check_images, no_open_images, max_pixels, check_videos, m
         media_dir=media_dir,
         check_videos=check_videos,
         max_video_pixels=max_video_pixels,
+        **({"address": ray_address} if engine == "ray" else {}),
     )
     if as_json:
         import orjson

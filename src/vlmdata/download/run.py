@@ -38,12 +38,13 @@ from vlmdata.validate.canonical import check_canonical
 BATCH_ROWS = 64
 
 
-def download(opts: DownloadOptions, on_notice=None) -> DownloadReport:
+def download(opts: DownloadOptions, on_notice=None, reader=None) -> DownloadReport:
     """Run the download; the report's `notices` are what the user must be told (an offline fallback, a
     resumed run). `on_notice(text)`: also called with each notice as it happens (the CLI prints it then,
-    before a long read). Nothing is printed here."""
+    before a long read). Nothing is printed here. reader(loc, opts, units, checkpoint, report, bar):
+    reads the source files into the checkpoint in place of this process (vlmdata.ray.download)."""
     with datasets_settings(opts.quiet):
-        return _download(opts, on_notice or (lambda text: None))
+        return _download(opts, on_notice or (lambda text: None), reader)
 
 
 @contextmanager
@@ -74,15 +75,19 @@ def datasets_settings(quiet: bool):
             datasets.enable_progress_bars()
 
 
-def _download(opts: DownloadOptions, notify) -> DownloadReport:
+def source_of(opts: DownloadOptions) -> Source:
+    return get_source(
+        opts.source,
+        SourceOptions(opts.subsets, opts.repo, opts.prompt, opts.prompts_file, dict(opts.columns), opts.seed),
+    )
+
+
+def _download(opts: DownloadOptions, notify, reader=None) -> DownloadReport:
     if opts.format not in FORMATS:
         raise UsageError(f"unknown --format {opts.format!r}; choose one of {', '.join(FORMATS)}")
     if not 0.0 <= opts.val_ratio < 1.0:
         raise UsageError(f"--val-ratio must be in [0, 1), found {opts.val_ratio}")
-    source = get_source(
-        opts.source,
-        SourceOptions(opts.subsets, opts.repo, opts.prompt, opts.prompts_file, dict(opts.columns), opts.seed),
-    )
+    source = source_of(opts)
     loc = Location(source.repo, "local") if getattr(source, "local", False) else None
     loc = loc or locate(source.repo, opts.hub_mirror, opts.revision)
     report = DownloadReport(str(opts.out), source.repo, loc.kind)
@@ -105,7 +110,7 @@ def _download(opts: DownloadOptions, notify) -> DownloadReport:
         report.notices.append(notice)
         notify(notice)
     try:
-        _write(source, loc, opts, units, configs, totals, checkpoint, report, local)
+        _write(source, loc, opts, units, configs, totals, checkpoint, report, local, reader)
     except (KeyboardInterrupt, NetworkError):
         raise  # keep the finished files: the same command resumes
     except BaseException:
@@ -116,11 +121,14 @@ def _download(opts: DownloadOptions, notify) -> DownloadReport:
     return report
 
 
-def _write(source, loc, opts, units, configs, totals, checkpoint, report, local) -> None:
+def _write(source, loc, opts, units, configs, totals, checkpoint, report, local, reader=None) -> None:
     with atomic_output_dir(opts.out, opts.overwrite) as tmp:
         total = sum(totals.values()) if totals and not opts.shard else None
         with progress(f"downloading {source.repo}", total=total, quiet=opts.quiet) as bar:
-            _read(source, loc, opts, units, checkpoint, report, bar, local)
+            if reader is not None:  # e.g. each source file read on a Ray worker (vlmdata.ray.download)
+                reader(loc, opts, units, checkpoint, report, bar)
+            else:
+                _read(source, loc, opts, units, checkpoint, report, bar, local)
         target = FORMATS[opts.format]
         canonical = tmp if target.CANONICAL else tmp / ".canonical"
         canonical.mkdir(exist_ok=True)
@@ -152,13 +160,9 @@ def _read(
 ) -> None:
     """Convert every unit's rows into the checkpoint, in source order; finished units are not read again."""
     counts: dict[tuple, int] = {}
-    caps = {"train": opts.num_train_samples, "validation": opts.num_val_samples}
+    caps = caps_of(opts)
     prepared: set = set()
-
-    def full(config, role) -> bool:
-        roles = ("train", "validation") if role == "carve" and opts.val_ratio else ("train",)
-        roles = roles if role == "carve" else (role,)
-        return all(caps[r] is not None and counts.get((config, r), 0) >= caps[r] for r in roles)
+    full = fullness(opts, caps, counts)
 
     todo = [u for k, u in enumerate(units) if k not in checkpoint.done]
     opened_units = _opened(todo, loc, opts, local)
@@ -174,11 +178,7 @@ def _read(
                     source, loc, opts, unit, opened, local, prepared, writers, caps, counts, full, bar
                 )
                 if meta.get("problems"):
-                    raise InvalidDataError(
-                        meta["problems"], meta["bad"], meta["rows_read"], str(opts.out),
-                        f"Reading stopped after {short(unit.file, loc)}. Pass --skip-invalid to write the "
-                        "valid rows and list every skipped one in manifest.json under 'skipped'.",
-                    )  # fmt: skip
+                    raise stopped_after(meta, unit, loc, opts)
                 checkpoint.finish(k, writers, meta)
             else:  # done in an earlier, interrupted run
                 for role, n in meta["counts"].items():
@@ -189,6 +189,29 @@ def _read(
             report.skipped += meta["skipped"]
     finally:
         opened_units.close()  # stops background prefetches on errors too
+
+
+def caps_of(opts: DownloadOptions) -> dict:
+    return {"train": opts.num_train_samples, "validation": opts.num_val_samples}
+
+
+def fullness(opts: DownloadOptions, caps: dict, counts: dict):
+    """full(config, role): whether the --num-*-samples caps of the splits a unit feeds are reached."""
+
+    def full(config, role) -> bool:
+        roles = ("train", "validation") if role == "carve" and opts.val_ratio else ("train",)
+        roles = roles if role == "carve" else (role,)
+        return all(caps[r] is not None and counts.get((config, r), 0) >= caps[r] for r in roles)
+
+    return full
+
+
+def stopped_after(meta: dict, unit: Unit, loc: Location, opts: DownloadOptions) -> InvalidDataError:
+    return InvalidDataError(
+        meta["problems"], meta["bad"], meta["rows_read"], str(opts.out),
+        f"Reading stopped after {short(unit.file, loc)}. Pass --skip-invalid to write the "
+        "valid rows and list every skipped one in manifest.json under 'skipped'.",
+    )  # fmt: skip
 
 
 def _read_unit(source, loc, opts, unit, opened, local, prepared, writers, caps, counts, full, bar) -> dict:

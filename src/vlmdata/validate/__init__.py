@@ -65,6 +65,7 @@ def validate(
     media_dir: str | Path | None = None,
     check_videos: bool = False,
     max_video_pixels: int = DEFAULT_MAX_VIDEO_PIXELS,
+    check_files=None,
 ) -> ValidationReport:
     """Check a dataset and return every problem found (it raises only for usage errors).
 
@@ -76,6 +77,8 @@ def validate(
     as for `convert --media-dir`; images must stay inside the dataset folder or media_dir.
     check_videos: decode every frame of every video (default: the container header and the first frame);
     max_video_pixels: the largest video frame allowed (vlmdata.videos).
+    check_files(checks, open_args): fills checks.report in place of this process's loop over the files
+    (vlmdata.ray.validate.validate passes its own: the checks run on a Ray cluster's workers).
     """
     if fmt not in INPUT_CHOICES:
         raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(INPUT_CHOICES)}")
@@ -85,13 +88,22 @@ def validate(
         raise UsageError("--model and --max-length go together: pass both or neither")
     counter = load_token_counter(model, max_length) if model else None
     start = time.perf_counter()
-    checks = Checks.open(
-        path, fmt, image_mode(check_images, open_images), max_pixels, media_dir,
-        **video_options(check_videos, max_video_pixels),
-    )  # fmt: skip
+    videos = video_options(check_videos, max_video_pixels)
+    open_args = (
+        path,
+        fmt,
+        image_mode(check_images, open_images),
+        max_pixels,
+        media_dir,
+        videos["full_videos"],
+        videos["max_video_pixels"],
+    )  # Checks.open's order
+    checks = Checks.open(*open_args)
     collected: list[tuple[Location, dict]] | None = [] if counter is not None else None
+    if check_files is not None:  # e.g. on a Ray cluster's workers (vlmdata.ray.validate), same report
+        check_files(checks, open_args)
     with own_pixel_limit():
-        for f in checks.dataset.files:
+        for f in checks.dataset.files if check_files is None else ():
             _validate_file(f, checks, collected)
     report = checks.report
     if counter is not None:
@@ -108,13 +120,17 @@ def validate(
     return report
 
 
-def _validate_file(f: InputFile, checks: Checks, collected) -> None:
+def _validate_file(f: InputFile, checks: Checks, collected, body=None) -> None:
+    """One file's checks into checks.report. body(f, checks, summary): checks the records instead of
+    this module's readers (the Ray engine merges its workers' results there)."""
     summary = FileSummary(str(f.path), None)
     checks.report.files.append(summary)
     problems = checks.report.problems
     before = len(problems)
     try:
-        if f.kind == "parquet" and layout(f.path) is not None:
+        if body is not None:
+            body(f, checks, summary)
+        elif f.kind == "parquet" and layout(f.path) is not None:
             _validate_parquet(f, checks, summary, collected)
         else:
             _validate_json(f, checks, summary, collected)

@@ -16,6 +16,7 @@ dataset that dataset_info.json declares for LLaMA-Factory, what LLaMA-Factory it
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
@@ -31,10 +32,23 @@ from vlmdata.validate.lf import column_types, wrapped_problem
 from vlmdata.validate.report import FileSummary, ValidationReport
 from vlmdata.validate.schema import Renamer, SchemaChecker, needs_renaming
 from vlmdata.validate.sources import check_dataset_info, column_problems
+from vlmdata.videos import DEFAULT_MAX_VIDEO_PIXELS
 
 DETECT_WINDOW = 1000  # records looked at to tell a file's format before giving up
 FILE = -1  # the index of whole-file problems in json_records' items
 Item = tuple[int | None, int | None, dict | None, list[Problem]]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of a file, the unit the Ray engine hands a worker: a JSONL byte range (span, with the
+    records and lines before it as start) or a range of Parquet rows (rows, a multiple of
+    arrow_path.BATCH_ROWS at the start), read in the format the whole file was told to be (fmt)."""
+
+    fmt: str | None
+    span: tuple[int, int] | None = None
+    start: tuple[int, int] = (0, 0)
+    rows: tuple[int, int] | None = None
 
 
 class Checks:
@@ -49,10 +63,11 @@ class Checks:
         self._schemas: dict[str, SchemaChecker] = {}
 
     @classmethod
-    def open(cls, path, fmt: str, mode: str, max_pixels: int, media_dir=None, **video_options) -> Checks:
+    def open(cls, path, fmt: str, mode: str, max_pixels: int, media_dir=None, full_videos: bool = False,
+             max_video_pixels: int = DEFAULT_MAX_VIDEO_PIXELS) -> Checks:  # fmt: skip
         """The dataset at `path` (a folder, a dataset_info.json folder or one file), read as validate and
-        convert read it; dataset_info.json problems land in `report.problems`. video_options:
-        max_video_pixels, full_videos (ImageChecker's)."""
+        convert read it; dataset_info.json problems land in `report.problems`. full_videos,
+        max_video_pixels: ImageChecker's video settings (vlmdata.validate.video_options)."""
         root = Path(path)
         info_problems: list[Problem] = []
         skipped: list[str] = []
@@ -66,7 +81,14 @@ class Checks:
             raise UsageError(f"--media-dir {media_dir} is not a folder")
         # The folder relative image paths must stay inside: the dataset's, or --media-dir above it.
         allowed = base if base is not None and dataset.root.is_relative_to(base) else dataset.root
-        checks = cls(dataset, fmt, ImageChecker(allowed, mode, max_pixels, **video_options), base)
+        checks = cls(
+            dataset,
+            fmt,
+            ImageChecker(
+                allowed, mode, max_pixels, full_videos=full_videos, max_video_pixels=max_video_pixels
+            ),
+            base,
+        )
         checks.report.problems.extend(info_problems)
         checks.report.skipped.extend(skipped)
         return checks
@@ -96,12 +118,18 @@ class Checks:
                 return name, seen
         return None, seen
 
-    def json_records(self, f: InputFile, summary: FileSummary) -> Iterator[Item]:
+    def json_records(self, f: InputFile, summary: FileSummary, part: Part | None = None) -> Iterator[Item]:
         """(index, line, raw, problems) for every record of a JSON/JSONL file or of a Parquet file in a
-        record format; bad lines come with raw None, whole-file problems with index FILE."""
+        record format; bad lines come with raw None, whole-file problems with index FILE.
+        part: only the JSONL lines of one byte range, in the format the whole file was told to be
+        (the Ray engine's unit of work; a file with dataset_info.json column checks is not split)."""
         bad_lines: list[Problem] = []
-        records = iter_raw(f, on_error=bad_lines.append)
-        fmt, head = self.detect(records, f)
+        if part is not None:
+            records = iter_raw(f, on_error=bad_lines.append, span=part.span, start=part.start)
+            fmt, head = part.fmt, []
+        else:
+            records = iter_raw(f, on_error=bad_lines.append)
+            fmt, head = self.detect(records, f)
         summary.format = fmt
         if fmt is None:
             yield from ((p.where.record, p.where.line, None, [p]) for p in bad_lines)

@@ -1,0 +1,115 @@
+"""Benchmark: `vlmdata convert --engine ray` on a two-node local Ray cluster vs the single-process convert.
+
+Issue 22: a 20,000-row (~1.7 GB) caption-style Parquet dataset (bench/convert_speed.py's data: typed
+message parts, ~85 KB JPEGs embedded) converted to canonical shards, each route as a whole process (the
+real CLI: `vlmdata convert SRC --to parquet --out DST [--engine ray --ray-address ...]`), timed back to
+back on the same machine. The cluster (a head and a second node, one CPU each, 200 MB object stores)
+is started once before the timings, as a user's cluster would be running already, inside a private
+network namespace (Ray binds only loopback there). The shards of both routes are checked identical
+(sha256). On a 2-core machine Ray's overhead is the honest figure (goal: at most 2x the single-process
+wall time); `per_worker_rows_per_s` is the cluster's rows/s divided by its workers, the figure a larger
+cluster scales from.
+
+    python bench/convert_ray.py [--rows 20000] [--repeats 1]    (needs root for unshare -n)
+    -> bench/results/convert_ray.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from convert_speed import make_dataset, make_images  # noqa: E402
+
+PORT = 6393
+NODE = "--num-cpus=1 --object-store-memory=200000000 --node-ip-address=127.0.0.1"
+
+
+def shards(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.parquet"))}
+
+
+def run(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "vlmdata", *args], check=True)
+    return time.perf_counter() - start
+
+
+def inside(work: Path, rows: int, repeats: int, out: Path) -> None:
+    """Runs in the namespace with the cluster up: both routes, alternating."""
+    src = work / "src" / "train.parquet"
+    times: dict[str, list[float]] = {"single_process": [], "ray_2_nodes": []}
+    for _ in range(repeats):
+        for route, extra in (
+            ("single_process", []),
+            ("ray_2_nodes", ["--engine", "ray", "--ray-address", f"127.0.0.1:{PORT}"]),
+        ):
+            dst = work / route
+            shutil.rmtree(dst, ignore_errors=True)
+            times[route].append(
+                run(["convert", str(src.parent), "--to", "parquet", "--out", str(dst), "-q", *extra])
+            )
+    same = shards(work / "single_process") == shards(work / "ray_2_nodes")
+    single, cluster = min(times["single_process"]), min(times["ray_2_nodes"])
+    result = {
+        "benchmark": "vlmdata convert --engine ray (two-node local cluster) vs single process",
+        "rows": rows,
+        "input_bytes": src.stat().st_size,
+        "shards": len(shards(work / "single_process")),
+        "shards_identical": same,
+        "seconds": times,
+        "single_process_s": round(single, 2),
+        "ray_s": round(cluster, 2),
+        "ray_over_single": round(cluster / single, 2),
+        "goal_ray_over_single_at_most": 2.0,
+        "rows_per_s": {"single_process": round(rows / single, 1), "ray_2_nodes": round(rows / cluster, 1)},
+        "per_worker_rows_per_s": round(rows / cluster / 2, 1),
+        "cluster": "2 nodes x 1 CPU, 200 MB object store each, 127.0.0.1 in a private network namespace",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_after": os.getloadavg(),
+        },
+    }
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "convert_ray.json")
+    parser.add_argument("--inside", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inside:
+        inside(args.inside, args.rows, args.repeats, args.out)
+        return
+    with tempfile.TemporaryDirectory(prefix="convert-ray-") as tmp:
+        work = Path(tmp)
+        (work / "src").mkdir()
+        make_dataset(work / "src" / "train.parquet", args.rows, make_images(64))
+        ray = Path(sys.executable).parent / "ray"
+        script = (
+            "set -e; ip link set lo up; export RAY_USAGE_STATS_ENABLED=0; "
+            f"{ray} start --head --port={PORT} {NODE} --include-dashboard=false --disable-usage-stats >/dev/null; "
+            f"{ray} start --address=127.0.0.1:{PORT} {NODE} >/dev/null; set +e; "
+            f"{sys.executable} {__file__} --inside {work} --rows {args.rows} --repeats {args.repeats} "
+            f"--out {args.out.resolve()}; rc=$?; {ray} stop --force >/dev/null 2>&1; exit $rc"
+        )
+        subprocess.run(["unshare", "-n", "sh", "-c", script], check=True)
+
+
+if __name__ == "__main__":
+    main()
