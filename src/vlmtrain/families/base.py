@@ -35,6 +35,7 @@ from vlmtrain.encoding.expansion import Expansion, TokenRule, any_size_taken, im
 from vlmtrain.encoding.parts import refuse_parts
 from vlmtrain.encoding.records import check_image_count, decode_images, to_template_messages
 from vlmtrain.errors import VlmTrainError
+from vlmtrain.families.real_template import TEMPLATE_FILE, RealTemplate
 from vlmtrain.tiny.common import TinyModel
 
 __all__ = ["IGNORE_INDEX", "LM_PROJ_NAMES", "Family", "lm_only_targets", "to_template_messages"]
@@ -115,11 +116,24 @@ class Family:
     image_and_text_only: bool = False
     # Image-processor backends transformers has for this family: LFM2-VL's exists only torchvision-backed.
     image_backends: tuple[str, ...] = ("torchvision", "pil")
+    # The published chat template of a checkpoint the family claims (real_template.py): the tiny model
+    # carries it verbatim (`build_tiny`) and every family test renders it. None: no published template
+    # verified here, so the tiny model carries its own and the README says "unverified".
+    template: RealTemplate | None = None
+    # How content reaches the chat template, per role, as the real template reads it: the roles listed
+    # get their text parts joined into one string (templates that write `{{ content }}` or `content|trim`
+    # there print a list of parts as a Python list); every other role gets typed parts. An image in a
+    # string role is refused (the template has no place for it).
+    string_content_roles: tuple[str, ...] = ()
+    # The template's switches as training and prediction render it (Qwen3.5: {"enable_thinking": False});
+    # tests compare the training prefix with the real template's inference prompt under the same ones.
+    template_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def derive(self, cls: type[Family] | None = None, **changes) -> Family:
         """A sibling family (Qwen2.5-VL from Qwen2-VL): this one's fields with `changes`, built as `cls`
-        (a subclass that overrides behaviour) or as this family's own class."""
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        (a subclass that overrides behaviour) or as this family's own class. `template` is a checkpoint's,
+        not a lineage's: a sibling has none unless it names its own."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.init and f.name != "template"}
         return (cls or type(self))(**{**values, **changes})
 
     @property
@@ -131,6 +145,12 @@ class Family:
     def lm_layers(self) -> str:
         """The language model's decoder-layer ModuleList: "<language_model>.layers" in every family."""
         return f"{self.language_model}.layers"
+
+    @property
+    def template_note(self) -> str:
+        """Whose chat template the tiny model carries, for the README's family table and
+        `make-tiny-model --help`: "Qwen/Qwen2-VL-7B-Instruct (<source>)" or "unverified"."""
+        return self.template.describe() if self.template is not None else "unverified"
 
     @property
     def tiny_end_of_turn(self) -> str:
@@ -308,13 +328,24 @@ class Family:
     def build_tiny(self, out_dir: Path) -> None:
         """Write a random-weight model of this family into the existing empty folder `out_dir`:
         config.json, model.safetensors, tokenizer and processor files (loadable by `load_processor` and
-        `load_model`), generation stopping at EOS and `tiny_end_of_turn`. Offline; torch seeded by caller."""
+        `load_model`), generation stopping at EOS and `tiny_end_of_turn`. Offline; torch seeded by caller.
+        A family with a real template (`template`) gets it as chat_template.jinja, byte for byte."""
         self.tiny.build(out_dir)
+        if self.template is not None:
+            (Path(out_dir) / TEMPLATE_FILE).write_bytes(self.template.path().read_bytes())
 
     # ---- encoding ------------------------------------------------------------------------------
+    def template_messages(self, messages: list[dict]) -> list[dict]:
+        """The record's messages as the chat template takes them: typed parts, or one string for the roles
+        in `string_content_roles` (the one rendering contract; see `to_template_messages`)."""
+        return to_template_messages(messages, self.string_content_roles)
+
     def render(self, processor, messages: list[dict], add_generation_prompt: bool) -> str:
         return processor.apply_chat_template(
-            to_template_messages(messages), tokenize=False, add_generation_prompt=add_generation_prompt
+            self.template_messages(messages),
+            tokenize=False,
+            add_generation_prompt=add_generation_prompt,
+            **self.template_kwargs,
         )
 
     def assistant_spans(self, processor, record: dict) -> tuple[str, list[tuple[int, int]]]:
@@ -381,8 +412,15 @@ class Family:
             ) from exc
 
     def refuse_parts(self, record: dict) -> None:
-        """Raise VlmTrainError naming the record at a part other than text or image, where the model
-        takes other modalities (`image_and_text_only`)."""
+        """Raise VlmTrainError naming the record at an image in a turn whose content reaches the template as
+        a string (`string_content_roles`), then at a part other than text or image, where the model takes
+        other modalities (`image_and_text_only`)."""
+        for i, msg in enumerate(record["messages"]):
+            if msg["role"] in self.string_content_roles and any(p["type"] == "image" for p in msg["content"]):
+                raise VlmTrainError(
+                    f"record {record.get('id')!r} $.messages[{i}]: an image in a {msg['role']} turn; the "
+                    f"{self.name} chat template takes {msg['role']} turns as text only"
+                )
         if self.image_and_text_only:
             refuse_parts(record, self.name)
 

@@ -13,44 +13,14 @@ unwrapped. Packed rows take 4-row position ids from the model's own get_rope_ind
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from vlmtrain.errors import VlmTrainError
-from vlmtrain.families.base import LM_PROJ_NAMES, Family, to_template_messages
+from vlmtrain.families.base import LM_PROJ_NAMES
 from vlmtrain.families.glm4v import tiny, tokens
 from vlmtrain.families.qwen3_vl import FAMILY as QWEN3_VL
-
-
-@dataclass
-class Glm4vFamily(Family):
-    """GLM's template handling: system and assistant turns rendered as strings, images in user turns only
-    (Qwen3-VL's data otherwise: M-RoPE packing per model type, video parts refused)."""
-
-    def render(self, processor, messages, add_generation_prompt):
-        msgs = [
-            m
-            if m["role"] == "user"
-            else {**m, "content": "".join(p["text"] for p in m["content"] if p["type"] == "text")}
-            for m in to_template_messages(messages)
-        ]
-        return processor.apply_chat_template(
-            msgs, tokenize=False, add_generation_prompt=add_generation_prompt
-        )
-
-    def refuse_parts(self, record):
-        """An image outside a user turn first (the template would print the part), then the parts every
-        image-and-text-only family refuses."""
-        for i, msg in enumerate(record["messages"]):
-            if msg["role"] != "user" and any(p["type"] == "image" for p in msg["content"]):
-                raise VlmTrainError(
-                    f"record {record.get('id')!r} $.messages[{i}]: an image in a {msg['role']} turn; the "
-                    f"{self.name} chat template takes images in user turns only"
-                )
-        super().refuse_parts(record)
-
+from vlmtrain.families.real_template import RealTemplate
 
 FAMILY = QWEN3_VL.derive(
-    Glm4vFamily,
     name="glm4v",
     model_types=("glm4v", "glm4v_moe"),
     image_token="<|image|>",
@@ -66,6 +36,10 @@ FAMILY = QWEN3_VL.derive(
     processor_class="Glm4vProcessor",
     lora_projections=(*LM_PROJ_NAMES, "gate_up_proj"),
     add_eos_after_assistant=True,
+    string_content_roles=("system", "assistant"),
+    template=RealTemplate(
+        "zai-org/GLM-4.1V-9B-Thinking", "official_chat_template of a renderer report, hash-verified"
+    ),
     tiny=tiny.TINY,
     rule=replace(QWEN3_VL.rule, expand=tokens.expand),  # when it applies is Qwen2-VL's `unsupported`
     rope_index_class="Glm4vModel",

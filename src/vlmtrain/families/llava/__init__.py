@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from vlmtrain.families.base import Family
 from vlmtrain.families.llava import tiny, tokens
+from vlmtrain.families.real_template import RealTemplate
 
 LM_LAYERS = (
     "LlamaDecoderLayer",
@@ -25,6 +26,7 @@ FAMILY = Family(
     fsdp_wrap_classes=LM_LAYERS + VISION_LAYERS,
     model_class="LlavaForConditionalGeneration",
     processor_class="LlavaProcessor",
+    template=RealTemplate("llava-hf/llava-1.5-7b-hf", "openvino.genai; transformers' processor test"),
     tiny=tiny.TINY,
     rule=tokens.RULE,
     add_eos_after_assistant=True,

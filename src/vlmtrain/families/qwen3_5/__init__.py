@@ -23,23 +23,16 @@ import os
 from dataclasses import dataclass
 
 from vlmtrain.errors import VlmTrainError
-from vlmtrain.families.base import LM_PROJ_NAMES, Family, to_template_messages
+from vlmtrain.families.base import LM_PROJ_NAMES, Family
 from vlmtrain.families.qwen3_5 import tiny
 from vlmtrain.families.qwen3_vl import FAMILY as QWEN3_VL
+from vlmtrain.families.real_template import RealTemplate
 
 LINEAR_ATTENTION_PROJ = ("in_proj_qkv", "in_proj_z", "out_proj")
 
 
 @dataclass
 class Qwen3_5Family(Family):
-    def render(self, processor, messages, add_generation_prompt):
-        return processor.apply_chat_template(
-            to_template_messages(messages),
-            tokenize=False,
-            add_generation_prompt=add_generation_prompt,
-            enable_thinking=False,
-        )
-
     def assistant_span(self, processor, record, text, k):
         """Assistant turn k starts after what the template writes before it (the render of
         messages[:k], a prefix of the whole render because no assistant turn in it follows the last
@@ -82,5 +75,8 @@ FAMILY = QWEN3_VL.derive(
     packing_refusal="its Gated DeltaNet linear-attention layers run one recurrent state along the whole "
     "row, so a packed sample would read the state left by the samples before it",
     lora_projections=LM_PROJ_NAMES + LINEAR_ATTENTION_PROJ,
+    # the 9B and 35B-A3B files are not held; the 4B's (same series) is
+    template=RealTemplate("Qwen/Qwen3.5-4B", "llama.cpp models/templates; Liger-Kernel"),
+    template_kwargs={"enable_thinking": False},
     tiny=tiny.TINY,
 )
