@@ -38,7 +38,14 @@ from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.real_template import TEMPLATE_FILE, RealTemplate
 from vlmtrain.tiny.common import TinyModel
 
-__all__ = ["IGNORE_INDEX", "LM_PROJ_NAMES", "Family", "lm_only_targets", "to_template_messages"]
+__all__ = [
+    "IGNORE_INDEX",
+    "LM_PROJ_NAMES",
+    "Family",
+    "WholeConversationFamily",
+    "lm_only_targets",
+    "to_template_messages",
+]
 
 # tokenizer -> {token names: ids}: weak-keyed, so an entry goes with its tokenizer.
 _IMAGE_IDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -352,13 +359,7 @@ class Family:
         """Full rendered text and the [start, end) character spans of each assistant turn (end-of-turn
         token included, trailing whitespace after it excluded)."""
         self.refuse_parts(record)
-        messages = record["messages"]
-        text = self.render(processor, messages, add_generation_prompt=False)
-        spans = [
-            self.assistant_span(processor, record, text, k)
-            for k, msg in enumerate(messages)
-            if msg["role"] == "assistant"
-        ]
+        text, spans = self.render_spans(processor, record)
         tok = _tokenizer(processor)
         eos = tok.eos_token
         if self.add_eos_after_assistant and eos:
@@ -375,6 +376,14 @@ class Family:
             text = bos + text
             spans = [(a + len(bos), b + len(bos)) for a, b in spans]
         return text, spans
+
+    def render_spans(self, processor, record: dict) -> tuple[str, list[tuple[int, int]]]:
+        """The training text (the whole conversation's render) and each assistant turn's span in it
+        (`assistant_span`), before `assistant_spans` adds what the template does not write (EOS, BOS)."""
+        messages = record["messages"]
+        text = self.render(processor, messages, add_generation_prompt=False)
+        turns = [k for k, msg in enumerate(messages) if msg["role"] == "assistant"]
+        return text, [self.assistant_span(processor, record, text, k) for k in turns]
 
     def assistant_span(self, processor, record: dict, text: str, k: int) -> tuple[int, int]:
         """[start, end) of assistant turn `k` (an index into record["messages"]) in `text`, the whole
@@ -506,6 +515,64 @@ class Family:
         """Pad per-record encodings into a batch (encoding/batch.py); `per_row_keys` get zeros for rows
         without images."""
         return collate_features(feats, _tokenizer(processor).pad_token_id, self.per_row_keys)
+
+
+@dataclass
+class WholeConversationFamily(Family):
+    """A template that writes a turn differently once later turns follow it, so rendering growing
+    prefixes cannot locate the turns: Qwen3.5 writes an (empty) think block only on answers after the
+    last user query; Gemma 4's generation prompt opens an empty thought channel
+    ("<|turn>model\n<|channel>thought\n<channel|>") that no answer in its history holds.
+
+    The record's final answer follows the template's inference prompt for the history before it (that
+    history rendered with the generation prompt), so the tokens it is trained after are the ones the model
+    is prompted with; every earlier answer stands as the whole conversation's render writes it (history
+    form), found there by `assistant_span`. A record that does not end with an answer (a `predict`
+    prompt) is the whole render.
+    """
+
+    def render_spans(self, processor, record):
+        import os
+
+        messages = record["messages"]
+        text = self.render(processor, messages, add_generation_prompt=False)
+        turns = [k for k, msg in enumerate(messages) if msg["role"] == "assistant"]
+        if turns and turns[-1] == len(messages) - 1 and turns[-1] > 0:
+            last = turns[-1]
+            history = self.render(processor, messages[:last], add_generation_prompt=False)
+            prompt = self.render(processor, messages[:last], add_generation_prompt=True)
+            if not (text.startswith(history) and prompt.startswith(history)):
+                raise VlmTrainError(
+                    f"record {record.get('id')!r}: the {self.name} chat template does not render the turns "
+                    f"before the last answer as a prefix of the whole conversation"
+                )
+            turn = text[len(history) :]  # the last answer as the whole render writes it, with its opener
+            opener = os.path.commonprefix([prompt[len(history) :], turn])
+            text = prompt + turn[len(opener) :]
+        return text, [self.assistant_span(processor, record, text, k) for k in turns]
+
+    def assistant_span(self, processor, record, text, k):
+        """Assistant turn k starts after what the template writes before it (the render of messages[:k],
+        a prefix of the whole render) plus the part of the generation prompt the text repeats there
+        ("<|im_start|>assistant\n"; the whole prompt before the final answer), and ends with its
+        end-of-turn (`tiny_end_of_turn`, the real template's)."""
+        import os
+
+        messages = record["messages"]
+        before = self.render(processor, messages[:k], add_generation_prompt=False) if k else ""
+        prompt = self.render(processor, messages[:k], add_generation_prompt=True)[len(before) :]
+        if not text.startswith(before) or not prompt:
+            raise VlmTrainError(
+                f"record {record.get('id')!r}: the {self.name} chat template does not render the turns "
+                f"before assistant turn {k} as a prefix of the whole conversation"
+            )
+        start = len(before) + len(os.path.commonprefix([prompt, text[len(before) :]]))
+        end = text.find(self.tiny_end_of_turn, start)
+        if end < 0:
+            raise VlmTrainError(
+                f"record {record.get('id')!r}: assistant turn {k} is not closed by {self.tiny_end_of_turn}"
+            )
+        return start, end + len(self.tiny_end_of_turn)
 
 
 def _adds_bos(tok) -> bool:
