@@ -1,10 +1,14 @@
 """GLM-4.1V and GLM-4.5V (`glm4v`, `glm4v_moe`): `<|begin_of_image|><|image|> x N<|end_of_image|>`,
 N = prod(image_grid_thw) / merge^2 from GLM's own smart_resize (tokens.py), with `Glm4vProcessor`.
 
-The chat template writes "[gMASK]<sop>" once and closes no assistant turn (generation stops at the next
-<|user|> or <|endoftext|>), so <|endoftext|> is appended after each assistant turn and trained, as for
-LLaVA-1.5. It writes system and assistant content with `{{ msg.content }}`, so those turns are passed
-as strings (an image part there is refused: the template would print the part). The dense text MLP is
+The chat template (zai-org/GLM-4.1V-9B-Thinking's, carried by the tiny model) writes "[gMASK]<sop>" once
+and closes no assistant turn (generation stops at the next <|user|> or <|endoftext|>), so <|endoftext|>
+is appended after each assistant turn and trained, as for LLaVA-1.5: the final answer of a record is
+followed by nothing in the template, and without a trained stop token there the model never learns to
+end. After an earlier answer the real history holds the next "<|user|>" instead, so there the inserted
+token is the only difference from the real template's inference prompt (tested). It writes system and
+assistant content with `{{ msg.content }}`, so those turns are passed as strings
+(`string_content_roles`; an image part there is refused: the template would print the part). The dense text MLP is
 one fused `gate_up_proj`, which LoRA targets besides the attention and down projections. On GLM-4.5V
 (MoE) peft 0.21 maps those names onto the routed experts' fused weights: seen on the tiny MoE model, it
 wraps attention and the routed experts, and leaves the first dense layer's MLP and the shared experts
