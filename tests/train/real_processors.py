@@ -260,6 +260,11 @@ def _glm4v_messages(messages: list[dict]) -> list[dict]:
 
 # How each template's users shape messages when it is not typed parts in every turn.
 MESSAGE_SHAPE = {"glm4v": _glm4v_messages}
+# Templates whose generation prompt holds what no answer in the history holds (Gemma 4 31B's empty
+# thought channel): their users render the final answer as a completion of the inference prompt,
+# prompt = apply_chat_template(history, add_generation_prompt=True), then the answer and this
+# end-of-turn as the template closes a model turn.
+PROMPT_COMPLETION = {"gemma4": "<turn|>\n"}
 # Tokens one 640x480 image becomes with those settings (checked against the processor in the test).
 TOKENS_640x480 = {
     "idefics2": 5 * 64 + 6,  # 4 crops + the image, 64 latents each, 6 shared delimiters

@@ -1,5 +1,6 @@
 """The README's family table is the registry: every registered family has one row, naming its model
-types and config files that exist, and no row names a family that is not registered."""
+types, config files that exist and whose real chat template its tiny model carries (the spec's
+`template_note`), and no row names a family that is not registered."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def table_rows() -> dict[str, list[str]]:
     rows = {}
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if line.startswith("| `") and len(cells) == 6:
+        if line.startswith("| `") and len(cells) == 7:
             rows[cells[0].strip("`")] = cells
     return rows
 
@@ -31,3 +32,4 @@ def test_readme_lists_every_registered_family_with_its_model_types_and_configs()
         assert configs, name
         for config in configs:
             assert (ROOT / "configs" / config).is_file(), config
+        assert rows[name][6] == family.template_note, name

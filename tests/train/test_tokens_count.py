@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from real_processors import BACKENDS, MESSAGE_SHAPE, REAL, TOKENS_640x480
+from real_processors import BACKENDS, MESSAGE_SHAPE, PROMPT_COMPLETION, REAL, TOKENS_640x480
 from tokens_helpers import granite_tokenizer_with_gemma3_tokens, record
 
 from vlmtrain.families import NAMES
@@ -335,13 +335,20 @@ def real_records():
     return recs
 
 
-def _bare_processor_length(proc, rec, shape=None) -> int:
+def _bare_processor_length(proc, rec, shape=None, completion_end=None) -> int:
     """The bare processor on its own template's render of the record, with the messages shaped as that
-    template's users pass them (`MESSAGE_SHAPE`; default: typed parts in every turn)."""
-    if shape is None:
+    template's users pass them (`MESSAGE_SHAPE`; default: typed parts in every turn); with
+    `completion_end` (`PROMPT_COMPLETION`), the final answer as a completion of the inference prompt."""
+    if shape is None and completion_end is None:
         return reference_length(proc, rec)
     images = decode_images(rec)
-    text = proc.apply_chat_template(shape(template_messages(rec)), tokenize=False)
+    messages = (shape or (lambda m: m))(template_messages(rec))
+    if completion_end is None:
+        text = proc.apply_chat_template(messages, tokenize=False)
+    else:
+        answer = "".join(p["text"] for p in messages[-1]["content"])
+        prompt = proc.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)
+        text = prompt + answer + completion_end
     return len(proc(text=[text], images=[images] if images else None)["input_ids"][0])
 
 
@@ -362,7 +369,7 @@ def test_counts_equal_processor_configured_as_the_checkpoint(tiny_model, name, b
     assert {p.code for p in problems} <= {"image-rejected"}
     for r in recs:
         try:
-            expected = _bare_processor_length(proc, r, MESSAGE_SHAPE.get(name))
+            expected = _bare_processor_length(proc, r, MESSAGE_SHAPE.get(name), PROMPT_COMPLETION.get(name))
         except Exception:  # the processor's own failure (e.g. ZeroDivisionError splitting 1x1)
             assert r["id"] in rejected and r["id"] not in by_id
             continue

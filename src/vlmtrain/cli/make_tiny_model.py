@@ -5,10 +5,15 @@ from __future__ import annotations
 import click
 
 from vlmtrain.cli import handle_errors
-from vlmtrain.families import NAMES
+from vlmtrain.families import NAMES, resolve_family
+
+# Each family and whose published chat template its tiny model carries, verbatim ("unverified": none held).
+EPILOG = "\b\nFAMILY is one of (template: the real checkpoint's, or unverified):\n" + "\n".join(
+    f"  {name}: {resolve_family(name).template_note}" for name in NAMES
+)
 
 
-@click.command("make-tiny-model", epilog=f"FAMILY is one of: {', '.join(NAMES)}.")
+@click.command("make-tiny-model", epilog=EPILOG)
 @click.argument("family")
 @click.option(
     "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="New folder to write."
@@ -16,7 +21,8 @@ from vlmtrain.families import NAMES
 @click.option("--seed", default=0, show_default=True, help="Seed for the random weights.")
 @handle_errors
 def command(family: str, out_dir: str, seed: int) -> None:
-    """Build a tiny random-weight FAMILY model (config model_type) offline, with its processor.
+    """Build a tiny random-weight FAMILY model (config model_type) offline, with its processor and the
+    chat template of the real checkpoint named below, byte for byte.
 
     \b
     vlmtrain make-tiny-model qwen2_vl --out models/tiny-qwen2vl

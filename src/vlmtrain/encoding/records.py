@@ -20,15 +20,24 @@ def check_image_count(record: dict, images: list) -> None:
         )
 
 
-def to_template_messages(messages: list[dict]) -> list[dict]:
-    """Canonical messages -> chat-template messages ({"type":"image"} parts, no None text)."""
+def to_template_messages(messages: list[dict], string_roles: tuple[str, ...] = ()) -> list[dict]:
+    """Canonical messages -> chat-template messages: typed parts ({"type": "image"}, {"type": "text",
+    "text": ...}; no None text), or, for the roles in `string_roles`, the turn's texts joined into one
+    string (the family's `string_content_roles`, for templates that print a list of parts as a Python list):
+
+        [{"role": "system", "content": [{"type": "text", "text": "Be terse."}]}], ("system",)
+          -> [{"role": "system", "content": "Be terse."}]
+    """
     out = []
     for m in messages:
-        parts = [
-            {"type": "image"} if p["type"] == "image" else {"type": "text", "text": p["text"]}
-            for p in m["content"]
-        ]
-        out.append({"role": m["role"], "content": parts})
+        if m["role"] in string_roles:
+            content = "".join(p["text"] for p in m["content"] if p["type"] == "text")
+        else:
+            content = [
+                {"type": "image"} if p["type"] == "image" else {"type": "text", "text": p["text"]}
+                for p in m["content"]
+            ]
+        out.append({"role": m["role"], "content": content})
     return out
 
 

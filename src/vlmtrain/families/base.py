@@ -35,9 +35,17 @@ from vlmtrain.encoding.expansion import Expansion, TokenRule, any_size_taken, im
 from vlmtrain.encoding.parts import refuse_parts
 from vlmtrain.encoding.records import check_image_count, decode_images, to_template_messages
 from vlmtrain.errors import VlmTrainError
+from vlmtrain.families.real_template import TEMPLATE_FILE, RealTemplate
 from vlmtrain.tiny.common import TinyModel
 
-__all__ = ["IGNORE_INDEX", "LM_PROJ_NAMES", "Family", "lm_only_targets", "to_template_messages"]
+__all__ = [
+    "IGNORE_INDEX",
+    "LM_PROJ_NAMES",
+    "Family",
+    "WholeConversationFamily",
+    "lm_only_targets",
+    "to_template_messages",
+]
 
 # tokenizer -> {token names: ids}: weak-keyed, so an entry goes with its tokenizer.
 _IMAGE_IDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -115,11 +123,24 @@ class Family:
     image_and_text_only: bool = False
     # Image-processor backends transformers has for this family: LFM2-VL's exists only torchvision-backed.
     image_backends: tuple[str, ...] = ("torchvision", "pil")
+    # The published chat template of a checkpoint the family claims (real_template.py): the tiny model
+    # carries it verbatim (`build_tiny`) and every family test renders it. None: no published template
+    # verified here, so the tiny model carries its own and the README says "unverified".
+    template: RealTemplate | None = None
+    # How content reaches the chat template, per role, as the real template reads it: the roles listed
+    # get their text parts joined into one string (templates that write `{{ content }}` or `content|trim`
+    # there print a list of parts as a Python list); every other role gets typed parts. An image in a
+    # string role is refused (the template has no place for it).
+    string_content_roles: tuple[str, ...] = ()
+    # The template's switches as training and prediction render it (Qwen3.5: {"enable_thinking": False});
+    # tests compare the training prefix with the real template's inference prompt under the same ones.
+    template_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def derive(self, cls: type[Family] | None = None, **changes) -> Family:
         """A sibling family (Qwen2.5-VL from Qwen2-VL): this one's fields with `changes`, built as `cls`
-        (a subclass that overrides behaviour) or as this family's own class."""
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        (a subclass that overrides behaviour) or as this family's own class. `template` is a checkpoint's,
+        not a lineage's: a sibling has none unless it names its own."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.init and f.name != "template"}
         return (cls or type(self))(**{**values, **changes})
 
     @property
@@ -131,6 +152,12 @@ class Family:
     def lm_layers(self) -> str:
         """The language model's decoder-layer ModuleList: "<language_model>.layers" in every family."""
         return f"{self.language_model}.layers"
+
+    @property
+    def template_note(self) -> str:
+        """Whose chat template the tiny model carries, for the README's family table and
+        `make-tiny-model --help`: "Qwen/Qwen2-VL-7B-Instruct (<source>)" or "unverified"."""
+        return self.template.describe() if self.template is not None else "unverified"
 
     @property
     def tiny_end_of_turn(self) -> str:
@@ -308,26 +335,31 @@ class Family:
     def build_tiny(self, out_dir: Path) -> None:
         """Write a random-weight model of this family into the existing empty folder `out_dir`:
         config.json, model.safetensors, tokenizer and processor files (loadable by `load_processor` and
-        `load_model`), generation stopping at EOS and `tiny_end_of_turn`. Offline; torch seeded by caller."""
+        `load_model`), generation stopping at EOS and `tiny_end_of_turn`. Offline; torch seeded by caller.
+        A family with a real template (`template`) gets it as chat_template.jinja, byte for byte."""
         self.tiny.build(out_dir)
+        if self.template is not None:
+            (Path(out_dir) / TEMPLATE_FILE).write_bytes(self.template.path().read_bytes())
 
     # ---- encoding ------------------------------------------------------------------------------
+    def template_messages(self, messages: list[dict]) -> list[dict]:
+        """The record's messages as the chat template takes them: typed parts, or one string for the roles
+        in `string_content_roles` (the one rendering contract; see `to_template_messages`)."""
+        return to_template_messages(messages, self.string_content_roles)
+
     def render(self, processor, messages: list[dict], add_generation_prompt: bool) -> str:
         return processor.apply_chat_template(
-            to_template_messages(messages), tokenize=False, add_generation_prompt=add_generation_prompt
+            self.template_messages(messages),
+            tokenize=False,
+            add_generation_prompt=add_generation_prompt,
+            **self.template_kwargs,
         )
 
     def assistant_spans(self, processor, record: dict) -> tuple[str, list[tuple[int, int]]]:
         """Full rendered text and the [start, end) character spans of each assistant turn (end-of-turn
         token included, trailing whitespace after it excluded)."""
         self.refuse_parts(record)
-        messages = record["messages"]
-        text = self.render(processor, messages, add_generation_prompt=False)
-        spans = [
-            self.assistant_span(processor, record, text, k)
-            for k, msg in enumerate(messages)
-            if msg["role"] == "assistant"
-        ]
+        text, spans = self.render_spans(processor, record)
         tok = _tokenizer(processor)
         eos = tok.eos_token
         if self.add_eos_after_assistant and eos:
@@ -344,6 +376,14 @@ class Family:
             text = bos + text
             spans = [(a + len(bos), b + len(bos)) for a, b in spans]
         return text, spans
+
+    def render_spans(self, processor, record: dict) -> tuple[str, list[tuple[int, int]]]:
+        """The training text (the whole conversation's render) and each assistant turn's span in it
+        (`assistant_span`), before `assistant_spans` adds what the template does not write (EOS, BOS)."""
+        messages = record["messages"]
+        text = self.render(processor, messages, add_generation_prompt=False)
+        turns = [k for k, msg in enumerate(messages) if msg["role"] == "assistant"]
+        return text, [self.assistant_span(processor, record, text, k) for k in turns]
 
     def assistant_span(self, processor, record: dict, text: str, k: int) -> tuple[int, int]:
         """[start, end) of assistant turn `k` (an index into record["messages"]) in `text`, the whole
@@ -381,8 +421,15 @@ class Family:
             ) from exc
 
     def refuse_parts(self, record: dict) -> None:
-        """Raise VlmTrainError naming the record at a part other than text or image, where the model
-        takes other modalities (`image_and_text_only`)."""
+        """Raise VlmTrainError naming the record at an image in a turn whose content reaches the template as
+        a string (`string_content_roles`), then at a part other than text or image, where the model takes
+        other modalities (`image_and_text_only`)."""
+        for i, msg in enumerate(record["messages"]):
+            if msg["role"] in self.string_content_roles and any(p["type"] == "image" for p in msg["content"]):
+                raise VlmTrainError(
+                    f"record {record.get('id')!r} $.messages[{i}]: an image in a {msg['role']} turn; the "
+                    f"{self.name} chat template takes {msg['role']} turns as text only"
+                )
         if self.image_and_text_only:
             refuse_parts(record, self.name)
 
@@ -468,6 +515,64 @@ class Family:
         """Pad per-record encodings into a batch (encoding/batch.py); `per_row_keys` get zeros for rows
         without images."""
         return collate_features(feats, _tokenizer(processor).pad_token_id, self.per_row_keys)
+
+
+@dataclass
+class WholeConversationFamily(Family):
+    """A template that writes a turn differently once later turns follow it, so rendering growing
+    prefixes cannot locate the turns: Qwen3.5 writes an (empty) think block only on answers after the
+    last user query; Gemma 4's generation prompt opens an empty thought channel
+    ("<|turn>model\n<|channel>thought\n<channel|>") that no answer in its history holds.
+
+    The record's final answer follows the template's inference prompt for the history before it (that
+    history rendered with the generation prompt), so the tokens it is trained after are the ones the model
+    is prompted with; every earlier answer stands as the whole conversation's render writes it (history
+    form), found there by `assistant_span`. A record that does not end with an answer (a `predict`
+    prompt) is the whole render.
+    """
+
+    def render_spans(self, processor, record):
+        import os
+
+        messages = record["messages"]
+        text = self.render(processor, messages, add_generation_prompt=False)
+        turns = [k for k, msg in enumerate(messages) if msg["role"] == "assistant"]
+        if turns and turns[-1] == len(messages) - 1 and turns[-1] > 0:
+            last = turns[-1]
+            history = self.render(processor, messages[:last], add_generation_prompt=False)
+            prompt = self.render(processor, messages[:last], add_generation_prompt=True)
+            if not (text.startswith(history) and prompt.startswith(history)):
+                raise VlmTrainError(
+                    f"record {record.get('id')!r}: the {self.name} chat template does not render the turns "
+                    f"before the last answer as a prefix of the whole conversation"
+                )
+            turn = text[len(history) :]  # the last answer as the whole render writes it, with its opener
+            opener = os.path.commonprefix([prompt[len(history) :], turn])
+            text = prompt + turn[len(opener) :]
+        return text, [self.assistant_span(processor, record, text, k) for k in turns]
+
+    def assistant_span(self, processor, record, text, k):
+        """Assistant turn k starts after what the template writes before it (the render of messages[:k],
+        a prefix of the whole render) plus the part of the generation prompt the text repeats there
+        ("<|im_start|>assistant\n"; the whole prompt before the final answer), and ends with its
+        end-of-turn (`tiny_end_of_turn`, the real template's)."""
+        import os
+
+        messages = record["messages"]
+        before = self.render(processor, messages[:k], add_generation_prompt=False) if k else ""
+        prompt = self.render(processor, messages[:k], add_generation_prompt=True)[len(before) :]
+        if not text.startswith(before) or not prompt:
+            raise VlmTrainError(
+                f"record {record.get('id')!r}: the {self.name} chat template does not render the turns "
+                f"before assistant turn {k} as a prefix of the whole conversation"
+            )
+        start = len(before) + len(os.path.commonprefix([prompt, text[len(before) :]]))
+        end = text.find(self.tiny_end_of_turn, start)
+        if end < 0:
+            raise VlmTrainError(
+                f"record {record.get('id')!r}: assistant turn {k} is not closed by {self.tiny_end_of_turn}"
+            )
+        return start, end + len(self.tiny_end_of_turn)
 
 
 def _adds_bos(tok) -> bool:

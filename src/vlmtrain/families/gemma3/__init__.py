@@ -2,12 +2,16 @@
 "\\n\\n<start_of_image><image_soft_token>*mm_tokens_per_image<end_of_image>\\n\\n" (the added newlines are why
 labels are carried over by segment alignment) and returns `token_type_ids` (1 on image tokens), which the
 model requires in training; text-only rows get zeros. Header rule: tokens.py; tiny model: tiny.py.
+
+google/gemma-3-4b-it's template folds the system text into the first user turn: a string whole, a list
+of parts by its first part's text only, so the system turn is passed as a string (every part's text).
 """
 
 from __future__ import annotations
 
 from vlmtrain.families.base import Family
 from vlmtrain.families.gemma3 import tiny, tokens
+from vlmtrain.families.real_template import RealTemplate
 
 FAMILY = Family(
     name="gemma3",
@@ -17,6 +21,10 @@ FAMILY = Family(
     fsdp_wrap_classes=("Gemma3DecoderLayer", "SiglipEncoderLayer"),
     model_class="Gemma3ForConditionalGeneration",
     processor_class="Gemma3Processor",
+    string_content_roles=("system",),
+    template=RealTemplate(
+        "google/gemma-3-4b-it", "transformers' conversion script; Liger-Kernel; openvino.genai"
+    ),
     tiny=tiny.TINY,
     rule=tokens.RULE,
     packing=None,

@@ -9,21 +9,6 @@ from vlmtrain.tiny.common import TinyModel, save, text_config, train_tokenizer, 
 
 END_OF_TURN = "<end_of_turn>"
 IMAGE_SIZE, PATCH, MM_TOKENS = 32, 8, 4
-# google/gemma-3-4b-it's template (system text folded into the first user turn).
-CHAT_TEMPLATE = (
-    "{{ bos_token }}{%- if messages[0]['role'] == 'system' -%}"
-    "{%- set first_user_prefix = messages[0]['content'][0]['text'] + '\n\n' -%}"
-    '{%- set loop_messages = messages[1:] -%}{%- else -%}{%- set first_user_prefix = "" -%}'
-    "{%- set loop_messages = messages -%}{%- endif -%}{%- for message in loop_messages -%}"
-    "{%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}"
-    "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{%- endif -%}"
-    "{%- if (message['role'] == 'assistant') -%}{%- set role = 'model' -%}{%- else -%}"
-    "{%- set role = message['role'] -%}{%- endif -%}"
-    "{{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else '') }}"
-    "{%- for item in message['content'] -%}{%- if item['type'] == 'image' -%}{{ '<start_of_image>' }}"
-    "{%- elif item['type'] == 'text' -%}{{ item['text'] | trim }}{%- endif -%}{%- endfor -%}"
-    "{{ '<end_of_turn>\n' }}{%- endfor -%}{%- if add_generation_prompt -%}{{'<start_of_turn>model\n'}}{%- endif -%}"
-)
 
 
 def build(out: Path) -> None:
@@ -55,7 +40,9 @@ def build(out: Path) -> None:
     )
     ip = Gemma3ImageProcessorPil(size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
     processor = Gemma3Processor(
-        image_processor=ip, tokenizer=tok, chat_template=CHAT_TEMPLATE, image_seq_length=MM_TOKENS
+        image_processor=ip,
+        tokenizer=tok,
+        image_seq_length=MM_TOKENS,  # template: `Family.build_tiny`
     )
     ids = tok.convert_tokens_to_ids
     config = Gemma3Config(

@@ -21,34 +21,6 @@ END_OF_TURN = "<turn|>"
 PATCH, POOLING, SOFT_TOKENS = 4, 3, 70
 SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>", "<|turn>", "<turn|>", "<|channel>", "<channel|>"]
 SPECIALS += ["<|image>", "<image|>", "<|image|>", "<|audio>", "<audio|>", "<|audio|>", "<|video|>"]
-# The message part of google/gemma-4-E2B-it's chat template (tool declarations, tool calls and the
-# thinking switch left out): an optional system turn, `<|turn>role ... <turn|>`, images written as
-# "\n\n<|image|>\n\n", earlier answers with their thinking channel stripped.
-CHAT_TEMPLATE = (
-    "{%- macro strip_thinking(text) -%}{%- set ns = namespace(result='') -%}"
-    "{%- for part in text.split('<channel|>') -%}{%- if '<|channel>' in part -%}"
-    "{%- set ns.result = ns.result + part.split('<|channel>')[0] -%}{%- else -%}"
-    "{%- set ns.result = ns.result + part -%}{%- endif -%}{%- endfor -%}{{- ns.result | trim -}}"
-    "{%- endmacro -%}"
-    "{%- set loop_messages = messages -%}{{ bos_token }}"
-    "{%- if messages[0]['role'] in ['system', 'developer'] -%}{{- '<|turn>system\n' -}}"
-    "{%- if messages[0]['content'] is string -%}{{- messages[0]['content'] | trim -}}{%- else -%}"
-    "{{- messages[0]['content'][0]['text'] | trim -}}{%- endif -%}"
-    "{%- set loop_messages = messages[1:] -%}{{- '<turn|>\n' -}}{%- endif %}"
-    "{%- for message in loop_messages -%}"
-    "{%- set role = 'model' if message['role'] == 'assistant' else message['role'] -%}"
-    "{{- '<|turn>' + role + '\n' }}"
-    "{%- if message['content'] is string -%}{%- if role == 'model' -%}{{- strip_thinking(message['content']) -}}"
-    "{%- else -%}{{- message['content'] | trim -}}{%- endif -%}"
-    "{%- elif message['content'] is sequence -%}{%- for item in message['content'] -%}"
-    "{%- if item['type'] == 'text' -%}{%- if role == 'model' -%}{{- strip_thinking(item['text']) -}}"
-    "{%- else -%}{{- item['text'] | trim -}}{%- endif -%}"
-    "{%- elif item['type'] == 'image' -%}{{- '\n\n<|image|>\n\n' -}}"
-    "{%- elif item['type'] == 'audio' -%}{{- '<|audio|>' -}}"
-    "{%- elif item['type'] == 'video' -%}{{- '\n\n<|video|>\n\n' -}}{%- endif -%}{%- endfor -%}{%- endif -%}"
-    "{{- '<turn|>\n' -}}{%- endfor -%}"
-    "{%- if add_generation_prompt -%}{{- '<|turn>model\n' -}}{%- endif -%}"
-)
 
 
 def video_processor_config() -> dict:
@@ -98,8 +70,7 @@ def build(out: Path) -> None:
     processor = no_video_subclass(Gemma4Processor)(
         feature_extractor=Gemma4AudioFeatureExtractor(),
         image_processor=ip,
-        tokenizer=tok,
-        chat_template=CHAT_TEMPLATE,
+        tokenizer=tok,  # template: the family's real one (`Family.build_tiny`)
         image_seq_length=SOFT_TOKENS,
     )
     ids = tok.convert_tokens_to_ids

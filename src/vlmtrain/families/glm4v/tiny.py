@@ -8,42 +8,6 @@ from pathlib import Path
 import vlmtrain.tiny.common as _common
 from vlmtrain.tiny.common import TinyModel, save, train_tokenizer
 
-# The chat template of zai-org/GLM-4.1V-9B-Thinking (chat_template.jinja): "[gMASK]<sop>" once, no end
-# token after an assistant turn (generation stops at <|user|> / <|endoftext|>), and system and assistant
-# content written with {{ msg.content }} (so the family passes them as strings).
-CHAT_TEMPLATE = """[gMASK]<sop>
-{%- for msg in messages %}
-    {%- if msg.role == 'system' %}
-<|system|>
-{{ msg.content }}
-    {%- elif msg.role == 'user' %}
-<|user|>{{ '\\n' }}
-
-        {%- if msg.content is string %}
-{{ msg.content }}
-        {%- else %}
-            {%- for item in msg.content %}
-                {%- if item.type == 'video' or 'video' in item %}
-<|begin_of_video|><|video|><|end_of_video|>
-                {%- elif item.type == 'image' or 'image' in item %}
-<|begin_of_image|><|image|><|end_of_image|>
-                {%- elif item.type == 'text' %}
-{{ item.text }}
-                {%- endif %}
-            {%- endfor %}
-        {%- endif %}
-    {%- elif msg.role == 'assistant' %}
-        {%- if msg.metadata %}
-<|assistant|>{{ msg.metadata }}
-{{ msg.content }}
-        {%- else %}
-<|assistant|>
-{{ msg.content }}
-        {%- endif %}
-    {%- endif %}
-{%- endfor %}
-{% if add_generation_prompt %}<|assistant|>
-{% endif %}"""
 # GLM-4's special tokens (the real vocab has them at 151329 <|endoftext|> ... 151344 <|video|>).
 SPECIALS = [
     "<|endoftext|>",
@@ -119,9 +83,8 @@ def build(out: Path) -> None:
     from vlmtrain.encoding.compat import no_video_subclass
 
     tok, ip = tokenizer_and_image_processor()
-    processor = no_video_subclass(Glm4vProcessor)(
-        image_processor=ip, tokenizer=tok, chat_template=CHAT_TEMPLATE
-    )
+    # no template here: the family's real one is written into the folder (`Family.build_tiny`)
+    processor = no_video_subclass(Glm4vProcessor)(image_processor=ip, tokenizer=tok)
     text = _common.text_config(
         tok,
         # head_dim 16, rotary on half of it (real: 128 and 0.5, mrope 8+12+12 over the 32 pairs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from vlmtrain.families.base import Family
 from vlmtrain.families.internvl import tiny, tokens
+from vlmtrain.families.real_template import RealTemplate
 
 FAMILY = Family(
     name="internvl",
@@ -25,6 +26,7 @@ FAMILY = Family(
     ),
     model_class="InternVLForConditionalGeneration",
     processor_class="InternVLProcessor",
+    template=RealTemplate("OpenGVLab/InternVL3-1B-hf", "transformers' conversion script; Liger-Kernel"),
     tiny=tiny.TINY,
     rule=tokens.RULE,
 )

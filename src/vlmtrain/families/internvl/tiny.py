@@ -18,15 +18,6 @@ from vlmtrain.tiny.common import (
 IMAGE_SIZE, PATCH, DOWNSAMPLE = 32, 8, 0.5
 IMAGE_SEQ_LENGTH = int((IMAGE_SIZE // PATCH) ** 2 * DOWNSAMPLE**2)
 END_OF_TURN = "<|im_end|>"
-# OpenGVLab/InternVL3-1B-hf chat_template.jinja (as transformers' convert_internvl_weights_to_hf writes it).
-CHAT_TEMPLATE = (
-    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n'}}"
-    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
-    "{% for content in message['content'] %}{% if content['type'] == 'image' %}{{ '<IMG_CONTEXT>\\n' }}"
-    "{% elif content['type'] == 'video' %}{{ '<video>\\n' }}{% elif content['type'] == 'text' %}"
-    "{{ content['text'] }}{% endif %}{% endfor %}{% endif %}{{'<|im_end|>\\n'}}{% endfor %}"
-    "{% if add_generation_prompt %}{{'<|im_start|>assistant\\n' }}{% endif %}"
-)
 # The tokenizer's named tokens InternVLProcessor reads (tokenizer_config.json extra_special_tokens).
 NAMED = {
     "start_image_token": "<img>",
@@ -65,7 +56,9 @@ def build(out: Path) -> None:
         image_std=[0.229, 0.224, 0.225],
     )
     processor = no_video_subclass(InternVLProcessor)(
-        image_processor=ip, tokenizer=tok, image_seq_length=IMAGE_SEQ_LENGTH, chat_template=CHAT_TEMPLATE
+        image_processor=ip,
+        tokenizer=tok,
+        image_seq_length=IMAGE_SEQ_LENGTH,  # template: `Family.build_tiny`
     )
     config = InternVLConfig(
         text_config=text_config(tok, model_type="qwen2", max_position_embeddings=2048),

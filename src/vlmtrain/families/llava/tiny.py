@@ -10,16 +10,6 @@ from vlmtrain.tiny.common import TinyModel, save, train_tokenizer, vision_config
 
 IMAGE_SIZE, PATCH = 32, 8
 END_OF_TURN = "</s>"  # inserted by the family: llava-hf's template writes none
-# llava-hf/llava-1.5-7b-hf's template (images first, then text; no EOS after the assistant).
-CHAT_TEMPLATE = (
-    "{% for message in messages %}{% if message['role'] != 'system' %}{{ message['role'].upper() + ': '}}"
-    "{% endif %}{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}"
-    "{{ '<image>\n' }}{% endfor %}{% if message['role'] != 'assistant' %}"
-    "{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ content['text'] + ' '}}"
-    "{% endfor %}{% else %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}"
-    "{% generation %}{{ content['text'] + ' '}}{% endgeneration %}{% endfor %}{% endif %}{% endfor %}"
-    "{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}"
-)
 
 
 def text_config(tok) -> dict:
@@ -48,7 +38,7 @@ def llama_tokenizer(extra: list[str] = ()):
     )
 
 
-def processor_kwargs(tok, chat_template: str) -> dict:
+def processor_kwargs(tok, chat_template: str | None) -> dict:
     """The tiny LLaVA processor settings (LLaVA-NeXT's processor takes the same)."""
     return dict(
         tokenizer=tok,
@@ -79,7 +69,8 @@ def build(out: Path) -> None:
     ip = CLIPImageProcessorPil(
         size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}
     )
-    processor = LlavaProcessor(image_processor=ip, **processor_kwargs(tok, CHAT_TEMPLATE))
+    # no template here: the family's real one is written into the folder (`Family.build_tiny`)
+    processor = LlavaProcessor(image_processor=ip, **processor_kwargs(tok, None))
     config = LlavaConfig(**config_kwargs(tok))
     save(out, LlavaForConditionalGeneration(config), processor, END_OF_TURN)
 

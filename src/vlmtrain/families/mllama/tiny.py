@@ -7,13 +7,6 @@ from pathlib import Path
 from vlmtrain.tiny.common import TinyModel, save, text_config, train_tokenizer
 
 END_OF_TURN = "<|eot_id|>"
-# Llama 3.2 Vision's layout without its tool and date preamble.
-CHAT_TEMPLATE = (
-    "{{- bos_token }}{% for message in messages %}<|start_header_id|>{{ message['role'] }}<|end_header_id|>\n\n"
-    "{% for content in message['content'] %}{% if content['type'] == 'image' %}<|image|>"
-    "{% elif content['type'] == 'text' %}{{ content['text'] }}{% endif %}{% endfor %}<|eot_id|>{% endfor %}"
-    "{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n{% endif %}"
-)
 SPECIALS = [
     "<|begin_of_text|>",
     "<|end_of_text|>",
@@ -34,7 +27,7 @@ def build(out: Path) -> None:
         SPECIALS, bos_token="<|begin_of_text|>", eos_token="<|eot_id|>", pad_token="<|finetune_right_pad_id|>"
     )
     ip = MllamaImageProcessorPil(size={"height": 32, "width": 32}, max_image_tiles=1)
-    processor = MllamaProcessor(ip, tok, chat_template=CHAT_TEMPLATE)
+    processor = MllamaProcessor(ip, tok)  # template: the family's real one (`Family.build_tiny`)
     config = MllamaConfig(
         vision_config=dict(
             hidden_size=32,

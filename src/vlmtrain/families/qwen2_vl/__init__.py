@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from vlmtrain.families.base import Family
 from vlmtrain.families.qwen2_vl import tiny, tokens
+from vlmtrain.families.real_template import RealTemplate
 
 FAMILY = Family(
     name="qwen2_vl",
@@ -21,6 +22,7 @@ FAMILY = Family(
     fsdp_wrap_classes=("Qwen2VLDecoderLayer", "Qwen2VLVisionBlock"),
     model_class="Qwen2VLForConditionalGeneration",
     processor_class="Qwen2VLProcessor",
+    template=RealTemplate("Qwen/Qwen2-VL-7B-Instruct", "Liger-Kernel test config; openvino.genai"),
     tiny=tiny.TINY,
     rule=tokens.RULE,
     packing="mrope",

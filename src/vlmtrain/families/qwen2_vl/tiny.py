@@ -7,17 +7,6 @@ from pathlib import Path
 import vlmtrain.tiny.common as _common
 from vlmtrain.tiny.common import TinyModel, save, train_tokenizer
 
-# Qwen2-VL-7B-Instruct's template (image/video parts, default system prompt).
-CHAT_TEMPLATE = (
-    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}<|im_start|>system\n"
-    "You are a helpful assistant.<|im_end|>\n{% endif %}<|im_start|>{{ message['role'] }}\n"
-    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n{% else %}"
-    "{% for content in message['content'] %}{% if content['type'] == 'image' or 'image' in content %}"
-    "<|vision_start|><|image_pad|><|vision_end|>{% elif content['type'] == 'video' %}"
-    "<|vision_start|><|video_pad|><|vision_end|>{% elif 'text' in content %}{{ content['text'] }}{% endif %}"
-    "{% endfor %}<|im_end|>\n{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
-    "{% endif %}"
-)
 SPECIALS = [
     "<|endoftext|>",
     "<|im_start|>",
@@ -79,14 +68,13 @@ def special_ids(tok) -> dict:
 
 
 def build_with(out: Path, processor_class, config_class, model_class, vision_config: dict) -> None:
-    """The tiny Qwen2-VL recipe (tokenizer, image processor, template, text config) with a family's
+    """The tiny Qwen2-VL recipe (tokenizer, image processor, text config) with a family's
     processor, config and model classes and vision config; Qwen2.5-VL builds with it too."""
     from vlmtrain.encoding.compat import no_video_subclass
 
     tok, ip = tokenizer_and_image_processor()
-    processor = no_video_subclass(processor_class)(
-        image_processor=ip, tokenizer=tok, chat_template=CHAT_TEMPLATE
-    )
+    # no template here: the family's real one is written into the folder (`Family.build_tiny`)
+    processor = no_video_subclass(processor_class)(image_processor=ip, tokenizer=tok)
     config = config_class(text_config=text_config(tok), vision_config=vision_config, **special_ids(tok))
     save(out, model_class(config), processor, END_OF_TURN, video_processor_config())
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from vlmtrain.families.qwen2_vl import FAMILY as QWEN2_VL
 from vlmtrain.families.qwen3_vl import tiny
+from vlmtrain.families.real_template import RealTemplate
 
 FAMILY = QWEN2_VL.derive(
     name="qwen3_vl",
@@ -32,6 +33,7 @@ FAMILY = QWEN2_VL.derive(
     processor_class="Qwen3VLProcessor",
     rope_index_class="Qwen3VLModel",
     rope_index_classes={"qwen3_vl_moe": "Qwen3VLMoeModel"},
+    template=RealTemplate("Qwen/Qwen3-VL-8B-Instruct", "its GGUF's template, sha256-pinned in TensorSharp"),
     tiny=tiny.TINY,
     image_and_text_only=True,
 )

@@ -7,7 +7,6 @@ from pathlib import Path
 from vlmtrain.families.idefics3.tiny import (
     END_OF_TURN,
     IMAGE_SEQ_LEN,
-    chat_template,
     configs,
     image_processor_kwargs,
     specials,
@@ -41,8 +40,9 @@ def build(out: Path) -> None:
     bos, eos, pad = "<|im_start|>", "<|im_end|>", "<|im_end|>"
     tok = train_tokenizer(specials(bos, eos, "<|endoftext|>"), bos_token=bos, eos_token=eos, pad_token=pad)
     ip = SmolVLMImageProcessorPil(**image_processor_kwargs())
+    # no template here: the family's real one is written into the folder (`Family.build_tiny`)
     processor = no_video_subclass(SmolVLMProcessor)(
-        image_processor=ip, tokenizer=tok, image_seq_len=IMAGE_SEQ_LEN, chat_template=chat_template(bos)
+        image_processor=ip, tokenizer=tok, image_seq_len=IMAGE_SEQ_LEN
     )
     config = SmolVLMConfig(
         **configs(tok, tok.convert_tokens_to_ids("<image>")), pad_token_id=tok.pad_token_id
