@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from vlmtrain.errors import VlmTrainError
-from vlmtrain.families.base import LM_PROJ_NAMES, Family, to_template_messages
+from vlmtrain.families.base import LM_PROJ_NAMES, Family, render_template, to_template_messages
 from vlmtrain.families.glm4v import tiny, tokens
 from vlmtrain.families.qwen3_vl import FAMILY as QWEN3_VL
 
@@ -33,9 +33,7 @@ class Glm4vFamily(Family):
             else {**m, "content": "".join(p["text"] for p in m["content"] if p["type"] == "text")}
             for m in to_template_messages(messages)
         ]
-        return processor.apply_chat_template(
-            msgs, tokenize=False, add_generation_prompt=add_generation_prompt
-        )
+        return render_template(processor, msgs, add_generation_prompt)
 
     def refuse_parts(self, record):
         """An image outside a user turn first (the template would print the part), then the parts every

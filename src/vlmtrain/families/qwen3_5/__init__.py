@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass
 
 from vlmtrain.errors import VlmTrainError
-from vlmtrain.families.base import LM_PROJ_NAMES, Family, to_template_messages
+from vlmtrain.families.base import LM_PROJ_NAMES, Family, render_template, to_template_messages
 from vlmtrain.families.qwen3_5 import tiny
 from vlmtrain.families.qwen3_vl import FAMILY as QWEN3_VL
 
@@ -33,11 +33,8 @@ LINEAR_ATTENTION_PROJ = ("in_proj_qkv", "in_proj_z", "out_proj")
 @dataclass
 class Qwen3_5Family(Family):
     def render(self, processor, messages, add_generation_prompt):
-        return processor.apply_chat_template(
-            to_template_messages(messages),
-            tokenize=False,
-            add_generation_prompt=add_generation_prompt,
-            enable_thinking=False,
+        return render_template(
+            processor, to_template_messages(messages), add_generation_prompt, enable_thinking=False
         )
 
     def assistant_span(self, processor, record, text, k):
