@@ -73,6 +73,76 @@ def two_days(llama):
     return sorted(by_length.values())[:2]
 
 
+@pytest.fixture
+def processor(llama):
+    """The tiny Mllama's processor, its chat template seeing 5 March 2027."""
+    from vlmtrain.families import resolve_family
+
+    return resolve_family(llama).load_processor(llama, template_date="2027-03-05")
+
+
+HELLO = [{"role": "user", "content": [{"type": "text", "text": "hello"}]}]
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        "%d %b %Y",  # Llama 3.x
+        "%Y-%m-%d",  # Mistral Small 3.1
+        "%A %-d %B %Y, %H:%M:%S %p",
+        "100%% on %d%%%m",
+        "%c|%x|%X|%D|%F|%j|%-j|%e|%U|%W|%V|%G|%g|%u|%w|%y|%C|%h|%k|%l|%P|%r|%R|%T|%Z|%z",
+        "no directive",
+        "%Q and a trailing %",
+    ],
+)
+def test_strftime_now_renders_the_pinned_day_as_python_formats_it(processor, fmt):
+    processor.chat_template = "{{ strftime_now(" + json.dumps(fmt) + ") }}"
+    assert dates.render_template(processor, HELLO, False) == datetime.datetime(2027, 3, 5).strftime(fmt)
+
+
+def test_the_pinned_clock_is_seen_everywhere_in_the_template_and_only_in_that_render(processor):
+    # Whitespace where the template starts (a leading newline kept; spaces before a block stripped, as
+    # transformers' lstrip_blocks does), the clock tested, called in the template's own macro, set into
+    # a variable.
+    processor.chat_template = (
+        "\n  {% if true %}{{ strftime_now is defined }}{% endif %}{% macro header() %}"
+        "[{{ strftime_now('%d %b %Y') }}]{% endmacro %} {{ header() }}{% set t = strftime_now('%Y') %} "
+        "{{ t + '!' }}"
+    )
+    assert dates.render_template(processor, HELLO, False) == "\nTrue [05 Mar 2027] 2027!"
+    now = datetime.datetime.now().strftime("%d %b %Y")  # transformers' own clock, as before
+    assert processor.apply_chat_template(HELLO, tokenize=False) == f"\nTrue [{now}] {now[-4:]}!"
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "\n  {% if true %}{{ strftime_now('%%') }}{% endif %}\n",
+        "  {% if true %}{{ strftime_now('x') }}{% endif %}",
+        " \t{%- set x = strftime_now('x') %}{{ x }}\n{{ bos_token }}",
+    ],
+)
+def test_the_pinned_clock_keeps_the_templates_whitespace(processor, template):
+    """Templates whose clock calls give the same text any day render exactly as transformers renders them
+    (the macro put before the template changes no whitespace control)."""
+    processor.chat_template = template
+    assert dates.render_template(processor, HELLO, False) == processor.apply_chat_template(
+        HELLO, tokenize=False
+    )
+
+
+def test_a_template_without_strftime_now_renders_as_transformers_renders_it(tiny_model):
+    from vlmtrain.families import resolve_family
+
+    path = tiny_model("qwen2_vl")
+    proc = resolve_family(path).load_processor(path, template_date="1999-01-01")
+    assert not dates.reads_date(proc)
+    assert dates.render_template(proc, HELLO, True) == proc.apply_chat_template(
+        HELLO, tokenize=False, add_generation_prompt=True
+    )
+
+
 def on_day(monkeypatch, day: str) -> None:
     monkeypatch.setattr(dates, "today", lambda: day)
 

@@ -14,8 +14,8 @@ run). Here the date is fixed per processor:
 
 How, scoped to each call (no global patching): transformers turns every template kwarg into plain JSON data
 before rendering, so a `strftime_now` function cannot be passed in. Instead the template is handed to
-`apply_chat_template(chat_template=...)` with a Jinja macro named `strftime_now` put before it (on the same
-line, emitting nothing): the template's own `strftime_now(...)` calls and `strftime_now is defined` tests
+`apply_chat_template(chat_template=...)` with a Jinja macro named `strftime_now` put before it (on a line
+of its own, emitting nothing): the template's own `strftime_now(...)` calls and `strftime_now is defined` tests
 then see the macro, which formats the pinned date (at midnight) with Python's own `strftime` output for
 each directive. `date_string` is left alone: a template that reads it falls back to `strftime_now` (Llama
 3.2 Vision) or to its own fixed default (Llama 3.1's "26 Jul 2024"), exactly as at inference, where nobody
@@ -32,8 +32,8 @@ import json
 STRFTIME = "strftime_now"  # the clock transformers exposes to chat templates
 _ATTR = "vlmtrain_template_date"  # on a processor: the ISO date its renders use (not saved with it)
 _PERCENT = "\x00"  # stands for "%%" while the directives are replaced
-# strftime directives a template may use (C89, POSIX and glibc's no-padding "-" forms).
-_DIRECTIVES = "aAbBcdDeFgGhHIjmMnprRStTuUVwWxXyYzZ%"
+# strftime directives a template may use (C89, POSIX, glibc; with glibc's no-padding "-" forms).
+_DIRECTIVES = "aAbBcCdDeFgGhHIjklmMnpPrRsStTuUVwWxXyYzZ"
 _NO_PAD = "dmHIjMSeUVWy"
 
 
@@ -85,7 +85,7 @@ def strftime_macro(date: str | datetime.date) -> str:
     """
     moment = datetime.datetime.combine(parse_date(date), datetime.time())
     steps = [("%%", _PERCENT)]
-    for d in _DIRECTIVES.replace("%", ""):
+    for d in _DIRECTIVES:
         for code in (f"%-{d}", f"%{d}") if d in _NO_PAD else (f"%{d}",):
             try:
                 value = moment.strftime(code)
@@ -94,7 +94,9 @@ def strftime_macro(date: str | datetime.date) -> str:
             steps.append((code, value))
     steps.append((_PERCENT, "%"))
     chain = "".join(f"|replace({json.dumps(a)}, {json.dumps(b)})" for a, b in steps)
-    return f"{{%- macro {STRFTIME}(format) -%}}{{{{- format{chain} -}}}}{{%- endmacro %}}"
+    # On a line of its own, ended by a newline that trim_blocks (transformers' setting) removes: the
+    # template then starts a line as before, so its first newline stays and lstrip_blocks still applies.
+    return f"{{%- macro {STRFTIME}(format) -%}}{{{{- format{chain} -}}}}{{%- endmacro %}}\n"
 
 
 def render_template(processor, messages: list[dict], add_generation_prompt: bool, **template_kwargs) -> str:
