@@ -325,3 +325,27 @@ def test_run_records_its_date_and_resume_and_predict_use_it(tmp_path, llama, dat
     assert res.exit_code == 0, res.output
     assert f"chat template date: {later} (today)\n" in res.output
     assert seen and all("Today Date: 07 Dec 2027\n" in t for t in seen)
+
+
+def test_the_launcher_gives_its_ranks_one_date(tmp_path, llama, data, monkeypatch):
+    """`run --nproc 2` resolves the date once, before torchrun starts the ranks, and hands it to them as an
+    override (ranks started on either side of midnight would otherwise render different days)."""
+    import subprocess
+
+    from vlmtrain import launch
+
+    commands = []
+    monkeypatch.setattr(
+        launch.subprocess, "run", lambda cmd, env: commands.append(cmd) or subprocess.CompletedProcess(cmd, 0)
+    )
+    on_day(monkeypatch, "2027-06-30")
+    config = write_config(
+        tmp_path / "run.yaml",
+        model_name_or_path=str(llama),
+        data_dir=str(data),
+        output_dir=str(tmp_path / "out"),
+    )
+    result = CliRunner().invoke(cli, ["run", str(config), "max_steps=1", "--nproc", "2"])
+    assert result.exit_code == 0, result.output
+    [cmd] = commands
+    assert cmd[-4:] == ["run", str(config), "max_steps=1", "template_date=2027-06-30"]
