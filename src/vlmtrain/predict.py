@@ -311,19 +311,19 @@ def predict(
     `template_date`: the date the chat template sees; None: the run folder's (`inference_template_date`).
     The result's "template_date" says which date was used: {"date", "source", "read_by_template"}.
     """
+    from vlmtrain.encoding.template_date import reads_date
+
     if (data is None) == (image is None):
         raise VlmTrainError(
             "give either --data DIR (a split of canonical shards) or --image FILE --prompt TEXT"
         )
+    date, source = inference_template_date(model, adapter, template_date)
     if image is not None:
         if not prompt:
             raise VlmTrainError("--image needs --prompt TEXT")
         records = [image_record(image, prompt)]
     else:
         records = load_split(data, split)
-    from vlmtrain.encoding.template_date import reads_date
-
-    date, source = inference_template_date(model, adapter, template_date)
     family, processor, net = load_for_inference(model, adapter, device, dtype, date)
     result = run_predictions(family, processor, net, records, out, progress=progress, **generation)
     result["template_date"] = {"date": date, "source": source, "read_by_template": reads_date(processor)}

@@ -349,3 +349,17 @@ def test_the_launcher_gives_its_ranks_one_date(tmp_path, llama, data, monkeypatc
     assert result.exit_code == 0, result.output
     [cmd] = commands
     assert cmd[-4:] == ["run", str(config), "max_steps=1", "template_date=2027-06-30"]
+
+
+@pytest.mark.parametrize("value", ["07 Dec 2026", "2026-W49-1", "2026-02-30"])
+def test_predict_refuses_a_template_date_that_is_not_a_date(tmp_path, llama, data, value):
+    args = ["predict", "--model", str(llama), "--data", str(data), "--out", str(tmp_path / "p.jsonl")]
+    res = CliRunner().invoke(cli, [*args, "--template-date", value])
+    assert res.exit_code == 1
+    why = (
+        "day is out of range for month"
+        if value == "2026-02-30"
+        else f"expected a date written YYYY-MM-DD, found {value!r}"
+    )
+    assert res.output == f"Error: --template-date: {why}\n"
+    assert not (tmp_path / "p.jsonl").exists()

@@ -12,12 +12,12 @@ run). Here the date is fixed per processor:
       -> "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\\n\\n...Today Date: 07 Dec 2026\\n\\n..."
     template_date(processor) -> "2026-12-07";  reads_date(processor) -> True (the template calls strftime_now)
 
-How, scoped to each call (no global patching): transformers turns every template kwarg into plain JSON data
-before rendering, so a `strftime_now` function cannot be passed in. Instead the template is handed to
+How, scoped to each call (no global patching): transformers turns every template kwarg into plain JSON
+data before rendering, so a `strftime_now` function cannot be passed in. Instead the template is handed to
 `apply_chat_template(chat_template=...)` with a Jinja macro named `strftime_now` put before it (on a line
-of its own, emitting nothing): the template's own `strftime_now(...)` calls and `strftime_now is defined` tests
-then see the macro, which formats the pinned date (at midnight) with Python's own `strftime` output for
-each directive. `date_string` is left alone: a template that reads it falls back to `strftime_now` (Llama
+of its own, emitting nothing): the template's own `strftime_now(...)` calls and `strftime_now is defined`
+tests then see the macro, which formats the pinned date (at midnight) with Python's own `strftime` output
+for each directive. `date_string` is left alone: a template that reads it falls back to `strftime_now` (Llama
 3.2 Vision) or to its own fixed default (Llama 3.1's "26 Jul 2024"), exactly as at inference, where nobody
 passes it. A template that never calls `strftime_now` is rendered unchanged.
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 
 STRFTIME = "strftime_now"  # the clock transformers exposes to chat templates
 _ATTR = "vlmtrain_template_date"  # on a processor: the ISO date its renders use (not saved with it)
@@ -46,7 +47,7 @@ def parse_date(value) -> datetime.date:
     """ "2026-12-07" (or a date) -> date; ValueError for anything else, e.g. "2026-02-30" or "07 Dec 2026"."""
     if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
         return value
-    if not isinstance(value, str) or len(value) != 10:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise ValueError(f"expected a date written YYYY-MM-DD, found {value!r}")
     return datetime.date.fromisoformat(value)
 
