@@ -363,3 +363,17 @@ def test_predict_refuses_a_template_date_that_is_not_a_date(tmp_path, llama, dat
     )
     assert res.output == f"Error: --template-date: {why}\n"
     assert not (tmp_path / "p.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_predict_with_a_full_run_folder_as_model_uses_its_date(tmp_path, llama, data, monkeypatch):
+    on_day(monkeypatch, "2027-01-07")
+    result, out = run(tmp_path, llama, data, method="full", max_steps=1, save_strategy="no")
+    assert result.exit_code == 0, result.output
+    on_day(monkeypatch, "2027-12-07")
+    seen = rendered_texts(monkeypatch)
+    args = ["predict", "--model", str(out), "--data", str(data), "--split", "validation"]
+    res = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "p.jsonl"), "--max-new-tokens", "2"])
+    assert res.exit_code == 0, res.output
+    assert f"chat template date: 2027-01-07 (recorded in {out / 'vlmtrain_config.yaml'})\n" in res.output
+    assert seen and all("Today Date: 07 Jan 2027\n" in t for t in seen)
