@@ -2,6 +2,8 @@
 every record.
 
     check_config("configs/tiny.yaml") -> (settings, processor, family, Report)
+      settings["template_date"] = "2026-12-07": the date the chat template saw (the config's template_date,
+      the one a resumed run's folder records, else today; settings["template_date_source"] says which)
     check_data("data/naruto", "models/tiny-qwen2vl", max_length=2048) -> Report
 
 The config is the one `vlmtrain run` reads, checked by the same `vlmtrain.config.load_config`.
@@ -27,19 +29,21 @@ def load_settings(config_path, overrides: dict | None = None, config_overrides=(
     `config_overrides` are KEY=VALUE strings as `vlmtrain run` takes them; `overrides` the CLI's options
     (--split, --max-length, ...), applied last.
     """
-    from vlmtrain.config import load_config
+    from vlmtrain.config import load_config, resolve_template_date
 
     cfg = dict(load_config(str(config_path), list(config_overrides)))
     cfg = {**DEFAULTS, **{k: v for k, v in cfg.items() if v is not None}, **(overrides or {})}
+    cfg["template_date"], cfg["template_date_source"] = resolve_template_date(cfg)
     return cfg
 
 
-def load_processor(model_dir):
-    """(family, processor) for a local model folder, the family's own processor class."""
+def load_processor(model_dir, template_date: str | None = None):
+    """(family, processor) for a local model folder, the family's own processor class, its chat template
+    seeing `template_date` (None: today) as the date."""
     from vlmtrain.families import resolve_family
 
     family = resolve_family(model_dir)
-    return family, family.load_processor(model_dir)
+    return family, family.load_processor(model_dir, template_date=template_date)
 
 
 def check_data(data_dir, model_dir, max_length: int, split: str = "train", batch_size: int = 8) -> Report:
@@ -51,7 +55,7 @@ def check_data(data_dir, model_dir, max_length: int, split: str = "train", batch
 def check_config(config_path, overrides: dict | None = None, verify: int = 0, config_overrides=()):
     """`vlmtrain check CONFIG`: settings, processor, family and the report over the configured split."""
     cfg = load_settings(config_path, overrides, config_overrides)
-    family, processor = load_processor(cfg["model_name_or_path"])
+    family, processor = load_processor(cfg["model_name_or_path"], cfg["template_date"])
     report = preflight(
         data.iter_split(cfg["data_dir"], cfg["train_split"]),
         processor,

@@ -43,12 +43,14 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2's scalars where 1.1 surprises: `1e-4` is a float (1.1 wants `1.0e-4`
     and gives a string), and only true/false are booleans, so `save_strategy: no` and the override
     `save_strategy=no` mean the string "no", as every TrainingArguments user writes it (1.1 reads no,
-    yes, on and off as booleans)."""
+    yes, on and off as booleans). A date stays a string (`template_date: 2026-12-07`; 1.1 makes it a
+    date object)."""
 
 
 _BOOL = "tag:yaml.org,2002:bool"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _TIMESTAMP)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
@@ -180,6 +182,9 @@ def validate_keys(cfg: dict[str, Any]) -> list[str]:
             problems.append(
                 f"{where}: expected {' or '.join(wants)}, found {_kind(err.instance)} {_show(err.instance)}{hint}"
             )
+        elif err.validator == "pattern":
+            expected = props[err.path[0]].get("x-expected") or f"a string matching {err.validator_value}"
+            problems.append(f"{where}: expected {expected}, found {_show(err.instance)}")
         elif err.validator in ("minimum", "maximum"):
             rel = ">=" if err.validator == "minimum" else "<="
             problems.append(
@@ -222,6 +227,13 @@ def check_semantics(cfg: dict[str, Any]) -> list[str]:
                 f"train_sampling_strategy: {cfg['train_sampling_strategy']!r} conflicts with packing: true "
                 "(packed rows have their own token-balanced order); remove one"
             )
+    if isinstance(cfg.get("template_date"), str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", cfg["template_date"]):
+        from vlmtrain.encoding.template_date import parse_date
+
+        try:
+            parse_date(cfg["template_date"])
+        except ValueError as exc:
+            problems.append(f"template_date: {cfg['template_date']!r} is not a date ({exc})")
     if cfg.get("predict_metrics") is not None:
         from vlmtrain.metrics import METRICS
 
@@ -369,6 +381,38 @@ def load_config(
         raise ConfigError(problems, source=str(path))
     cfg.setdefault("output_dir", str(Path("runs") / Path(path).stem))
     return cfg
+
+
+def resolve_template_date(cfg: dict[str, Any]) -> tuple[str, str]:
+    """The date a run's chat template sees as today (`encoding.template_date`), and where it comes from:
+
+        template_date: 2026-12-07 in the config       -> ("2026-12-07", "the config's template_date")
+        resuming runs/x (its config holds 2026-12-01) -> ("2026-12-01", "recorded in runs/x/vlmtrain_config.yaml")
+        otherwise                                     -> (today, "today")
+
+    Raises ConfigError when a resumed run's config sets a date other than the one its folder records: the
+    steps before the resume were trained on that text.
+    """
+    from vlmtrain.encoding.template_date import today
+    from vlmtrain.runfolder import CONFIG_NAME, recorded_config, resuming
+
+    given = cfg.get("template_date")
+    recorded = None
+    if resuming(cfg.get("resume_from_checkpoint")) and cfg.get("output_dir"):
+        recorded = recorded_config(cfg["output_dir"]).get("template_date")
+    where = Path(cfg.get("output_dir") or ".") / CONFIG_NAME
+    if given and recorded and given != recorded:
+        raise ConfigError(
+            [
+                f"template_date: {given!r}, but the run being resumed was trained with {recorded!r} ({where}); "
+                f"remove template_date to resume with {recorded}, or start a new run"
+            ]
+        )
+    if given:
+        return given, "the config's template_date"
+    if recorded:
+        return recorded, f"recorded in {where}"
+    return today(), "today"
 
 
 def to_training_args(cfg: dict[str, Any]):

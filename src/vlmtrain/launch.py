@@ -54,7 +54,7 @@ def torchrun_command(config: str, overrides: list[str], launch: Launch) -> list[
 def run_command(config: str, overrides: list[str], launch: Launch | None = None) -> Path | None:
     """Check the config (every problem at once), then train: in this process, or re-executed under
     torchrun with `launch.nproc` processes per node. Returns the output folder (None from a launcher)."""
-    from vlmtrain.config import load_config
+    from vlmtrain.config import load_config, resolve_template_date
 
     launch = launch or Launch()
     cfg = load_config(config, overrides)
@@ -64,8 +64,11 @@ def run_command(config: str, overrides: list[str], launch: Launch | None = None)
         )
     if not launched():  # the ranks of a launched run skip it: rank 0 may have begun
         check_output_dir(cfg, str(config))
+        # The run's one chat-template date, resolved before any rank starts (ranks started around
+        # midnight would otherwise render different days); the ranks get it as an override.
+        cfg["template_date"] = resolve_template_date(cfg)[0]
     if launch.distributed and not launched():
-        cmd = torchrun_command(config, list(overrides), launch)
+        cmd = torchrun_command(config, [*overrides, f"template_date={cfg['template_date']}"], launch)
         notice("vlmtrain: " + " ".join(cmd))
         env = {**os.environ, LAUNCHED_ENV: "1"}
         code = subprocess.run(cmd, env=env).returncode

@@ -12,6 +12,10 @@ A record's prompt is every turn before its last assistant turn (with the images 
 reference is that last assistant turn's text. `prompt` in the file is the text of the last user turn
 (image parts as "<image>"). `seconds` is the record's share of its batch's generation time. Greedy
 decoding unless `temperature` > 0.
+
+A chat template that prints today's date renders the date the run trained with: `template_date` in the
+run folder's vlmtrain_config.yaml (the --adapter folder, or a --model folder a full run wrote), unless
+one is given; today's where neither exists (`inference_template_date`).
 """
 
 from __future__ import annotations
@@ -74,8 +78,34 @@ def attach_adapter(model, adapter, base: str):
     return wrapped
 
 
-def load_for_inference(model: str, adapter=None, device: str | None = None, dtype: str = "auto"):
-    """-> (family, processor, model in eval mode on `device`); the adapter stays unmerged."""
+def inference_template_date(model: str, adapter=None, given: str | None = None) -> tuple[str, str]:
+    """The date the chat template sees, and where it comes from:
+
+    given "2026-12-07"                       -> ("2026-12-07", "--template-date")
+    --adapter runs/x (its config: 2026-12-01) -> ("2026-12-01", "recorded in runs/x/vlmtrain_config.yaml")
+    neither                                  -> (today, "today")
+    """
+    from vlmtrain.encoding.template_date import parse_date, today
+    from vlmtrain.runfolder import CONFIG_NAME, recorded_config
+
+    if given is not None:
+        try:
+            return parse_date(given).isoformat(), "--template-date"
+        except ValueError as exc:
+            raise VlmTrainError(f"--template-date: {exc}") from None
+    for folder in (adapter, model):
+        if folder is not None and Path(folder).is_dir():
+            recorded = recorded_config(folder).get("template_date")
+            if recorded:
+                return recorded, f"recorded in {Path(folder) / CONFIG_NAME}"
+    return today(), "today"
+
+
+def load_for_inference(
+    model: str, adapter=None, device: str | None = None, dtype: str = "auto", template_date: str | None = None
+):
+    """-> (family, processor, model in eval mode on `device`); the adapter stays unmerged. The processor's
+    chat template sees `template_date` (None: today) as the date."""
     import torch
 
     if adapter is not None:
@@ -83,7 +113,7 @@ def load_for_inference(model: str, adapter=None, device: str | None = None, dtyp
     from vlmtrain.families import resolve_family
 
     family = resolve_family(model)  # a folder or a Hub id
-    processor = family.load_processor(model)
+    processor = family.load_processor(model, template_date=template_date)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if dtype == "auto":
         dtype = "auto" if device != "cpu" else torch.float32
@@ -272,24 +302,31 @@ def predict(
     device: str | None = None,
     dtype: str = "auto",
     progress=None,
+    template_date: str | None = None,
     **generation,
 ) -> dict:
     """Load the model (+ adapter), generate for a split or for one image+prompt, write predictions.jsonl.
 
     `generation`: batch_size, max_new_tokens, temperature, top_p, limit, seed (see run_predictions).
+    `template_date`: the date the chat template sees; None: the run folder's (`inference_template_date`).
+    The result's "template_date" says which date was used: {"date", "source", "read_by_template"}.
     """
+    from vlmtrain.encoding.template_date import reads_date
+
     if (data is None) == (image is None):
         raise VlmTrainError(
             "give either --data DIR (a split of canonical shards) or --image FILE --prompt TEXT"
         )
+    date, source = inference_template_date(model, adapter, template_date)
     if image is not None:
         if not prompt:
             raise VlmTrainError("--image needs --prompt TEXT")
         records = [image_record(image, prompt)]
     else:
         records = load_split(data, split)
-    family, processor, net = load_for_inference(model, adapter, device, dtype)
+    family, processor, net = load_for_inference(model, adapter, device, dtype, date)
     result = run_predictions(family, processor, net, records, out, progress=progress, **generation)
+    result["template_date"] = {"date": date, "source": source, "read_by_template": reads_date(processor)}
     if image is not None:
         result["reference"] = None
         result["prediction"] = json.loads(Path(out).read_text().splitlines()[0])["prediction"]

@@ -5,6 +5,7 @@
     runs/x/.incomplete/checkpoint-16/      STAGING: a checkpoint while it is saved (removed if the save was killed)
     runs/x/checkpoint-16/                  after the rename: model, optimizer.pt, rng_state.pth, trainer_state.json
 
+`recorded_config("runs/x")` -> the resolved config a run wrote there ({"template_date": "2026-12-07", ...}), {} if none.
 `newest_complete(output_dir)` -> (Path("runs/x/checkpoint-16"), [incomplete newer ones]): the highest-numbered
 checkpoint-N holding a trainer_state.json. `check_output_dir` refuses to train into another run's folder;
 `LAUNCHED_ENV` marks the ranks `vlmtrain run --nproc N` started under torchrun (they skip the launcher's
@@ -13,11 +14,14 @@ checks). The Trainer side of atomic checkpoints is `vlmtrain.trainers.AtomicChec
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import shutil
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from vlmtrain.errors import ConfigError, VlmTrainError
 from vlmtrain.notices import notice
@@ -33,6 +37,21 @@ _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 def launched() -> bool:
     """True in a rank that `vlmtrain run` started under torchrun (it checked the config already)."""
     return bool(os.environ.get(LAUNCHED_ENV))
+
+
+def recorded_config(folder: str | Path) -> dict[str, Any]:
+    """The resolved config `vlmtrain run` wrote into a run folder ({} when it holds none: not a run folder,
+    or a Hub id). A YAML date (a hand edit: `template_date: 2026-12-07` unquoted) reads as its ISO text."""
+    path = Path(folder) / CONFIG_NAME
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise VlmTrainError(f"{path}: cannot read the run's config ({exc}); restore or delete it") from None
+    if not isinstance(data, dict):
+        return {}
+    return {k: v.isoformat() if isinstance(v, datetime.date) else v for k, v in data.items()}
 
 
 def checkpoints(output_dir: str | Path) -> list[Path]:

@@ -37,8 +37,9 @@ def train(cfg: dict[str, Any]) -> Path:
 def _train(cfg: dict[str, Any]) -> Path:
     from vlmdata.atomic import atomic_write_text
     from vlmtrain.callbacks import JsonlLogCallback, plot_loss, trim_log, use_one_progress_display
-    from vlmtrain.config import resolved_config, to_training_args
+    from vlmtrain.config import resolve_template_date, resolved_config, to_training_args
     from vlmtrain.data import load_split, preflight, training_collator
+    from vlmtrain.encoding.template_date import reads_date
     from vlmtrain.families import resolve_family
     from vlmtrain.fsdp import fill_fsdp_config, meta_model
     from vlmtrain.methods import apply_method, load_model, resolve_precision, trainable_summary
@@ -54,6 +55,9 @@ def _train(cfg: dict[str, Any]) -> Path:
     from vlmtrain.trainers import grouped_trainer_class
 
     cfg = dict(cfg)
+    # One date for every render of this run (launch resolved it already; API callers here), written into
+    # the run folder's config for a resumed run and `vlmtrain predict`.
+    cfg["template_date"] = resolve_template_date(cfg)[0]
     family = resolve_family(cfg["family"])
     precision = resolve_precision(cfg)
     if cfg.get("fsdp") and cfg.get("use_cpu") and os.environ.get("RANK", "0") == "0":
@@ -80,7 +84,7 @@ def _train(cfg: dict[str, Any]) -> Path:
         atomic_write_text(out / CONFIG_NAME, yaml.safe_dump(resolved_config(args, cfg), sort_keys=False))
 
     try:
-        processor = family.load_processor(args.model_name_or_path)
+        processor = family.load_processor(args.model_name_or_path, template_date=args.template_date)
         train_ds = load_split(args.data_dir, args.train_split, args.max_train_samples)
         notices: list[str] = []
         train_ds = preflight(args, train_ds, processor, family, args.train_split, notices)
@@ -96,6 +100,11 @@ def _train(cfg: dict[str, Any]) -> Path:
     if main:
         for line in notices:
             notice(line)
+        if reads_date(processor):
+            notice(
+                f"vlmtrain: the chat template prints today's date; this run renders it as {args.template_date} "
+                f"(template_date in {out / CONFIG_NAME})"
+            )
 
     seed_everything(args)
     model = apply_method(load_model(args, family, precision), args, family)

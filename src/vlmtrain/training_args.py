@@ -78,6 +78,22 @@ class VlmTrainConfig(SFTConfig):
         default=64,
         metadata={"help": "Longest generated answer for predict_at_end.", "schema": {"minimum": 1}},
     )
+    template_date: str | None = field(
+        default=None,
+        metadata={
+            "help": "The date (YYYY-MM-DD) a chat template that prints today's date sees in every render of the "
+            "run (Llama 3.2 Vision's 'Today Date', Mistral Small 3.1's default system prompt, any template "
+            "calling strftime_now), so `vlmtrain check`, training, a resumed run and `vlmtrain predict` render "
+            "the same text on any day. Unset: the date the run starts, recorded in "
+            "<output_dir>/vlmtrain_config.yaml, which a resumed run and `vlmtrain predict` read; `vlmtrain "
+            "check` uses today's and says so.",
+            "schema": {
+                "type": ["string", "null"],
+                "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+                "x-expected": "a date written YYYY-MM-DD, e.g. 2026-12-07",
+            },
+        },
+    )
     max_train_samples: int | None = field(
         default=None,
         metadata={"help": "Use only the first N training records (quick trials).", "schema": {"minimum": 1}},

@@ -36,6 +36,23 @@ def verification(report, asked: int) -> dict:
     return {"asked": asked, "verified": done, "mismatches": mismatches, "message": message}
 
 
+def template_date(cfg, processor) -> dict:
+    """Which date the chat template saw: {"date": "2026-12-07", "source": "today", "read_by_template": True,
+    "message": "chat template date: 2026-12-07 (today: ...)"}; the message only where the template reads it."""
+    from vlmtrain.encoding.template_date import reads_date
+
+    date, source, reads = cfg["template_date"], cfg["template_date_source"], reads_date(processor)
+    if source == "today":
+        source = "today: the config sets no template_date; `vlmtrain run` records the day it starts on"
+    message = f"chat template date: {date} ({source})" if reads else None
+    return {
+        "date": date,
+        "source": cfg["template_date_source"],
+        "read_by_template": reads,
+        "message": message,
+    }
+
+
 @click.command("check")
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.argument("config_overrides", nargs=-1, metavar="[KEY=VALUE]...")
@@ -82,7 +99,8 @@ def command(
     each family's expansion rule; text comes from the chat template and the fast tokenizer. Reports the
     length histogram, samples over max_length and those whose image tokens truncation would cut, images
     per sample, and the padding wasted at the configured batch size with and without length grouping.
-    Exits 1 when a sample would break training.
+    Exits 1 when a sample would break training. A chat template that prints today's date renders the
+    config's template_date (else the date a resumed run recorded, else today's; the report says which).
 
     \b
     vlmtrain check configs/qwen2vl-7b-qlora.yaml
@@ -114,10 +132,11 @@ def command(
             atomic_write_text(html_path, to_html(views))
 
     verified = verification(report, verify) if verify else None
+    dated = template_date(cfg, processor)
     if as_json:
         from vlmtrain.stats import report_dict
 
-        out = {"report": report_dict(report)}
+        out = {"report": report_dict(report), "template_date": dated}
         if verified is not None:
             out["verify"] = verified
         if views is not None:
@@ -130,6 +149,8 @@ def command(
 
         console = Console(highlight=False)
         console.print(render_report(report, limit=limit))
+        if dated["message"]:
+            console.print(dated["message"], soft_wrap=True)
         if verified is not None:
             console.print(verified["message"], soft_wrap=True)
         if views is not None and show_labels > 0:

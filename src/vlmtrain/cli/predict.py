@@ -27,6 +27,13 @@ from vlmtrain.cli import handle_errors
 )
 @click.option("--limit", default=None, type=click.IntRange(min=1), help="Only the first N records.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Sampling seed.")
+@click.option(
+    "--template-date",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="The date a chat template that prints today's date sees [default: the template_date recorded in "
+    "the run folder's vlmtrain_config.yaml (--adapter's, else --model's), else today].",
+)
 @click.option("--device", default=None, help="cuda, cuda:1, cpu [default: cuda when available].")
 @click.option(
     "--dtype",
@@ -35,7 +42,9 @@ from vlmtrain.cli import handle_errors
     type=click.Choice(["auto", "float32", "bfloat16", "float16"]),
 )
 @handle_errors
-def command(model, adapter, data, split, image, prompt, out, device, dtype, **generation) -> None:
+def command(
+    model, adapter, data, split, image, prompt, out, device, dtype, template_date, **generation
+) -> None:
     """Generate a prediction for every record of a split and write predictions.jsonl.
 
     Each record's prompt is every turn before its last assistant turn; the reference is that turn's
@@ -68,10 +77,13 @@ def command(model, adapter, data, split, image, prompt, out, device, dtype, **ge
         result = predict(
             model, data=data, split=split, image=image, prompt=prompt, adapter=adapter, out=out,
             device=device, dtype=dtype, progress=lambda done, total: bar.update(task, completed=done, total=total),
-            **generation,
+            template_date=template_date, **generation,
         )  # fmt: skip
     if image is not None:
         click.echo(result["prediction"])
+    dated = result["template_date"]
+    if dated["read_by_template"]:
+        click.echo(f"chat template date: {dated['date']} ({dated['source']})")
     click.echo(
         f"Wrote {result['num_predictions']} prediction(s) to {result['written']} in {result['seconds']:.1f} s"
     )

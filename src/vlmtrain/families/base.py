@@ -34,6 +34,7 @@ from vlmtrain.encoding.batch import collate_features
 from vlmtrain.encoding.expansion import Expansion, TokenRule, any_size_taken, image_token_placeholder
 from vlmtrain.encoding.parts import refuse_parts
 from vlmtrain.encoding.records import check_image_count, decode_images, to_template_messages
+from vlmtrain.encoding.template_date import pin_template_date, render_template
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.real_template import TEMPLATE_FILE, RealTemplate
 from vlmtrain.tiny.common import TinyModel
@@ -44,6 +45,7 @@ __all__ = [
     "Family",
     "WholeConversationFamily",
     "lm_only_targets",
+    "render_template",
     "to_template_messages",
 ]
 
@@ -180,13 +182,18 @@ class Family:
         return torch.arange(feat["input_ids"].shape[1]).unsqueeze(0)
 
     # ---- loading -------------------------------------------------------------------------------
-    def load_processor(self, path, image_backend: str | None = None):
+    def load_processor(self, path, image_backend: str | None = None, template_date: str | None = None):
         """The family's processor class (AutoProcessor can silently return a bare tokenizer).
 
         image_backend: None -> transformers' choice (the torchvision-backed image processor where
         torchvision is installed, e.g. Qwen2VLImageProcessor, else the PIL one); "pil" or "torchvision"
         forces it (Qwen2VLImageProcessorPil / Qwen2VLImageProcessor). Video processors stay torchvision.
+        template_date: the date ("2026-12-07") its chat template sees as today in every render (a run's
+        `template_date`); None -> today's, fixed for this processor's life (`encoding.template_date`).
         """
+        return pin_template_date(self._load_processor(path, image_backend), template_date)
+
+    def _load_processor(self, path, image_backend: str | None):
         import transformers
 
         cls = getattr(transformers, self.processor_class)
@@ -348,11 +355,8 @@ class Family:
         return to_template_messages(messages, self.string_content_roles)
 
     def render(self, processor, messages: list[dict], add_generation_prompt: bool) -> str:
-        return processor.apply_chat_template(
-            self.template_messages(messages),
-            tokenize=False,
-            add_generation_prompt=add_generation_prompt,
-            **self.template_kwargs,
+        return render_template(
+            processor, self.template_messages(messages), add_generation_prompt, **self.template_kwargs
         )
 
     def assistant_spans(self, processor, record: dict) -> tuple[str, list[tuple[int, int]]]:

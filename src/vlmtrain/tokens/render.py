@@ -24,8 +24,11 @@ def template_messages(record: dict) -> list[dict]:
 
 
 def render_text(processor, record: dict) -> str:
-    """The processor's own chat template over the record (no generation prompt)."""
-    return processor.apply_chat_template(template_messages(record), tokenize=False)
+    """The processor's own chat template over the record (no generation prompt), with the date the
+    processor was loaded for (`encoding.template_date`)."""
+    from vlmtrain.encoding.template_date import render_template
+
+    return render_template(processor, template_messages(record), False)
 
 
 def decode_images(record: dict) -> list:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vlmtrain.families.base import Family, to_template_messages
+from vlmtrain.families.base import Family, render_template, to_template_messages
 from vlmtrain.families.llava_next import FAMILY as LLAVA_NEXT
 from vlmtrain.families.llava_onevision import tiny, tokens
 
@@ -34,9 +34,7 @@ class LlavaOnevisionFamily(Family):
             return super().render(processor, messages, False)
         # The assistant header exactly as the template writes it before an assistant turn's content.
         probe = {"role": "assistant", "content": [{"type": "text", "text": _PROBE}]}
-        text = processor.apply_chat_template(
-            to_template_messages(messages) + [probe], tokenize=False, add_generation_prompt=False
-        )
+        text = render_template(processor, to_template_messages(messages) + [probe], False)
         return text[: text.index(_PROBE)]
 
 
