@@ -205,11 +205,11 @@ def test_check_says_which_date_it_used(tmp_path, llama, data, monkeypatch):
 
 
 def test_check_is_silent_about_dates_for_a_template_without_one(tmp_path, tiny_model, data):
-    res = check(tmp_path, tiny_model("mllama"), data, "--json")
+    res = check(tmp_path, tiny_model("qwen2_vl"), data, "--json")
     assert res.exit_code == 0, res.output
     dated = json.loads(res.output)["template_date"]
     assert dated["read_by_template"] is False and dated["message"] is None
-    assert "chat template date" not in check(tmp_path, tiny_model("mllama"), data).output
+    assert "chat template date" not in check(tmp_path, tiny_model("qwen2_vl"), data).output
 
 
 @pytest.mark.parametrize(
