@@ -18,6 +18,7 @@ import pytest
 from family_records import png_dict
 
 from vlmtrain.families import NAMES, resolve_family
+from vlmtrain.families.base import WholeConversationFamily
 
 pytestmark = pytest.mark.train
 
@@ -170,10 +171,13 @@ def test_real_template_labels_prompts_and_counts(tiny_processor, name, record):
     batch = VLMCollator(proc, fam)([record])
     ids, labels = batch["input_ids"][0].tolist(), batch["labels"][0].tolist()
 
-    # labels: exactly each answer and its end-of-turn ("ASSISTANT: text" puts the space in the first token)
+    # labels: exactly each answer and its end-of-turn ("ASSISTANT: text" puts the space in the first token):
+    # the template's, or where it writes none, the stop after an earlier answer (GLM: "<|user|>";
+    # LLaVA-1.5: none) and the EOS appended after the final one
     runs = _runs(labels)
     got = [tok.decode(ids[a:b]).removeprefix(" ") for a, b in runs]
-    assert got == [t + fam.tiny_end_of_turn for t in _answers(record)]
+    *earlier, final = _answers(record)
+    assert got == [t + fam.history_end_of_turn for t in earlier] + [final + fam.tiny_end_of_turn]
 
     # the input: every text of the record exactly once, no Python repr of a list of parts
     text = tok.decode(ids)
@@ -181,18 +185,16 @@ def test_real_template_labels_prompts_and_counts(tiny_processor, name, record):
     for t in _texts(record):
         assert text.count(t) == 1, (t, text)
 
-    # the tokens before the last answer: the real template's inference prompt for the history before it.
-    # Earlier answers stand as the template writes history (Qwen3.5: without their think block), plus,
-    # where the family inserts an end-of-turn the template does not write (`add_eos_after_assistant`),
-    # that token: the only difference allowed, and removed here before comparing.
-    last = max(k for k, m in enumerate(record["messages"]) if m["role"] == "assistant")
-    start = runs[-1][0]
-    inserted = {
-        b - 1 for _a, b in runs[:-1] if fam.add_eos_after_assistant and ids[b - 1] == tok.eos_token_id
-    }
-    prefix = [t for i, t in enumerate(ids[:start]) if i not in inserted]
-    prompt = _inference_ids(fam, proc, record, last)
-    assert prefix == prompt, (tok.decode(prefix), tok.decode(prompt))
+    # the tokens before the last answer: the real template's inference prompt for the history before it,
+    # token for token. Earlier answers stand as the template writes history (Qwen3.5: without their think
+    # block); nothing is inserted between turns, in any family. Where the template writes every turn the
+    # same in history as live (all but `WholeConversationFamily`), that holds before every answer.
+    turns = [k for k, m in enumerate(record["messages"]) if m["role"] == "assistant"]
+    checked = turns[-1:] if isinstance(fam, WholeConversationFamily) else turns
+    for k in checked:
+        prefix = ids[: runs[turns.index(k)][0]]
+        prompt = _inference_ids(fam, proc, record, k)
+        assert prefix == prompt, (k, tok.decode(prefix), tok.decode(prompt))
 
     # `vlmtrain check` counts what the collator builds
     report = preflight([record], proc, fam, max_length=100_000)

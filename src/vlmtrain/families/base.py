@@ -98,9 +98,16 @@ class Family:
     # The processor class itself requires torchvision (PixtralProcessor), whatever its image backend:
     # without it the family cannot load and says so instead of falling back to a PIL-only processor.
     needs_torchvision: bool = False
-    # Some templates close an assistant turn with no end token (llava-1.5-hf renders "ASSISTANT: text ");
-    # then the tokenizer's EOS is inserted after each assistant turn so the model learns to stop.
-    add_eos_after_assistant: bool = False
+    # Templates that write no end-of-turn after an answer (llava-1.5-hf: "ASSISTANT: text " then "USER:";
+    # GLM-4.1V: the next turn's "<|user|>"). The training text stays the template's render token for
+    # token, so the tokens before every answer are the real inference prompt; the stop the model learns:
+    # - `eos_after_final_answer`: the tokenizer's EOS is appended after the final answer, that is after the
+    #   whole render (its trailing whitespace dropped), which changes no prefix, and trained;
+    # - `history_stop`: what the template writes right after an earlier answer when it is a token the
+    #   checkpoint stops generating on (GLM: "<|user|>"): trained with the answer where it follows it.
+    #   "": earlier answers train without a stop. Each such family says why in its docstring.
+    eos_after_final_answer: bool = False
+    history_stop: str = ""
     # Keys whose dim 0 is the row (not the image): rows without images get zeros so the batch stays aligned.
     per_row_keys: tuple[str, ...] = ()
     processor_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -163,8 +170,15 @@ class Family:
 
     @property
     def tiny_end_of_turn(self) -> str:
-        """What the tiny model's template closes an assistant turn with (tests check labels end with it)."""
+        """What the tiny model's template closes an assistant turn with, or the EOS appended after a
+        record's final answer (`eos_after_final_answer`): the labels of that answer end with it."""
         return self.tiny.end_of_turn
+
+    @property
+    def history_end_of_turn(self) -> str:
+        """What the labels of an earlier answer end with when a user turn follows it: the template's own
+        end-of-turn, or where the template writes none, `history_stop` ("" for none)."""
+        return self.history_stop if self.eos_after_final_answer else self.tiny_end_of_turn
 
     # ---- packing -------------------------------------------------------------------------------
     def packed_position_ids(self, feat: dict, model_config=None):
@@ -359,20 +373,33 @@ class Family:
             processor, self.template_messages(messages), add_generation_prompt, **self.template_kwargs
         )
 
-    def assistant_spans(self, processor, record: dict) -> tuple[str, list[tuple[int, int]]]:
+    def assistant_spans(
+        self, processor, record: dict, prompt: bool = False
+    ) -> tuple[str, list[tuple[int, int]]]:
         """Full rendered text and the [start, end) character spans of each assistant turn (end-of-turn
-        token included, trailing whitespace after it excluded)."""
+        token included, trailing whitespace after it excluded).
+
+        The text is the template's render of the whole conversation, with BOS where the tokenizer adds it
+        and, for a template that closes no answer (`eos_after_final_answer`), EOS after a final answer:
+        nothing is inserted between turns. prompt: the record is a `predict` prompt, so an assistant turn
+        at its end is history, not a final answer, and gets no EOS.
+        """
         self.refuse_parts(record)
         text, spans = self.render_spans(processor, record)
         tok = _tokenizer(processor)
+        if self.history_stop:  # the text stays as rendered; the answer's labels take the stop after it
+            spans = [(s, _through_stop(text, e, self.history_stop)) for s, e in spans]
         eos = tok.eos_token
-        if self.add_eos_after_assistant and eos:
-            for i in reversed(range(len(spans))):  # right to left: earlier offsets stay valid
-                s, e = spans[i]
-                if not text[:e].endswith(eos):
-                    text = text[:e] + eos + text[e:]
-                    spans[i] = (s, e + len(eos))
-                    spans[i + 1 :] = [(a + len(eos), b + len(eos)) for a, b in spans[i + 1 :]]
+        final = bool(spans) and not prompt and record["messages"][-1]["role"] == "assistant"
+        if self.eos_after_final_answer and eos and final and not text[: spans[-1][1]].endswith(eos):
+            s, e = spans[-1]
+            if text[e:].strip():
+                raise VlmTrainError(
+                    f"record {record.get('id')!r}: the {self.name} chat template writes {text[e:]!r} after "
+                    "the final answer, where the family expects nothing to append its EOS to"
+                )
+            text = text[:e] + eos
+            spans[-1] = (s, e + len(eos))
         # Templates without BOS rely on the tokenizer adding it (Llama-style); we tokenize with
         # add_special_tokens=False to keep offsets exact, so put it in the text ourselves.
         bos = tok.bos_token
@@ -497,10 +524,10 @@ class Family:
         the answer starts (the template's generation prompt), for `vlmtrain predict`."""
         self.refuse_parts(record)
         images = decode_images(record.get("images") or [], record.get("id"))
-        # The turns exactly as training renders them (BOS where the tokenizer adds it, the EOS a family
-        # inserts after each assistant turn), then the generation prompt: a multi-turn history reads
-        # as it did in training.
-        text, _spans = self.assistant_spans(processor, record)
+        # The turns exactly as training renders them (BOS where the tokenizer adds it; an assistant turn
+        # at the end is history, so no EOS is appended), then the generation prompt: a multi-turn history
+        # reads as it did in training.
+        text, _spans = self.assistant_spans(processor, record, prompt=True)
         plain = self.render(processor, record["messages"], add_generation_prompt=False)
         prompted = self.render(processor, record["messages"], add_generation_prompt=True)
         if not prompted.startswith(plain):
@@ -577,6 +604,13 @@ class WholeConversationFamily(Family):
                 f"record {record.get('id')!r}: assistant turn {k} is not closed by {self.tiny_end_of_turn}"
             )
         return start, end + len(self.tiny_end_of_turn)
+
+
+def _through_stop(text: str, end: int, stop: str) -> int:
+    """The end of `stop` where it follows `text[:end]` after whitespace only, else `end`:
+    ("<|assistant|>\nHi!<|user|>\nThanks", 17, "<|user|>") -> 25."""
+    at = len(text) - len(text[end:].lstrip())
+    return at + len(stop) if text.startswith(stop, at) else end
 
 
 def _adds_bos(tok) -> bool:

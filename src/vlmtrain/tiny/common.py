@@ -80,8 +80,16 @@ VIDEO_PROCESSOR_DEFAULTS = {
 }
 
 
-def save(out: Path, model, processor, end_of_turn: str, video_processor: dict | None = None) -> None:
-    """Save model and processor; generation stops at EOS and at the template's end-of-turn token.
+def save(
+    out: Path,
+    model,
+    processor,
+    end_of_turn: str,
+    video_processor: dict | None = None,
+    stops: tuple[str, ...] = (),
+) -> None:
+    """Save model and processor; generation stops at EOS, at the template's end-of-turn token and at
+    `stops` (the real checkpoint's other stop tokens, e.g. GLM-4.1V's <|user|> and <|observation|>).
 
     video_processor: the video processor config of a processor that takes one (Qwen2-VL, SmolVLM),
     written as `video_preprocessor_config.json` exactly as `BaseVideoProcessor.save_pretrained` writes
@@ -89,8 +97,8 @@ def save(out: Path, model, processor, end_of_turn: str, video_processor: dict | 
     torchvision, so the builders save the processor without one and write this JSON themselves.
     """
     tok = getattr(processor, "tokenizer", processor)
-    stops = [tok.eos_token_id, tok.convert_tokens_to_ids(end_of_turn)]
-    model.generation_config.eos_token_id = list(dict.fromkeys(stops))
+    ids = [tok.eos_token_id, *tok.convert_tokens_to_ids([end_of_turn, *stops])]
+    model.generation_config.eos_token_id = list(dict.fromkeys(ids))
     model.generation_config.pad_token_id = tok.pad_token_id
     model.save_pretrained(out)
     processor.save_pretrained(out)

@@ -2,13 +2,15 @@
 N = prod(image_grid_thw) / merge^2 from GLM's own smart_resize (tokens.py), with `Glm4vProcessor`.
 
 The chat template (zai-org/GLM-4.1V-9B-Thinking's, carried by the tiny model) writes "[gMASK]<sop>" once
-and closes no assistant turn (generation stops at the next <|user|> or <|endoftext|>), so <|endoftext|>
-is appended after each assistant turn and trained, as for LLaVA-1.5: the final answer of a record is
-followed by nothing in the template, and without a trained stop token there the model never learns to
-end. After an earlier answer the real history holds the next "<|user|>" instead, so there the inserted
-token is the only difference from the real template's inference prompt (tested). It writes system and
-assistant content with `{{ msg.content }}`, so those turns are passed as strings
-(`string_content_roles`; an image part there is refused: the template would print the part). The dense text MLP is
+and closes no assistant turn: the next turn's "<|user|>" follows an answer directly (the template's lines
+are trimmed), and the checkpoint stops generating on <|user|>, <|observation|> and <|endoftext|> (its
+generation_config eos_token_id). Training inserts nothing between turns, so the tokens before every answer
+are the real template's inference prompt (tested token for token), and the model learns to stop from what
+it must produce there: an earlier answer is trained through the "<|user|>" the template writes after it
+(`history_stop`), and the final answer, after which the template writes nothing, gets <|endoftext|>
+appended after the whole render (`eos_after_final_answer`; no prefix changes). It writes system and
+assistant content with `{{ msg.content }}`, so those turns are passed as strings (`string_content_roles`;
+an image part there is refused: the template would print the part). The dense text MLP is
 one fused `gate_up_proj`, which LoRA targets besides the attention and down projections. On GLM-4.5V
 (MoE) peft 0.21 maps those names onto the routed experts' fused weights: seen on the tiny MoE model, it
 wraps attention and the routed experts, and leaves the first dense layer's MLP and the shared experts
@@ -39,7 +41,8 @@ FAMILY = QWEN3_VL.derive(
     model_classes={"glm4v_moe": "Glm4vMoeForConditionalGeneration"},
     processor_class="Glm4vProcessor",
     lora_projections=(*LM_PROJ_NAMES, "gate_up_proj"),
-    add_eos_after_assistant=True,
+    eos_after_final_answer=True,
+    history_stop="<|user|>",
     string_content_roles=("system", "assistant"),
     template=RealTemplate(
         "zai-org/GLM-4.1V-9B-Thinking", "official_chat_template of a renderer report, hash-verified"

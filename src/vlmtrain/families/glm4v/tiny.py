@@ -100,11 +100,14 @@ def build(out: Path) -> None:
     vision = _common.merger_vision_config(patch_size=14, image_size=28)
     config = Glm4vConfig(text_config=text, vision_config=vision, **special_ids(tok))
     model = Glm4vForConditionalGeneration(config)
-    save(out, model, processor, END_OF_TURN, video_processor=video_processor_config())
+    save(out, model, processor, END_OF_TURN, video_processor=video_processor_config(), stops=STOPS)
 
 
-# The template closes no assistant turn; the family appends the tokenizer's EOS (add_eos_after_assistant).
+# The template closes no assistant turn; the family appends the tokenizer's EOS after a final answer
+# (eos_after_final_answer) and trains an earlier one through the "<|user|>" that follows it.
 END_OF_TURN = "<|endoftext|>"
+# The checkpoints' generation_config stops on <|endoftext|>, <|user|> and <|observation|>.
+STOPS = ("<|user|>", "<|observation|>")
 
 
 TINY = TinyModel(build, END_OF_TURN)

@@ -9,7 +9,7 @@ import vlmtrain.tiny.common as _common
 from vlmtrain.tiny.common import TinyModel, save, train_tokenizer, vision_config
 
 IMAGE_SIZE, PATCH = 32, 8
-END_OF_TURN = "</s>"  # inserted by the family: llava-hf's template writes none
+END_OF_TURN = "</s>"  # appended by the family after a final answer: llava-hf's template writes none
 
 
 def text_config(tok) -> dict:

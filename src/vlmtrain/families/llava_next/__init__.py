@@ -18,5 +18,5 @@ FAMILY = LLAVA.derive(
     processor_class="LlavaNextProcessor",
     tiny=tiny.TINY,
     rule=tokens.RULE,
-    add_eos_after_assistant=False,  # LLaVA-NeXT templates close the assistant turn themselves
+    eos_after_final_answer=False,  # LLaVA-NeXT templates close the assistant turn themselves
 )
