@@ -245,16 +245,16 @@ REAL = {
 
 def _glm4v_messages(messages: list[dict]) -> list[dict]:
     # GLM-4.1V's template writes system and assistant content with {{ msg.content }}: its users pass those
-    # turns as plain strings (a list would be printed as a Python list). It closes no assistant turn, so
-    # the family appends <|endoftext|> to each so the model learns to stop.
+    # turns as plain strings (a list would be printed as a Python list). It closes no assistant turn: the
+    # family appends <|endoftext|> after the final answer (the end of the render) so the model learns to
+    # stop, and inserts nothing after earlier ones (the <|user|> the template writes next stops there).
     def text(m):
         return "".join(p.get("text", "") for p in m["content"])
 
+    final = len(messages) - 1 if messages and messages[-1]["role"] == "assistant" else None
     return [
-        m
-        if m["role"] == "user"
-        else {**m, "content": text(m) + ("<|endoftext|>" if m["role"] == "assistant" else "")}
-        for m in messages
+        m if m["role"] == "user" else {**m, "content": text(m) + ("<|endoftext|>" if k == final else "")}
+        for k, m in enumerate(messages)
     ]
 
 

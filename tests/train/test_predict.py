@@ -305,3 +305,26 @@ def test_prompt_is_the_training_text_up_to_the_answer(tiny_loaded, name, record)
     answer = max(i for i in range(1, len(labels)) if labels[i] != -100 and labels[i - 1] == -100)
     prompt = encode_for_generation(fam, proc, [split_record(record)[0]])
     assert prompt["input_ids"][0].tolist() == ids[:answer]
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_generation_stops_on_the_token_that_ends_a_trained_answer(tiny_loaded, name):
+    """Every family: each labelled answer that ends with an end-of-turn (the template's, the EOS appended
+    after a final answer, or GLM's <|user|> after an earlier one) ends with a token the model's
+    generation config stops on, so `predict` stops where training taught the model to; an earlier answer
+    trained without a stop (LLaVA-1.5) ends with its own text."""
+    from family_records import MULTI_TURN, SINGLE
+
+    fam, proc, model = tiny_loaded(name)
+    stops = model.generation_config.eos_token_id
+    stops = {stops} if isinstance(stops, int) else set(stops)
+    tok = getattr(proc, "tokenizer", proc)
+    record = MULTI_TURN if fam.multi_turn else SINGLE
+    labels = fam.encode_one(proc, record)["labels"][0].tolist()
+    ends = [
+        labels[i] for i in range(len(labels)) if labels[i] != -100 and labels[i + 1 :][:1] in ([], [-100])
+    ]
+    *earlier, final = ends
+    assert final in stops, (name, tok.decode([final]))
+    for t in earlier:
+        assert (t in stops) == bool(fam.history_end_of_turn), (name, tok.decode([t]))
