@@ -3,9 +3,10 @@
 Every family that names a real template (`Family.template`) carries it verbatim in its tiny model, and on
 records with a system turn, a text-only turn, two images in a later turn, answers with newlines, unicode
 and `{{ }}`, under both image backends: the labels are exactly each answer plus its end-of-turn, the input
-holds every text once and no Python repr of a list, the tokens before the last answer equal the real
-template's inference prompt for the history before it (`apply_chat_template(..., add_generation_prompt=
-True, tokenize=True)`, the family's template switches), and `vlmtrain check` counts what the collator builds.
+holds every text once and no Python repr of a list, the tokens before each answer (before the last one
+where the template writes history differently) equal the real template's inference prompt for the history
+before it (`apply_chat_template(..., add_generation_prompt=True, tokenize=True)`, the family's template
+switches), nothing inserted between turns, and `vlmtrain check` counts what the collator builds.
 """
 
 from __future__ import annotations
