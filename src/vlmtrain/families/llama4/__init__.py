@@ -1,0 +1,74 @@
+"""Llama 4 (Scout 17B-16E, Maverick 17B-128E; Llama4ForConditionalGeneration): the template writes
+`<|image|>` per image; Llama4Processor expands it to the image's 336 px tiles and a global view, each a
+run of `<|patch|>` tokens (the model's image token: the vision features replace exactly those), framed by
+`<|image_start|>`/`<|image_end|>` and the tile separators (header rule in tokens.py). The language model
+is a mixture of experts (Scout: 16 routed + 1 shared per layer; Maverick: every other layer); its routed
+experts are fused 3-D weights, not Linear layers, so LoRA's default targets are the attention projections
+and the shared expert's gate/up/down inside the language model (`language_model.model`). The image
+processor exists only torchvision-backed. Tiny model: tiny.py.
+
+Its image processor returns bfloat16 pixels (it rescales and normalises in bfloat16, as Meta's reference
+does) and the vision tower does not cast them, so a float32 model refuses them: `call_processor` hands
+them over as float32, the same values (bfloat16 widens exactly), and the model's autocast or
+`predict`'s cast brings them to the model's dtype.
+
+Packing is refused: the RoPE layers (3 of 4) attend within fixed 8192-token chunks counted from the start
+of the row (chunked attention), and the NoPE layers scale their queries by the token's place in the row
+(attention temperature tuning), so a sample packed after others would see chunk borders and scales it
+does not see alone.
+
+Template: unverified. No copy of meta-llama/Llama-4-Scout-17B-16E-Instruct's published template is
+proven byte for byte (ORIGIN.md, "Not found": transformers' Llama4Processor default and conversion
+script, the GGUF copy with `\\n` escapes, and a later tool-calling version in Liger-Kernel's test config
+differ), so the tiny model carries Llama4Processor's own default, which transformers' conversion script
+writes too. It takes the system turn as a string (`messages[0]['content']|trim`; a list would reach it
+through its first part only) and user and assistant turns as typed parts, written as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vlmtrain.families.base import Family
+from vlmtrain.families.llama4 import tiny, tokens
+
+
+@dataclass
+class Llama4Family(Family):
+    """Llama 4: the processor's bfloat16 pixels reach the model as float32 (see the module docstring)."""
+
+    def call_processor(self, processor, text: str, images: list, record: dict) -> dict:
+        out = super().call_processor(processor, text, images, record)
+        pixels = out.get("pixel_values")
+        if pixels is not None and pixels.is_floating_point():
+            out["pixel_values"] = pixels.float()
+        return out
+
+
+FAMILY = Llama4Family(
+    name="llama4",
+    model_types=("llama4",),
+    image_token="<|patch|>",
+    image_related_tokens=(
+        "<|image_start|>",
+        "<|image_end|>",
+        "<|image|>",
+        "<|tile_x_separator|>",
+        "<|tile_y_separator|>",
+    ),
+    vision_tower="vision_model",
+    projector="multi_modal_projector",
+    language_model="language_model.model",
+    fsdp_wrap_classes=("Llama4TextDecoderLayer", "Llama4VisionEncoderLayer"),
+    model_class="Llama4ForConditionalGeneration",
+    processor_class="Llama4Processor",
+    string_content_roles=("system",),
+    tiny=tiny.TINY,
+    rule=tokens.RULE,
+    image_backends=("torchvision",),
+    supports_flash_attention_2=False,
+    packing=None,
+    packing_refusal="its RoPE layers attend within fixed 8192-token chunks counted from the start of the row "
+    "(chunked attention) and its NoPE layers scale queries by the token's place in the row, so a sample "
+    "packed after others would meet chunk borders and attention scales it does not have alone",
+)
