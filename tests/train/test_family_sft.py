@@ -36,23 +36,7 @@ def shard_dataset(tmp_path_factory):
     return datasets.load_dataset("parquet", data_dir=str(d), split="train")
 
 
-# trl 1.16's SFTTrainer patches a fused LM head that calls `model.base_model` for hidden states;
-# Llama4ForConditionalGeneration has no such backbone (its `base_model` is the whole model, whose output has
-# no last_hidden_state), so it cannot train yet. Strict: this fails as soon as it trains, to drop the mark.
-KNOWN_FAILING = {
-    "llama4": "trl 1.16 SFTTrainer's fused LM head finds no language backbone in Llama4ForConditionalGeneration"
-}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_FAILING[n], raises=AttributeError, strict=True))
-        if n in KNOWN_FAILING
-        else n
-        for n in NAMES
-    ],
-)
+@pytest.mark.parametrize("name", NAMES)
 def test_sfttrainer_trains_two_steps(tiny_model, shard_dataset, tmp_path, name):
     import torch
     from trl import SFTConfig, SFTTrainer

@@ -12,6 +12,10 @@ does) and the vision tower does not cast them, so a float32 model refuses them: 
 them over as float32, the same values (bfloat16 widens exactly), and the model's autocast or
 `predict`'s cast brings them to the model's dtype.
 
+trl 1.16's SFTTrainer computes the loss from `model.base_model`'s hidden states, and this model keeps no
+backbone there (its parts sit on the top model): `load_model` gives it one (backbone.py) that runs what
+the model's forward runs before the LM head, registering no module, so names and checkpoints are unchanged.
+
 Packing is refused: the RoPE layers (3 of 4) attend within fixed 8192-token chunks counted from the start
 of the row (chunked attention), and the NoPE layers scale their queries by the token's place in the row
 (attention temperature tuning), so a sample packed after others would see chunk borders and scales it
@@ -31,11 +35,21 @@ from dataclasses import dataclass
 
 from vlmtrain.families.base import Family
 from vlmtrain.families.llama4 import tiny, tokens
+from vlmtrain.families.llama4.backbone import with_backbone
 
 
 @dataclass
 class Llama4Family(Family):
-    """Llama 4: the processor's bfloat16 pixels reach the model as float32 (see the module docstring)."""
+    """Llama 4: the processor's bfloat16 pixels reach the model as float32, and the loaded model gets a
+    language backbone for trl's fused LM head (see the module docstring)."""
+
+    def load_model(self, path, **kwargs):
+        model = with_backbone(super().load_model(path, **kwargs))
+        # Llama 4's own forward adds no load-balancing loss (sigmoid top-k routing plus a shared expert);
+        # trl reads a non-zero coefficient as "add Mixtral's softmax one", which fits no Llama 4 router and
+        # fails on its config (num_local_experts, not num_experts). Zero keeps training what the model defines.
+        model.config.get_text_config().router_aux_loss_coef = 0.0
+        return model
 
     def call_processor(self, processor, text: str, images: list, record: dict) -> dict:
         out = super().call_processor(processor, text, images, record)
