@@ -79,3 +79,19 @@ def test_fused_lm_head_loss_equals_the_models_own(llama4):
     assert torch.allclose(native, fused, atol=1e-5)
     assert [n for n, _ in model.named_modules()] == names
     assert type(model).__name__ == "Llama4ForConditionalGeneration"
+
+
+def test_bfloat16_model_takes_the_collated_pixels_without_autocast(llama4):
+    """The processor's bfloat16 pixels reach the collator as float32 (a float32 model takes them), and a
+    bfloat16 model loaded by the family casts them to its vision tower's dtype itself."""
+    import torch
+    from family_records import ALL
+
+    fam, path = llama4
+    proc = fam.load_processor(path)
+    batch = fam.encode(proc, [r for r in ALL if r["images"]][:1])
+    with torch.no_grad():
+        loss16 = fam.load_model(path, dtype=torch.bfloat16)(**batch).loss
+        loss32 = fam.load_model(path)(**batch).loss
+    assert torch.isfinite(loss16) and torch.isfinite(loss32)
+    assert abs(loss16.item() - loss32.item()) < 0.05

@@ -9,8 +9,8 @@ processor exists only torchvision-backed. Tiny model: tiny.py.
 
 Its image processor returns bfloat16 pixels (it rescales and normalises in bfloat16, as Meta's reference
 does) and the vision tower does not cast them, so a float32 model refuses them: `call_processor` hands
-them over as float32, the same values (bfloat16 widens exactly), and the model's autocast or
-`predict`'s cast brings them to the model's dtype.
+them over as float32, the same values (bfloat16 widens exactly), and a model loaded by the family casts
+them to its vision tower's dtype (a forward pre-hook), as transformers' other VLMs do inside.
 
 trl 1.16's SFTTrainer computes the loss from `model.base_model`'s hidden states, and this model keeps no
 backbone there (its parts sit on the top model): `load_model` gives it one (backbone.py) that runs what
@@ -45,6 +45,7 @@ class Llama4Family(Family):
 
     def load_model(self, path, **kwargs):
         model = with_backbone(super().load_model(path, **kwargs))
+        model.vision_model.register_forward_pre_hook(_pixels_as_weights)
         # Llama 4's own forward adds no load-balancing loss (sigmoid top-k routing plus a shared expert);
         # trl reads a non-zero coefficient as "add Mixtral's softmax one", which fits no Llama 4 router and
         # fails on its config (num_local_experts, not num_experts). Zero keeps training what the model defines.
@@ -57,6 +58,13 @@ class Llama4Family(Family):
         if pixels is not None and pixels.is_floating_point():
             out["pixel_values"] = pixels.float()
         return out
+
+
+def _pixels_as_weights(vision_model, args):
+    """The vision tower's pixels in its weights' dtype, as other VLMs cast them (a bfloat16 model run
+    without autocast, e.g. an evaluation, gets the float32 pixels `call_processor` hands over)."""
+    pixels, *rest = args
+    return (pixels.to(vision_model.patch_embedding.linear.weight.dtype), *rest)
 
 
 FAMILY = Llama4Family(
