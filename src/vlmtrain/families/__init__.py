@@ -80,6 +80,7 @@ PACKAGES = (
     "gemma4",
     "lfm2_vl",
     "mistral3",
+    "llama4",
 )
 
 
