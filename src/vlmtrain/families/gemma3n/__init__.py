@@ -34,7 +34,7 @@ FAMILY = Family(
     processor_class="Gemma3nProcessor",
     tiny=tiny.TINY,
     string_content_roles=("system",),
-    template=RealTemplate("google/gemma-3n-E2B-it", "transformers' conversion script; a Swift test's copy"),
+    template=RealTemplate("google/gemma-3n-E2B-it", "transformers' conversion script; an app's Swift copy"),
     # Gemma3's expansion without pan-and-scan: no cropping, a fixed count per image. The template writes
     # the soft token itself, so the placeholder is the processor's image token.
     rule=TokenRule(unsupported=always_counted, expand=tokens.expand),
