@@ -20,6 +20,7 @@ from family_records import png_dict
 
 from vlmtrain.families import NAMES, resolve_family
 from vlmtrain.families.base import WholeConversationFamily
+from vlmtrain.families.real_template import NO_CHAT_TEMPLATE
 
 pytestmark = pytest.mark.train
 
@@ -52,7 +53,13 @@ def test_fixtures_are_the_package_data_make_tiny_model_reads():
 def test_family_template_names_a_fixture(name):
     fam = resolve_family(name)
     if fam.template is None:
-        assert fam.template_note == "unverified"
+        if fam.template_note == NO_CHAT_TEMPLATE:  # none published: the family renders through no template
+            from vlmtrain.errors import VlmTrainError
+
+            with pytest.raises(VlmTrainError, match="has no chat template"):
+                fam.render(None, [_msg("user", "Hi.")], add_generation_prompt=True)
+        else:
+            assert fam.template_note == "unverified"
         return
     assert (FIXTURES / fam.template.folder / "chat_template.jinja").is_file()
     assert fam.template_note.startswith(fam.template.checkpoint + " (")

@@ -169,7 +169,8 @@ class Family:
     @property
     def template_note(self) -> str:
         """Whose chat template the tiny model carries, for the README's family table and
-        `make-tiny-model --help`: "Qwen/Qwen2-VL-7B-Instruct (<source>)" or "unverified"."""
+        `make-tiny-model --help`: "Qwen/Qwen2-VL-7B-Instruct (<source>)" or "unverified" (PaliGemma
+        overrides it: its checkpoint publishes no chat template)."""
         return self.template.describe() if self.template is not None else "unverified"
 
     @property
