@@ -20,6 +20,7 @@ from family_records import png_dict
 
 from vlmtrain.families import NAMES, resolve_family
 from vlmtrain.families.base import WholeConversationFamily
+from vlmtrain.families.real_template import NO_CHAT_TEMPLATE
 
 pytestmark = pytest.mark.train
 
@@ -52,7 +53,13 @@ def test_fixtures_are_the_package_data_make_tiny_model_reads():
 def test_family_template_names_a_fixture(name):
     fam = resolve_family(name)
     if fam.template is None:
-        assert fam.template_note == "unverified"
+        if fam.template_note == NO_CHAT_TEMPLATE:  # none published: the family renders through no template
+            from vlmtrain.errors import VlmTrainError
+
+            with pytest.raises(VlmTrainError, match="has no chat template"):
+                fam.render(None, [_msg("user", "Hi.")], add_generation_prompt=True)
+        else:
+            assert fam.template_note == "unverified"
         return
     assert (FIXTURES / fam.template.folder / "chat_template.jinja").is_file()
     assert fam.template_note.startswith(fam.template.checkpoint + " (")
@@ -207,7 +214,8 @@ def test_real_template_labels_prompts_and_counts(tiny_processor, name, record):
 def test_content_reaches_the_template_as_the_real_template_reads_it(tiny_processor, name):
     """The family's content contract is the real template's: each role renders a two-part text turn
     holding both texts once, no repr; and each role the family passes as a string really needs it (with
-    typed parts the real template prints a Python list or drops text)."""
+    typed parts the real template prints a Python list or drops text), and each it passes as one text part
+    needs that (both typed parts and a string fail)."""
     fam, proc = tiny_processor(name)
     roles = ("system", "user", "assistant")
     messages = [_msg(r, f"{r} one.", f" {r} two.") for r in roles]
@@ -222,6 +230,17 @@ def test_content_reaches_the_template_as_the_real_template_reads_it(tiny_process
         except Exception:  # noqa: BLE001 - a template that raises on parts there needs strings too
             continue
         assert "{'type'" in wrong or wrong.count(f"{r} two.") != 1, r
+    for r in fam.one_part_roles:  # neither typed parts nor a string would do there
+        others = tuple(x for x in fam.one_part_roles if x != r)
+        for wrong_fam in (
+            fam.derive(one_part_roles=others),
+            fam.derive(one_part_roles=others, string_content_roles=(*fam.string_content_roles, r)),
+        ):
+            try:
+                wrong = wrong_fam.render(proc, messages, add_generation_prompt=False)
+            except Exception:  # noqa: BLE001 - a template that raises there needs the one part
+                continue
+            assert "{'type'" in wrong or wrong.count(f"{r} two.") != 1, r
 
 
 @pytest.mark.parametrize("name", WITH_TEMPLATE)
@@ -238,3 +257,33 @@ def test_special_token_strings_the_template_writes_are_tokens(tiny_processor, na
     for s in sorted(found):
         assert len(tok(s, add_special_tokens=False)["input_ids"]) == 1, s
     VLMCollator(proc, fam)(RECORDS)  # and they encode
+
+
+TEXT_ONLY_ROLES = [
+    (n, r)
+    for n in WITH_TEMPLATE
+    for r in (*resolve_family(n).string_content_roles, *resolve_family(n).one_part_roles)
+]
+
+
+@pytest.mark.parametrize(("name", "role"), TEXT_ONLY_ROLES)
+def test_an_image_in_a_text_only_role_is_refused_by_name(tiny_processor, name, role):
+    """A role the template takes as text only (a string or one text part) refuses an image there, naming
+    the record and the message, instead of dropping it."""
+    from vlmtrain.collator import VLMCollator
+    from vlmtrain.errors import VlmTrainError
+
+    fam, proc = tiny_processor(name)
+    messages = [_msg("user", "Hi."), _msg("assistant", "Hello.")]
+    if role == "system":
+        messages.insert(0, _msg("system", "Be brief.", None))
+    else:
+        messages[-1] = _msg(role, "Hello.", None)
+    record = {"id": "img-in-text-role", "messages": messages, "images": [png_dict("red")], "source": "t"}
+    with pytest.raises(VlmTrainError) as exc:
+        VLMCollator(proc, fam)([record])
+    k = next(i for i, m in enumerate(messages) if m["role"] == role)
+    assert str(exc.value) == (
+        f"record 'img-in-text-role' $.messages[{k}]: an image in a {role} turn; the {name} chat template "
+        f"takes {role} turns as text only"
+    )

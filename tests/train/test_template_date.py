@@ -377,3 +377,26 @@ def test_predict_with_a_full_run_folder_as_model_uses_its_date(tmp_path, llama, 
     assert res.exit_code == 0, res.output
     assert f"chat template date: 2027-01-07 (recorded in {out / 'vlmtrain_config.yaml'})\n" in res.output
     assert seen and all("Today Date: 07 Jan 2027\n" in t for t in seen)
+
+
+def test_mistral_small_default_system_prompt_holds_the_run_date_on_any_day(tiny_model, monkeypatch):
+    """Mistral Small 3.1's real template (the tiny mistral3 model carries it) writes today's date into
+    its default system prompt, used when a record has no system turn: the run's date is the one it
+    renders, whatever the day; unpinned, each day renders its own; with a system turn no date is written."""
+    from vlmtrain.families import resolve_family
+
+    fam = resolve_family("mistral3")
+    hi = {"role": "user", "content": [{"type": "text", "text": "Hi."}]}
+    system = {"role": "system", "content": [{"type": "text", "text": "Be terse."}]}
+    rendered = {}
+    for day in ("2026-12-08", "2027-03-01"):
+        on_day(monkeypatch, day)
+        for pinned in (None, PINNED):
+            proc = fam.load_processor(tiny_model("mistral3"), template_date=pinned)
+            rendered[day, pinned] = fam.render(proc, [hi], add_generation_prompt=True)
+            with_system = fam.render(proc, [system, hi], add_generation_prompt=True)
+            assert with_system == "<s>[SYSTEM_PROMPT]Be terse.[/SYSTEM_PROMPT][INST]Hi.[/INST]"
+    assert rendered["2026-12-08", PINNED] == rendered["2027-03-01", PINNED]
+    assert "The current date is 2026-12-07.\n\nWhen you're not sure" in rendered["2026-12-08", PINNED]
+    for day in ("2026-12-08", "2027-03-01"):
+        assert f"The current date is {day}.\n\n" in rendered[day, None]

@@ -7,9 +7,11 @@ import click
 from vlmtrain.cli import handle_errors
 from vlmtrain.families import NAMES, resolve_family
 
-# Each family and whose published chat template its tiny model carries, verbatim ("unverified": none held).
-EPILOG = "\b\nFAMILY is one of (template: the real checkpoint's, or unverified):\n" + "\n".join(
-    f"  {name}: {resolve_family(name).template_note}" for name in NAMES
+# Each family and whose published chat template its tiny model carries, verbatim ("unverified": none held;
+# "no chat template (processor prefix)": the checkpoint publishes none).
+EPILOG = (
+    "\b\nFAMILY is one of (template: the real checkpoint's, unverified, or none published):\n"
+    + "\n".join(f"  {name}: {resolve_family(name).template_note}" for name in NAMES)
 )
 
 

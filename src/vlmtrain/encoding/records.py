@@ -20,18 +20,27 @@ def check_image_count(record: dict, images: list) -> None:
         )
 
 
-def to_template_messages(messages: list[dict], string_roles: tuple[str, ...] = ()) -> list[dict]:
+def to_template_messages(
+    messages: list[dict], string_roles: tuple[str, ...] = (), one_part_roles: tuple[str, ...] = ()
+) -> list[dict]:
     """Canonical messages -> chat-template messages: typed parts ({"type": "image"}, {"type": "text",
     "text": ...}; no None text), or, for the roles in `string_roles`, the turn's texts joined into one
-    string (the family's `string_content_roles`, for templates that print a list of parts as a Python list):
+    string (the family's `string_content_roles`, for templates that print a list of parts as a Python list),
+    or, for the roles in `one_part_roles`, those texts joined into one text part (the family's
+    `one_part_roles`, for templates that read only `content[0]['text']` and take no string there):
 
         [{"role": "system", "content": [{"type": "text", "text": "Be terse."}]}], ("system",)
           -> [{"role": "system", "content": "Be terse."}]
+        [{"role": "system", "content": [{"type": "text", "text": "A"}, {"type": "text", "text": "B"}]}],
+        (), ("system",)
+          -> [{"role": "system", "content": [{"type": "text", "text": "AB"}]}]
     """
     out = []
     for m in messages:
-        if m["role"] in string_roles:
+        if m["role"] in string_roles or m["role"] in one_part_roles:
             content = "".join(p["text"] for p in m["content"] if p["type"] == "text")
+            if m["role"] in one_part_roles:
+                content = [{"type": "text", "text": content}]
         else:
             content = [
                 {"type": "image"} if p["type"] == "image" else {"type": "text", "text": p["text"]}

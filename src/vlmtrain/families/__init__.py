@@ -33,7 +33,8 @@ A family is data, plus overrides where its behaviour really differs.
      Where a checkpoint's published chat template is held (vlmtrain/real_models/, with its origin), name
      it, `template=RealTemplate("org/name", "<source>")`: the tiny model then carries it verbatim, and
      set `string_content_roles` to the roles that template writes as a string (`{{ content }}`,
-     `content|trim`); tests/train/test_real_templates.py checks labels, prompts and counts on it.
+     `content|trim`), and `one_part_roles` to those it reads only as `content[0]['text']` and takes no
+     string for; tests/train/test_real_templates.py checks labels, prompts and counts on it.
      No class, unless the family's behaviour really differs: then a `Family` subclass overriding only
      that (glm4v/ renders turns its own way, llava_onevision/ passes a record's images as one sample,
      paligemma/ has no chat template, qwen3_5/ finds turns in the whole conversation). A sibling builds

@@ -141,6 +141,10 @@ class Family:
     # there print a list of parts as a Python list); every other role gets typed parts. An image in a
     # string role is refused (the template has no place for it).
     string_content_roles: tuple[str, ...] = ()
+    # Roles whose text parts are joined into one text part: the real template reads only
+    # `content[0]['text']` there and takes no string (Mistral Small 3.1's system turn). An image in such a
+    # role is refused as in a string role.
+    one_part_roles: tuple[str, ...] = ()
     # The template's switches as training and prediction render it (Qwen3.5: {"enable_thinking": False});
     # tests compare the training prefix with the real template's inference prompt under the same ones.
     template_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -165,7 +169,8 @@ class Family:
     @property
     def template_note(self) -> str:
         """Whose chat template the tiny model carries, for the README's family table and
-        `make-tiny-model --help`: "Qwen/Qwen2-VL-7B-Instruct (<source>)" or "unverified"."""
+        `make-tiny-model --help`: "Qwen/Qwen2-VL-7B-Instruct (<source>)" or "unverified" (PaliGemma
+        overrides it: its checkpoint publishes no chat template)."""
         return self.template.describe() if self.template is not None else "unverified"
 
     @property
@@ -364,9 +369,10 @@ class Family:
 
     # ---- encoding ------------------------------------------------------------------------------
     def template_messages(self, messages: list[dict]) -> list[dict]:
-        """The record's messages as the chat template takes them: typed parts, or one string for the roles
-        in `string_content_roles` (the one rendering contract; see `to_template_messages`)."""
-        return to_template_messages(messages, self.string_content_roles)
+        """The record's messages as the chat template takes them: typed parts, one string for the roles in
+        `string_content_roles`, one text part for those in `one_part_roles` (the one rendering contract;
+        see `to_template_messages`)."""
+        return to_template_messages(messages, self.string_content_roles, self.one_part_roles)
 
     def render(self, processor, messages: list[dict], add_generation_prompt: bool) -> str:
         return render_template(
@@ -453,10 +459,12 @@ class Family:
 
     def refuse_parts(self, record: dict) -> None:
         """Raise VlmTrainError naming the record at an image in a turn whose content reaches the template as
-        a string (`string_content_roles`), then at a part other than text or image, where the model takes
+        a string or as one text part (`string_content_roles`, `one_part_roles`), then at a part other than
+        text or image, where the model takes
         other modalities (`image_and_text_only`)."""
         for i, msg in enumerate(record["messages"]):
-            if msg["role"] in self.string_content_roles and any(p["type"] == "image" for p in msg["content"]):
+            text_only = (*self.string_content_roles, *self.one_part_roles)
+            if msg["role"] in text_only and any(p["type"] == "image" for p in msg["content"]):
                 raise VlmTrainError(
                     f"record {record.get('id')!r} $.messages[{i}]: an image in a {msg['role']} turn; the "
                     f"{self.name} chat template takes {msg['role']} turns as text only"

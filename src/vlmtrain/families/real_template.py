@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from importlib import resources
 
 TEMPLATE_FILE = "chat_template.jinja"
+# The template note of a family whose checkpoints publish no chat template at all (PaliGemma: a prefix-LM
+# whose processor builds the prompt), as opposed to "unverified" (a template exists but is not held here).
+NO_CHAT_TEMPLATE = "no chat template (processor prefix)"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,10 @@ LoRA covers only the language model (never the vision/audio towers or their embe
 causal everywhere (token_type_ids are returned but not read for masking) and AltUp, LAuReL, per-layer
 embeddings and activation sparsity act per token, so packing keeps the default "text" (tests/train/
 test_packing.py proves packed loss, gradients and logits equal the padded batch's).
+
+google/gemma-3n-E2B-it's template (vlmtrain/real_models/) is Gemma 3's with audio: it folds the system
+text into the first user turn, a string whole but a list of parts by its first part's text only, so the
+system turn is passed as a string (every part's text).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from vlmtrain.encoding.expansion import TokenRule, always_counted
 from vlmtrain.families.base import Family
 from vlmtrain.families.gemma3 import tokens
 from vlmtrain.families.gemma3n import tiny
+from vlmtrain.families.real_template import RealTemplate
 
 FAMILY = Family(
     name="gemma3n",
@@ -28,6 +33,8 @@ FAMILY = Family(
     model_class="Gemma3nForConditionalGeneration",
     processor_class="Gemma3nProcessor",
     tiny=tiny.TINY,
+    string_content_roles=("system",),
+    template=RealTemplate("google/gemma-3n-E2B-it", "transformers' conversion script; an app's Swift copy"),
     # Gemma3's expansion without pan-and-scan: no cropping, a fixed count per image. The template writes
     # the soft token itself, so the placeholder is the processor's image token.
     rule=TokenRule(unsupported=always_counted, expand=tokens.expand),

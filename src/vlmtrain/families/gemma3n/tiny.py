@@ -17,28 +17,6 @@ END_OF_TURN = "<end_of_turn>"
 IMAGE_SIZE, MM_TOKENS = 64, 4
 TEXT_SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"]
 TEXT_SPECIALS += ["<start_of_image>", "<start_of_audio>"]
-# google/gemma-3n-E2B-it's template (transformers' convert_gemma3n_weights.py _CHAT_TEMPLATE): the template
-# writes the image soft token itself, and system text is folded into the first user turn.
-CHAT_TEMPLATE = (
-    "{{ bos_token }}{%- if messages[0]['role'] == 'system' -%}{%- if messages[0]['content'] is string -%}"
-    "{%- set first_user_prefix = messages[0]['content'] + '\n\n' -%}{%- else -%}"
-    "{%- set first_user_prefix = messages[0]['content'][0]['text'] + '\n\n' -%}{%- endif -%}"
-    '{%- set loop_messages = messages[1:] -%}{%- else -%}{%- set first_user_prefix = "" -%}'
-    "{%- set loop_messages = messages -%}{%- endif -%}{%- for message in loop_messages -%}"
-    "{%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}"
-    '{{ raise_exception("Conversation roles must alternate user/assistant/user/assistant/...") }}{%- endif -%}'
-    "{%- if (message['role'] == 'assistant') -%}{%- set role = \"model\" -%}{%- else -%}"
-    "{%- set role = message['role'] -%}{%- endif -%}"
-    "{{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else \"\") }}"
-    "{%- if message['content'] is string -%}{{ message['content'] | trim }}"
-    "{%- elif message['content'] is iterable -%}{%- for item in message['content'] -%}"
-    "{%- if item['type'] == 'audio' -%}{{ '<audio_soft_token>' }}"
-    "{%- elif item['type'] == 'image' -%}{{ '<image_soft_token>' }}"
-    "{%- elif item['type'] == 'text' -%}{{ item['text'] | trim }}{%- endif -%}{%- endfor -%}"
-    '{%- else -%}{{ raise_exception("Invalid content type") }}{%- endif -%}'
-    "{{ '<end_of_turn>\n' }}{%- endfor -%}{%- if add_generation_prompt -%}{{'<start_of_turn>model\n'}}"
-    "{%- endif -%}"
-)
 
 
 def build(out: Path) -> None:
@@ -80,11 +58,11 @@ def build(out: Path) -> None:
         image_mean=(0.5,) * 3,
         image_std=(0.5,) * 3,
     )
+    # template: `Family.build_tiny` writes the real one
     processor = Gemma3nProcessor(
         feature_extractor=Gemma3nAudioFeatureExtractor(),
         image_processor=ip,
         tokenizer=tok,
-        chat_template=CHAT_TEMPLATE,
         image_seq_length=MM_TOKENS,
         audio_seq_length=4,
     )

@@ -10,14 +10,6 @@ from vlmtrain.tiny.common import TinyModel, save, text_config, train_tokenizer, 
 
 IMAGE_SIZE, PATCH, LATENTS = 32, 8, 4
 END_OF_TURN = "<end_of_utterance>"
-# HuggingFaceM4/idefics2-8b's chat template (tokenizer_config.json): no BOS, the tokenizer adds it.
-CHAT_TEMPLATE = (
-    "{% for message in messages %}{{message['role'].capitalize()}}"
-    "{% if message['content'][0]['type'] == 'image' %}{{':'}}{% else %}{{': '}}{% endif %}"
-    "{% for line in message['content'] %}{% if line['type'] == 'text' %}{{line['text']}}"
-    "{% elif line['type'] == 'image' %}{{ '<image>' }}{% endif %}{% endfor %}<end_of_utterance>\n"
-    "{% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}"
-)
 
 
 def build(out: Path) -> None:
@@ -35,7 +27,8 @@ def build(out: Path) -> None:
     ip = Idefics2ImageProcessorPil(
         do_image_splitting=True, size={"shortest_edge": IMAGE_SIZE, "longest_edge": IMAGE_SIZE}
     )
-    processor = Idefics2Processor(ip, tok, image_seq_len=LATENTS, chat_template=CHAT_TEMPLATE)
+    # template: `Family.build_tiny` writes the real one
+    processor = Idefics2Processor(ip, tok, image_seq_len=LATENTS)
     text = text_config(tok, model_type="mistral", rms_norm_eps=1e-5)
     config = Idefics2Config(
         text_config=text,

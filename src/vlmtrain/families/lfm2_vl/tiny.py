@@ -17,15 +17,6 @@ SPECIALS = ["<|pad|>", "<|startoftext|>", "<|im_start|>", "<|im_end|>", "<image>
 SPECIALS += ["<|image_start|>", "<|image_end|>", "<|img_thumbnail|>"]
 # the real tokenizer's tile tags, rows and columns 1..10 (max_tiles 10)
 SPECIALS += [f"<|img_row_{r}_col_{c}|>" for r in range(1, 11) for c in range(1, 11)]
-# LiquidAI/LFM2-VL-450M's chat_template.jinja: ChatML after the BOS, `<image>` for an image part.
-CHAT_TEMPLATE = (
-    "{{- bos_token -}}{%- for message in messages -%}{{- '<|im_start|>' + message['role'] + '\n' -}}"
-    "{%- if message['content'] is string -%}{{- message['content'] -}}{%- else -%}"
-    "{%- for content in message['content'] -%}{%- if content['type'] == 'text' -%}{{- content['text'] -}}"
-    "{%- elif content['type'] == 'image' -%}{{- '<image>' -}}{%- endif -%}{%- endfor -%}{%- endif -%}"
-    "{{- '<|im_end|>\n' -}}{%- endfor -%}{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\n' -}}"
-    "{%- endif -%}"
-)
 
 
 def build(out: Path) -> None:
@@ -59,7 +50,8 @@ def build(out: Path) -> None:
         use_thumbnail=True,
         max_pixels_tolerance=2.0,
     )
-    processor = Lfm2VlProcessor(image_processor=ip, tokenizer=tok, chat_template=CHAT_TEMPLATE)
+    # template: `Family.build_tiny` writes the real one
+    processor = Lfm2VlProcessor(image_processor=ip, tokenizer=tok)
     config = Lfm2VlConfig(
         text_config=text_config(
             tok,

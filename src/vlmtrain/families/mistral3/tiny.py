@@ -10,31 +10,6 @@ from vlmtrain.tiny.common import TinyModel, save, text_config, train_tokenizer, 
 
 END_OF_TURN = "</s>"
 LONGEST_EDGE, PATCH, MERGE = 112, 14, 2
-# mistralai/Mistral-Small-3.1-24B-Instruct-2503's chat_template.json, same rendering, with its long
-# default system prompt shortened (it would make every tiny sequence hundreds of tokens long):
-# "<s>[SYSTEM_PROMPT]...[/SYSTEM_PROMPT][INST][IMG]question[/INST]answer</s>[INST]..."; the assistant turn
-# is its first text block then EOS; no generation prompt (the model answers right after [/INST]).
-CHAT_TEMPLATE = (
-    "{%- set default_system_message = 'You are a helpful assistant.' %}{{- bos_token }}"
-    "{%- if messages and messages[0]['role'] == 'system' %}"
-    "{%- if messages[0]['content'] is string %}{%- set system_message = messages[0]['content'] %}"
-    "{%- else %}{%- set system_message = messages[0]['content'][0]['text'] %}{%- endif %}"
-    "{%- set loop_messages = messages[1:] %}"
-    "{%- else %}{%- set system_message = default_system_message %}{%- set loop_messages = messages %}"
-    "{%- endif %}{{- '[SYSTEM_PROMPT]' + system_message + '[/SYSTEM_PROMPT]' }}"
-    "{%- for message in loop_messages %}{%- if message['role'] == 'user' %}"
-    "{%- if message['content'] is string %}{{- '[INST]' + message['content'] + '[/INST]' }}"
-    "{%- else %}{{- '[INST]' }}{%- for block in message['content'] %}"
-    "{%- if block['type'] == 'text' %}{{- block['text'] }}"
-    "{%- elif block['type'] == 'image' or block['type'] == 'image_url' %}{{- '[IMG]' }}"
-    "{%- else %}{{- raise_exception('Only text and image blocks are supported in message content!') }}"
-    "{%- endif %}{%- endfor %}{{- '[/INST]' }}{%- endif %}"
-    "{%- elif message['role'] == 'system' %}{{- '[SYSTEM_PROMPT]' + message['content'] + '[/SYSTEM_PROMPT]' }}"
-    "{%- elif message['role'] == 'assistant' %}{%- if message['content'] is string %}"
-    "{{- message['content'] + eos_token }}{%- else %}{{- message['content'][0]['text'] + eos_token }}"
-    "{%- endif %}{%- else %}{{- raise_exception('Only user, system and assistant roles are supported!') }}"
-    "{%- endif %}{%- endfor %}"
-)
 # Tekken's control tokens the template and processor use (ids differ from the real vocabulary's).
 SPECIALS = [
     "<unk>",
@@ -61,12 +36,12 @@ def build(out: Path) -> None:
     ip = PixtralImageProcessor(
         size={"longest_edge": LONGEST_EDGE}, patch_size={"height": PATCH, "width": PATCH}, resample=3
     )
+    # template: `Family.build_tiny` writes the real one
     processor = PixtralProcessor(
         image_processor=ip,
         tokenizer=tok,
         patch_size=PATCH,
         spatial_merge_size=MERGE,
-        chat_template=CHAT_TEMPLATE,
     )
     config = Mistral3Config(
         text_config=text_config(tok, model_type="mistral", head_dim=16, sliding_window=None),

@@ -15,6 +15,7 @@ from vlmtrain.encoding.records import check_image_count, decode_images
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.base import IGNORE_INDEX, Family
 from vlmtrain.families.paligemma import tiny, tokens
+from vlmtrain.families.real_template import NO_CHAT_TEMPLATE
 
 
 def _text(message: dict) -> str:
@@ -70,6 +71,11 @@ class PaliGemmaFamily(Family):
 
     def render(self, processor, messages, add_generation_prompt):
         raise VlmTrainError("PaliGemma has no chat template; records are encoded as prefix + suffix")
+
+    @property
+    def template_note(self) -> str:
+        """google/paligemma-3b-pt-224 publishes no chat template: its processor builds the prompt."""
+        return NO_CHAT_TEMPLATE
 
 
 FAMILY = PaliGemmaFamily(
