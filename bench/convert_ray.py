@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -40,16 +41,23 @@ def shards(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.parquet"))}
 
 
-def run(args: list[str]) -> float:
+def run(args: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the command's own process): for the Ray route that process is the
+    driver (planning, merging the workers' results, encoding and writing the shards, the commit step)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "vlmdata", *args], check=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def inside(work: Path, rows: int, repeats: int, out: Path) -> None:
     """Runs in the namespace with the cluster up: both routes, alternating."""
     src = work / "src" / "train.parquet"
     times: dict[str, list[float]] = {"single_process": [], "ray_2_nodes": []}
+    cpu: dict[str, list[float]] = {"single_process": [], "ray_2_nodes": []}
+    load_before = os.getloadavg()
     for _ in range(repeats):
         for route, extra in (
             ("single_process", []),
@@ -57,11 +65,14 @@ def inside(work: Path, rows: int, repeats: int, out: Path) -> None:
         ):
             dst = work / route
             shutil.rmtree(dst, ignore_errors=True)
-            times[route].append(
-                run(["convert", str(src.parent), "--to", "parquet", "--out", str(dst), "-q", *extra])
+            wall, cpu_s = run(
+                ["convert", str(src.parent), "--to", "parquet", "--out", str(dst), "-q", *extra]
             )
+            times[route].append(wall)
+            cpu[route].append(cpu_s)
     same = shards(work / "single_process") == shards(work / "ray_2_nodes")
     single, cluster = min(times["single_process"]), min(times["ray_2_nodes"])
+    best = times["ray_2_nodes"].index(cluster)
     result = {
         "benchmark": "vlmdata convert --engine ray (two-node local cluster) vs single process",
         "rows": rows,
@@ -69,6 +80,8 @@ def inside(work: Path, rows: int, repeats: int, out: Path) -> None:
         "shards": len(shards(work / "single_process")),
         "shards_identical": same,
         "seconds": times,
+        "cpu_seconds_of_the_command_process": cpu,
+        "ray_driver_cpu_share_of_wall": round(cpu["ray_2_nodes"][best] / cluster, 2),
         "single_process_s": round(single, 2),
         "ray_s": round(cluster, 2),
         "ray_over_single": round(cluster / single, 2),
@@ -79,7 +92,10 @@ def inside(work: Path, rows: int, repeats: int, out: Path) -> None:
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
-            "load_after": os.getloadavg(),
+            "load_average_before_after": [
+                [round(x, 2) for x in load_before],
+                [round(x, 2) for x in os.getloadavg()],
+            ],
         },
     }
     out.write_text(json.dumps(result, indent=2) + "\n")
