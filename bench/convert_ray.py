@@ -6,9 +6,14 @@ real CLI: `vlmdata convert SRC --to parquet --out DST [--engine ray --ray-addres
 back on the same machine. The cluster (a head and a second node, one CPU each, 200 MB object stores)
 is started once before the timings, as a user's cluster would be running already, inside a private
 network namespace (Ray binds only loopback there). The shards of both routes are checked identical
-(sha256). On a 2-core machine Ray's overhead is the honest figure (goal: at most 2x the single-process
+(sha256). The workers run at the single process's niceness, 0 (`--worker-niceness`; Ray's default
+is 15). On a 2-core machine Ray's overhead is the honest figure (goal: at most 2x the single-process
 wall time); `per_worker_rows_per_s` is the cluster's rows/s divided by its workers, the figure a larger
-cluster scales from.
+cluster scales from. The shards are encoded and written on the driver (one ShardWriter: that is what
+keeps them byte-identical); `driver_shard_writing` times that serial share alone on the same batches,
+and its `ceiling_rows_per_s` is the most rows/s any number of workers can reach. Each route's command
+process's CPU seconds are recorded too (for Ray: the driver's), with the load average before and after:
+the machine is shared.
 
     python bench/convert_ray.py [--rows 20000] [--repeats 1]    (needs root for unshare -n)
     -> bench/results/convert_ray.json
@@ -21,6 +26,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -40,16 +46,42 @@ def shards(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.parquet"))}
 
 
-def run(args: list[str]) -> float:
+def run(args: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the command's own process): for the Ray route that process is the
+    driver (planning, merging the workers' results, encoding and writing the shards, the commit step)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "vlmdata", *args], check=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def shard_writing(shards_dir: Path, scratch: Path) -> tuple[float, float]:
+    """(wall, CPU seconds) of the driver's serial share: the output's rows, in the 64-row Arrow batches the
+    workers hand over, written through one ShardWriter (encoding, compression, the files)."""
+    import pyarrow.parquet as pq
+
+    from vlmdata.io import ShardWriter
+
+    batches = [b for p in sorted(shards_dir.glob("*.parquet")) for b in pq.ParquetFile(p).iter_batches(64)]
+    scratch.mkdir()
+    before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    writer = ShardWriter(scratch, "train")
+    for batch in batches:
+        writer.write_batch(batch)
+    writer.close()
+    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
+    shutil.rmtree(scratch)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def inside(work: Path, rows: int, repeats: int, out: Path) -> None:
     """Runs in the namespace with the cluster up: both routes, alternating."""
     src = work / "src" / "train.parquet"
     times: dict[str, list[float]] = {"single_process": [], "ray_2_nodes": []}
+    cpu: dict[str, list[float]] = {"single_process": [], "ray_2_nodes": []}
+    load_before = os.getloadavg()
     for _ in range(repeats):
         for route, extra in (
             ("single_process", []),
@@ -57,11 +89,15 @@ def inside(work: Path, rows: int, repeats: int, out: Path) -> None:
         ):
             dst = work / route
             shutil.rmtree(dst, ignore_errors=True)
-            times[route].append(
-                run(["convert", str(src.parent), "--to", "parquet", "--out", str(dst), "-q", *extra])
+            wall, cpu_s = run(
+                ["convert", str(src.parent), "--to", "parquet", "--out", str(dst), "-q", *extra]
             )
+            times[route].append(wall)
+            cpu[route].append(cpu_s)
     same = shards(work / "single_process") == shards(work / "ray_2_nodes")
+    write_wall, write_cpu = shard_writing(work / "single_process", work / "rewrite")
     single, cluster = min(times["single_process"]), min(times["ray_2_nodes"])
+    best = times["ray_2_nodes"].index(cluster)
     result = {
         "benchmark": "vlmdata convert --engine ray (two-node local cluster) vs single process",
         "rows": rows,
@@ -69,6 +105,14 @@ def inside(work: Path, rows: int, repeats: int, out: Path) -> None:
         "shards": len(shards(work / "single_process")),
         "shards_identical": same,
         "seconds": times,
+        "cpu_seconds_of_the_command_process": cpu,
+        "ray_driver_cpu_share_of_wall": round(cpu["ray_2_nodes"][best] / cluster, 2),
+        "driver_shard_writing": {  # the part that stays on the driver: ShardWriter alone, same batches
+            "wall_s": round(write_wall, 2),
+            "cpu_s": round(write_cpu, 2),
+            "share_of_ray_wall": round(write_wall / cluster, 2),
+            "ceiling_rows_per_s": round(rows / write_cpu, 1),  # the most any cluster size can convert
+        },
         "single_process_s": round(single, 2),
         "ray_s": round(cluster, 2),
         "ray_over_single": round(cluster / single, 2),
@@ -76,10 +120,14 @@ def inside(work: Path, rows: int, repeats: int, out: Path) -> None:
         "rows_per_s": {"single_process": round(rows / single, 1), "ray_2_nodes": round(rows / cluster, 1)},
         "per_worker_rows_per_s": round(rows / cluster / 2, 1),
         "cluster": "2 nodes x 1 CPU, 200 MB object store each, 127.0.0.1 in a private network namespace",
+        "ray_worker_niceness": int(os.environ.get("RAY_worker_niceness", "15")),  # noqa: SIM112 (Ray's name)
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
-            "load_after": os.getloadavg(),
+            "load_average_before_after": [
+                [round(x, 2) for x in load_before],
+                [round(x, 2) for x in os.getloadavg()],
+            ],
         },
     }
     out.write_text(json.dumps(result, indent=2) + "\n")
@@ -91,6 +139,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "convert_ray.json")
+    parser.add_argument(
+        "--worker-niceness",
+        type=int,
+        default=0,
+        help="the cluster's RAY_worker_niceness (Ray's default is 15: on a shared, loaded machine its "
+        "workers then yield to every other process while the single-process route runs at 0)",
+    )
     parser.add_argument("--inside", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
@@ -103,6 +158,7 @@ def main() -> None:
         ray = Path(sys.executable).parent / "ray"
         script = (
             "set -e; ip link set lo up; export RAY_USAGE_STATS_ENABLED=0; "
+            f"export RAY_worker_niceness={args.worker_niceness}; "
             f"{ray} start --head --port={PORT} {NODE} --include-dashboard=false --disable-usage-stats >/dev/null; "
             f"{ray} start --address=127.0.0.1:{PORT} {NODE} >/dev/null; set +e; "
             f"{sys.executable} {__file__} --inside {work} --rows {args.rows} --repeats {args.repeats} "

@@ -13,6 +13,7 @@ machine, so the shards are the same bytes with the same names.
 from __future__ import annotations
 
 import os
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from vlmdata.ray.engine import (
 
 @dataclass
 class PartResult:
-    writes: list = field(default_factory=list)  # ("rec", record) | ("batch", Arrow table), in order
+    writes: list = field(default_factory=list)  # ("rec", record) | ("batch", Arrow IPC buffer), in order
     rows: dict = field(default_factory=dict)
     images: int = 0
     videos: int = 0
@@ -77,7 +78,26 @@ class _Recorder:
         return changes
 
     def write_batch(self, table) -> None:
-        self.writes.append(("batch", table))
+        self.writes.append(("batch", to_ipc(table)))
+
+
+def to_ipc(table):
+    """A batch for the trip to the driver: an Arrow IPC stream in one buffer, which Ray hands over through
+    its object store without a copy. Only the batch's own bytes travel: a pickled slice of a bigger
+    Arrow buffer (a Parquet row group read whole) can carry all of that buffer along."""
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write(table)
+    return sink.getvalue()
+
+
+def from_ipc(buffer):
+    """to_ipc's batch again, as a Table over the buffer (no copy): the same chunks, the same values."""
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(buffer).read_all()
 
 
 def _hashing_context():
@@ -191,7 +211,7 @@ def convert_ray(job, overwrite: bool, max_shard_bytes: int, quiet: bool, address
     results = ordered(ray, convert_part, [(cwd, job_args, k, part) for k, part in parts])
     from vlmdata.validate.report import FileSummary
 
-    with job.output(overwrite, max_shard_bytes, quiet) as run:
+    with closing(results), job.output(overwrite, max_shard_bytes, quiet) as run:
         k_prev = None
         summary = None
         for k, _ in parts:
@@ -237,5 +257,5 @@ def merge(r: PartResult, f, summary, job, run) -> None:
         if kind == "rec":
             sink.write(item)
         else:
-            sink.writer.write_batch(item)
+            sink.writer.write_batch(from_ipc(item))
     run.bar.advance(sum(r.rows.values()), images=r.images)

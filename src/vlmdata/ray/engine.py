@@ -90,8 +90,11 @@ def ordered(ray, fn, args_list, raise_failures: bool = True):
         while pending:
             yield _result(ray, pending.popleft(), raise_failures)
     finally:
-        for ref in pending:
-            ray.cancel(ref, force=True)
+        # Also run when the driver fails outside this generator and it is only closed at exit, after
+        # Ray's own shutdown: a call into Ray then would start a new Ray and hang there.
+        if pending and ray.is_initialized():
+            for ref in pending:
+                ray.cancel(ref, force=True)
 
 
 def _result(ray, ref, raise_failures: bool = True):
