@@ -35,6 +35,7 @@ from vlmtrain.encoding.expansion import Expansion, TokenRule, any_size_taken, im
 from vlmtrain.encoding.parts import refuse_parts
 from vlmtrain.encoding.records import check_image_count, decode_images, to_template_messages
 from vlmtrain.encoding.template_date import pin_template_date, render_template
+from vlmtrain.encoding.video import VideoRule
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.real_template import TEMPLATE_FILE, RealTemplate
 from vlmtrain.tiny.common import TinyModel
@@ -123,6 +124,10 @@ class Family:
     # The model takes other modalities too (audio, video): every path that renders a record (labels,
     # counts, prompts) refuses such parts with the record's id instead of rendering them as empty text.
     image_and_text_only: bool = False
+    # The video rule (tokens.py `VIDEO`, see encoding/video.py): frames sampled and resized as the family's
+    # video processor does, from the container header. None: video parts are refused with `video_refusal`.
+    video: VideoRule | None = None
+    video_refusal: str = "video parts are not supported yet by this family"
     # Image-processor backends transformers has for this family: LFM2-VL's exists only torchvision-backed.
     image_backends: tuple[str, ...] = ("torchvision", "pil")
     # The published chat template of a checkpoint the family claims (real_template.py): the tiny model

@@ -16,7 +16,7 @@ Tiny model: tiny.py.
 from __future__ import annotations
 
 from vlmtrain.families.qwen2_vl import FAMILY as QWEN2_VL
-from vlmtrain.families.qwen3_vl import tiny
+from vlmtrain.families.qwen3_vl import tiny, tokens
 from vlmtrain.families.real_template import RealTemplate
 
 FAMILY = QWEN2_VL.derive(
@@ -35,5 +35,6 @@ FAMILY = QWEN2_VL.derive(
     rope_index_classes={"qwen3_vl_moe": "Qwen3VLMoeModel"},
     template=RealTemplate("Qwen/Qwen3-VL-8B-Instruct", "its GGUF's template, sha256-pinned in TensorSharp"),
     tiny=tiny.TINY,
+    video=tokens.VIDEO,
     image_and_text_only=True,
 )
