@@ -17,15 +17,17 @@ from vlmtrain.errors import VlmTrainError
 SUPPORTED_PARTS = ("text", "image")
 
 
-def refuse_parts(record: dict, family_name: str) -> None:
-    """Raise VlmTrainError at the first part whose type is not text or image."""
+def refuse_parts(record: dict, family_name: str, supported: tuple[str, ...] = SUPPORTED_PARTS) -> None:
+    """Raise VlmTrainError at the first part whose type is not in `supported` (text and image, plus video
+    for a family with a video rule)."""
     for i, msg in enumerate(record.get("messages") or []):
         for j, part in enumerate(msg.get("content") or []):
             kind = part.get("type")
-            if kind not in SUPPORTED_PARTS:
+            if kind not in supported:
                 # sampled frames can stand in for a video; nothing in an image+text record replaces audio
                 fix = " or replace the part with sampled frames as images" if kind == "video" else ""
+                only = " and ".join([", ".join(supported[:-1]), supported[-1]])
                 raise VlmTrainError(
                     f"record {record.get('id')!r} $.messages[{i}].content[{j}]: {kind} parts are not "
-                    f"supported yet by the {family_name} family (only text and image); drop the record" + fix
+                    f"supported yet by the {family_name} family (only {only}); drop the record" + fix
                 )

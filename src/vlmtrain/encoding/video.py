@@ -90,6 +90,10 @@ def configure(video_processor, settings: VideoSettings | None) -> None:
     processor keeps every frame (Qwen2-VL's, saved before transformers sampled) samples at
     `REFERENCE_FPS` unless the run says otherwise."""
     settings = settings or VideoSettings()
+    if getattr(video_processor, "cap_pixels_per_frame", False) is None:
+        video_processor.cap_pixels_per_frame = (
+            False  # transformers' behaviour when unset, without its warning
+        )
     if not getattr(video_processor, "do_sample_frames", False):
         video_processor.do_sample_frames = True
         if (

@@ -26,6 +26,7 @@ from vlmtrain.families.real_template import RealTemplate
 
 FAMILY = QWEN3_VL.derive(
     name="glm4v",
+    video=None,  # its video processor/expansion differs from Qwen3-VL's: not modelled yet, refused
     model_types=("glm4v", "glm4v_moe"),
     image_token="<|image|>",
     image_related_tokens=("<|begin_of_image|>", "<|end_of_image|>", "<|video|>"),

@@ -31,6 +31,7 @@ LINEAR_ATTENTION_PROJ = ("in_proj_qkv", "in_proj_z", "out_proj")
 FAMILY = QWEN3_VL.derive(
     WholeConversationFamily,
     name="qwen3_5",
+    video=None,  # its video processor/expansion differs from Qwen3-VL's: not modelled yet, refused
     model_types=("qwen3_5", "qwen3_5_moe"),
     fsdp_wrap_classes=(
         "Qwen3_5DecoderLayer",

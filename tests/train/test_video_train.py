@@ -1,0 +1,223 @@
+"""Training on videos (Qwen2-VL, Qwen2.5-VL, Qwen3-VL): the collator's encoding equals the real processor
+fed the whole decoded video, labels only on the assistant turns with every video token masked, `vlmtrain
+check` counts video tokens from the header alone, packed rows give the unpacked loss, and a tiny model's
+loss falls on a video dataset. Families without a video rule keep refusing video parts; audio stays refused."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from family_records import _msg, png_dict
+
+from video_helpers import NTSC, REAL_MP4, write_video
+
+pytest.importorskip("av")
+pytest.importorskip("torchvision")
+
+VIDEO_FAMILIES = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl"]
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clips")
+    out = {
+        "r10": write_video(folder / "r10.mp4", 25, (48, 32), Fraction(10), gop=4),
+        "ntsc": write_video(folder / "ntsc.mp4", 45, (64, 36), NTSC, gop=12, seed=1),
+        "r60": write_video(folder / "r60.mp4", 130, (32, 48), Fraction(60), gop=25, seed=2),
+        "rotated": write_video(folder / "rotated.mp4", 20, (48, 32), Fraction(24), rotation=90, seed=3),
+        "real": folder / "real.mp4",
+    }
+    shutil.copyfile(REAL_MP4, out["real"])
+    return out
+
+
+def _video_part():
+    return {"type": "video", "text": None}
+
+
+def video_record(rid, paths, with_image=False, answer="A square changes colour."):
+    user = [_video_part() for _ in paths] + ([{"type": "image", "text": None}] if with_image else [])
+    user.append({"type": "text", "text": "What happens in the clip?"})
+    return {
+        "id": rid,
+        "messages": [{"role": "user", "content": user}, _msg("assistant", answer)],
+        "images": [png_dict("red", 40)] if with_image else [],
+        "videos": [{"bytes": None, "path": str(p)} for p in paths],
+        "source": "test",
+    }
+
+
+def _whole(path):
+    import av
+
+    from vlmtrain.encoding.video import video_header
+
+    header = video_header({"bytes": None, "path": str(path)})
+    with av.open(str(path)) as c:
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(c.streams.video[0])]
+    k = header.rotation // 90
+    frames = np.stack([np.rot90(f, k) for f in frames]) if k else np.stack(frames)
+    return frames, {"total_num_frames": header.frames, "fps": header.fps, "duration": header.duration}
+
+
+def _reference(family, processor, record):
+    """The real processor on the collator's text, fed every frame of each video with its header metadata,
+    sampling itself (do_sample_frames as `configure` set it)."""
+    text, _spans = family.assistant_spans(processor, record)
+    wholes = [_whole(v["path"]) for v in record["videos"]]
+    from vlmtrain.encoding.records import decode_images
+
+    kwargs = {"images": decode_images(record["images"])} if record["images"] else {}
+    return processor(
+        text=[text], videos=[w for w, _m in wholes], video_metadata=[m for _w, m in wholes],
+        return_tensors="pt", add_special_tokens=False, **kwargs,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", VIDEO_FAMILIES)
+@pytest.mark.parametrize("clip", ["r10", "ntsc", "r60", "rotated", "real"])
+def test_encoding_equals_the_real_processor_on_the_whole_video(tiny_loaded, clips, name, clip):
+    import torch
+
+    family, processor, _model = tiny_loaded(name)
+    record = video_record("v", [clips[clip]], with_image=clip == "ntsc")
+    feat = family.encode_one(processor, record)
+    ref = _reference(family, processor, record)
+    assert feat["input_ids"].tolist() == ref["input_ids"].tolist()
+    assert feat["video_grid_thw"].tolist() == ref["video_grid_thw"].tolist()
+    assert torch.equal(feat["pixel_values_videos"], ref["pixel_values_videos"])
+    for key in ("mm_token_type_ids", "second_per_grid_ts", "pixel_values", "image_grid_thw"):
+        if key in ref:
+            assert torch.equal(torch.as_tensor(feat[key]), torch.as_tensor(ref[key])), key
+    # labels: the assistant turn exactly; no video token (nor its delimiters, nor timestamps) trained
+    tok = processor.tokenizer
+    labels = feat["labels"][0].tolist()
+    assert tok.decode([t for t in labels if t != -100]) == "A square changes colour.<|im_end|>"
+    video_id = tok.convert_tokens_to_ids("<|video_pad|>")
+    ids = feat["input_ids"][0].tolist()
+    assert ids.count(video_id) == int(feat["video_grid_thw"].prod(dim=-1).sum()) // 4
+    assert all(lab == -100 for t, lab in zip(ids, labels, strict=True) if t == video_id)
+
+
+@pytest.mark.parametrize("name", VIDEO_FAMILIES)
+def test_header_count_equals_the_real_processor(tiny_loaded, clips, name):
+    """`vlmtrain check`'s count (headers and settings alone) equals the input_ids of the real processor
+    fed the decoded videos; video tokens are reported apart from image and text tokens."""
+    from vlmtrain.tokens.count import count_records
+
+    family, processor, _model = tiny_loaded(name)
+    records = [
+        video_record("a", [clips["r10"]]),
+        video_record("b", [clips["ntsc"], clips["rotated"]], with_image=True),
+        video_record("c", [clips["real"]]),
+        video_record("d", [clips["r60"]]),
+    ]
+    counts, problems = count_records(records, processor, family)
+    assert problems == []
+    video_id = processor.tokenizer.convert_tokens_to_ids("<|video_pad|>")
+    for rec, c in zip(records, counts, strict=True):
+        ref = _reference(family, processor, rec)
+        ids = ref["input_ids"][0].tolist()
+        assert c.length == len(ids), rec["id"]
+        assert len(c.video_tokens) == len(rec["videos"]) and len(c.image_tokens) == len(rec["images"])
+        assert c.text_tokens == c.length - sum(c.image_tokens) - sum(c.video_tokens)
+        assert c.image_end == len(ids) - ids[::-1].index(video_id) if rec["id"] != "b" else c.image_end > 0
+        sampled = [
+            processor.video_processor(videos=[w], video_metadata=[m], return_metadata=True)["video_metadata"][
+                0
+            ]
+            for w, m in (_whole(v["path"]) for v in rec["videos"])
+        ]
+        assert c.video_frames == [len(m.frames_indices) for m in sampled]
+    if name == "qwen3_vl":  # the timestamps and per-frame delimiters count as the video's tokens
+        (grid,) = _reference(family, processor, records[0])["video_grid_thw"].tolist()
+        assert counts[0].video_tokens[0] > grid[0] * grid[1] * grid[2] // 4
+
+
+def _shard(tmp_path, records):
+    from data_helpers import write_canonical
+
+    for r in records:
+        r["videos"] = [
+            {"bytes": open(v["path"], "rb").read(), "path": v["path"].rsplit("/", 1)[-1]} for v in r["videos"]
+        ]
+        r["images"] = []
+    return write_canonical(tmp_path / "data", records)
+
+
+def _config(tmp_path, model, data, **extra):
+    cfg = {"model": str(model), "data_dir": str(data), "output_dir": str(tmp_path / "out"), **extra}
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(cfg))
+    return str(path)
+
+
+def test_check_reports_video_tokens_and_lists_over_long_samples(tmp_path, tiny_model, clips):
+    from vlmtrain.cli import cli
+
+    data = _shard(tmp_path, [video_record("short", [clips["r10"]]), video_record("long", [clips["r60"]] * 6)])
+    res = CliRunner().invoke(
+        cli, ["check", _config(tmp_path, tiny_model("qwen3_vl"), data, max_length=120), "--json"]
+    )
+    report = json.loads(res.output)["report"]
+    assert report["video_tokens"]["count"] == 7
+    assert report["video_frames"]["min"] == 4
+    assert report["over_max_length"]["count"] == 1
+    assert report["over_max_length"]["records"][0]["id"] == "long"
+
+
+@pytest.mark.parametrize(
+    "name, kind, message",
+    [
+        (
+            "qwen3_vl",
+            "audio",
+            "audio parts are not supported yet by the qwen3_vl family (only text, image and video)",
+        ),
+        (
+            "qwen2_vl",
+            "audio",
+            "audio parts are not supported yet by the qwen2_vl family (only text, image and video)",
+        ),
+        ("glm4v", "video", "video parts are not supported yet by the glm4v family (only text and image)"),
+        ("qwen3_5", "video", "video parts are not supported yet by the qwen3_5 family (only text and image)"),
+        ("llava", "video", "video parts are not supported yet by the llava family (only text and image)"),
+    ],
+)
+def test_parts_a_family_cannot_take_are_refused_with_the_reason(tiny_loaded, clips, name, kind, message):
+    from vlmtrain.errors import VlmTrainError
+
+    family, processor, _model = tiny_loaded(name)
+    record = video_record("x", [clips["r10"]])
+    if kind == "audio":
+        record["messages"][0]["content"].insert(0, {"type": "audio", "text": None})
+    with pytest.raises(VlmTrainError, match=re.escape(f"record 'x' $.messages[0].content[0]: {message}")):
+        family.encode_one(processor, record)
+
+
+def test_bad_videos_are_refused_naming_the_record(tiny_loaded, tmp_path, clips):
+    from vlmtrain.errors import VlmTrainError
+    from vlmtrain.tokens.count import count_records
+
+    family, processor, _model = tiny_loaded("qwen3_vl")
+    one = write_video(tmp_path / "one.mp4", frames=1)
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("not a video")
+    for path, reason in ((one, "must be larger than temporal_factor"), (notes, "not a readable video")):
+        record = video_record("bad", [path])
+        with pytest.raises(
+            VlmTrainError, match=rf"record 'bad' \$\.videos\[0\] \({re.escape(str(path))}\): .*{reason}"
+        ):
+            family.encode_one(processor, record)
+        counts, problems = count_records([record], processor, family)
+        assert counts == [] and problems[0].code == "video-rejected" and reason in problems[0].message
+    missing = video_record("short", [clips["r10"]])
+    missing["videos"] = []
+    with pytest.raises(VlmTrainError, match=r"1 video part\(s\) in messages but 0 video\(s\)"):
+        family.encode_one(processor, missing)
