@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,16 +146,21 @@ def _shard(tmp_path, records):
 
     for r in records:
         r["videos"] = [
-            {"bytes": open(v["path"], "rb").read(), "path": v["path"].rsplit("/", 1)[-1]} for v in r["videos"]
+            {"bytes": Path(v["path"]).read_bytes(), "path": v["path"].rsplit("/", 1)[-1]} for v in r["videos"]
         ]
         r["images"] = []
     return write_canonical(tmp_path / "data", records)
 
 
 def _config(tmp_path, model, data, **extra):
-    cfg = {"model": str(model), "data_dir": str(data), "output_dir": str(tmp_path / "out"), **extra}
-    path = tmp_path / "run.json"
-    path.write_text(json.dumps(cfg))
+    cfg = {
+        "model_name_or_path": str(model),
+        "data_dir": str(data),
+        "output_dir": str(tmp_path / "out"),
+        **extra,
+    }
+    path = tmp_path / "run.yaml"
+    path.write_text("".join(f"{k}: {v}\n" for k, v in cfg.items()))
     return str(path)
 
 
@@ -166,6 +172,12 @@ def test_check_reports_video_tokens_and_lists_over_long_samples(tmp_path, tiny_m
         cli, ["check", _config(tmp_path, tiny_model("qwen3_vl"), data, max_length=120), "--json"]
     )
     report = json.loads(res.output)["report"]
+    # a video running past max_length is never cut: check lists it as it lists images cut (exit 1), and
+    # the run drops and lists it
+    assert res.exit_code == 1
+    assert [(r["id"], r["length"], r["image_end"]) for r in report["image_truncated"]["records"]] == [
+        ("long", 187, 145)
+    ]
     assert report["video_tokens"]["count"] == 7
     assert report["video_frames"]["min"] == 4
     assert report["over_max_length"]["count"] == 1
