@@ -182,6 +182,12 @@ def test_check_reports_video_tokens_and_lists_over_long_samples(tmp_path, tiny_m
     assert report["video_frames"]["min"] == 4
     assert report["over_max_length"]["count"] == 1
     assert report["over_max_length"]["records"][0]["id"] == "long"
+    # the run's own settings reach the sampling: 10 frames a second, at most 6 (r10: 2.5 s -> 6)
+    cfg = _config(tmp_path, tiny_model("qwen3_vl"), data, max_length=4000)
+    res = CliRunner().invoke(cli, ["check", cfg, "--json", "video_fps=10", "video_max_frames=6"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)["report"]
+    assert (report["video_frames"]["min"], report["video_frames"]["max"]) == (6, 6)
 
 
 @pytest.mark.parametrize(

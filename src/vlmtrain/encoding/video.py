@@ -85,6 +85,15 @@ class VideoRule:
     placeholder: Callable[[Any], str] = field(default=lambda processor: processor.video_token)
 
 
+def settings_from(cfg) -> VideoSettings:
+    """A run config (dict or training arguments) -> its VideoSettings (`video_fps`, `video_min_frames`,
+    `video_max_frames`, `video_max_pixels`; absent or None: the checkpoint's)."""
+    get = cfg.get if isinstance(cfg, dict) else lambda k: getattr(cfg, k, None)
+    return VideoSettings(
+        get("video_fps"), get("video_min_frames"), get("video_max_frames"), get("video_max_pixels")
+    )
+
+
 def configure(video_processor, settings: VideoSettings | None) -> None:
     """Write the run's settings onto the processor (in place), and make it sample frames: a checkpoint whose
     processor keeps every frame (Qwen2-VL's, saved before transformers sampled) samples at
