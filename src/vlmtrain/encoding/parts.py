@@ -5,9 +5,12 @@ Canonical records store parts as {"type", "text"} with a free-form type; the cha
 empty text. Families whose models take other modalities (`Family.image_and_text_only`) say so here instead:
 
     refuse_parts({"id": "r7", "messages": [{"role": "user", "content": [{"type": "video", ...}]}]},
-                 "qwen3_vl")
+                 "glm4v")
       -> VlmTrainError("record 'r7' $.messages[0].content[0]: video parts are not supported yet by the
-                        qwen3_vl family (only text and image); ...")
+                        glm4v family (only text and image); ...")
+    refuse_parts(<the same with an audio part>, "qwen3_vl", ("text", "image", "video"))
+      -> VlmTrainError("... audio parts are not supported yet by the qwen3_vl family (only text, image and
+                        video); drop the record")
 """
 
 from __future__ import annotations

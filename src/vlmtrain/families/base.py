@@ -572,7 +572,16 @@ class Family:
         """The record's VideoPlans from the container headers alone (no frame decoded): what `vlmtrain
         check` counts. ValueError (a VideoError) naming nothing; the caller names the record."""
         check_video_count(record)
-        vp = processor.video_processor
+        if record.get("videos") and self.video is None:
+            raise VlmTrainError(
+                f"record {record.get('id')!r}: has videos; the {self.name} family does not train on video"
+            )
+        vp = getattr(processor, "video_processor", None)
+        if vp is None and record.get("videos"):
+            raise VlmTrainError(
+                f"record {record.get('id')!r}: the {self.name} processor was loaded without a video processor "
+                "(transformers' video processors need torchvision: pip install torchvision)"
+            )
         return [plan_video(self.video, vp, video_header(v, base_dir)) for v in record.get("videos") or []]
 
     def expand_videos(self, processor, text: str, spans, plans, record: dict):

@@ -9,7 +9,8 @@ text decoder (MoE layers: fused experts, LoRA then reaches attention only). The 
 DeepStack adds features from inner vision blocks to the first LM layers through
 `model.visual.deepstack_merger_list` (counted as vision tower: the contract has one projector prefix,
 `model.visual.merger`). Packed rows take 4-row position ids from the model's own get_rope_index, as
-Qwen2-VL's do (MoE checkpoints: their own model class's). Video parts are refused (not supported yet).
+Qwen2-VL's do (MoE checkpoints: their own model class's). Videos: tokens.py `VIDEO` (frames as
+Qwen3VLVideoProcessor samples them, each temporal patch written with its `<t seconds>` timestamp).
 Tiny model: tiny.py.
 """
 
