@@ -216,7 +216,6 @@ def test_key_value_overrides_as_in_run(tmp_path, granite_data):
         ("gemma3n", "audio"),
         ("gemma4", "audio"),
         ("gemma4", "video"),
-        ("qwen3_5", "video"),
         ("glm4v", "video"),
     ],
 )

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from video_helpers import NTSC, REAL_MP4, write_video
+from vlmtrain.families.glm4v.tokens import VIDEO as GLM_VIDEO
 
 pytest.importorskip("av")
 pytest.importorskip("torchvision")
@@ -49,8 +50,9 @@ def _full_decode(path, rotation: int):
 
 
 def _video_processors():
-    from transformers import Qwen2VLVideoProcessor, Qwen3VLVideoProcessor
+    from transformers import Glm4vVideoProcessor, Qwen2VLVideoProcessor, Qwen3VLVideoProcessor
 
+    from vlmtrain.families.glm4v import tiny as glm_tiny
     from vlmtrain.families.qwen2_vl import tiny as q2_tiny
     from vlmtrain.families.qwen3_vl import tiny as q3_tiny
 
@@ -68,6 +70,9 @@ def _video_processors():
             "qwen3_vl",
             lambda: from_config(Qwen3VLVideoProcessor, q3_tiny.video_processor_config()),
         ),
+        "glm4v-tiny": ("glm4v", lambda: from_config(Glm4vVideoProcessor, glm_tiny.video_processor_config())),
+        # transformers' GLM-4V defaults (2 fps, 300 s at most, 12544..9633792 pixels over the frames)
+        "glm4v-defaults": ("glm4v", lambda: Glm4vVideoProcessor()),
         # as the real checkpoints configure them: Qwen2-VL-7B-Instruct ships preprocessor_config.json only
         # (min/max pixels 3136/12845056); Qwen3-VL-8B-Instruct's video_preprocessor_config.json
         "qwen2_vl-real": ("qwen2_vl", lambda: Qwen2VLVideoProcessor(min_pixels=3136, max_pixels=12845056)),
@@ -99,7 +104,7 @@ def test_sampled_frames_equal_the_real_processor_on_the_whole_video(clips, which
     from vlmtrain.families import resolve_family
 
     family_name, make = _video_processors()[which]
-    rule = resolve_family(family_name).video
+    rule = resolve_family(family_name).video or GLM_VIDEO  # GLM's rule, exact but not enabled (the model)
     vp = make()
     settings = (
         VideoSettings(fps=4.0, max_frames=6, max_pixels=32 * 32 * 4) if which.endswith("capped") else None
@@ -109,7 +114,7 @@ def test_sampled_frames_equal_the_real_processor_on_the_whole_video(clips, which
     whole = _full_decode(clips[clip], header.rotation)
     assert len(whole) == header.frames
     meta = {"total_num_frames": header.frames, "fps": header.fps, "duration": header.duration}
-    if family_name == "qwen3_vl" and header.frames < vp.temporal_patch_size:
+    if family_name == "qwen3_vl" and header.frames < vp.temporal_patch_size:  # GLM repeats a lone frame
         with pytest.raises(ValueError, match="must be larger than temporal_factor"):
             vp(videos=[whole], video_metadata=[meta], return_tensors="pt", cap_pixels_per_frame=False)
         with pytest.raises(ValueError, match="must be larger than temporal_factor"):

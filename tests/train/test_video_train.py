@@ -21,7 +21,8 @@ from video_helpers import NTSC, REAL_MP4, write_video
 pytest.importorskip("av")
 pytest.importorskip("torchvision")
 
-VIDEO_FAMILIES = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl"]
+VIDEO_FAMILIES = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "qwen3_5"]
+PACKABLE = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl"]  # Qwen3.5 refuses packing (linear attention)
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +53,11 @@ def video_record(rid, paths, with_image=False, answer="A square changes colour."
         "videos": [{"bytes": None, "path": str(p)} for p in paths],
         "source": "test",
     }
+
+
+def _frame_token_id(name, processor):
+    """The token each frame's run repeats: GLM writes video frames with its image token."""
+    return processor.tokenizer.convert_tokens_to_ids("<|image|>" if name == "glm4v" else "<|video_pad|>")
 
 
 def _whole(path):
@@ -99,11 +105,12 @@ def test_encoding_equals_the_real_processor_on_the_whole_video(tiny_loaded, clip
     # labels: the assistant turn exactly; no video token (nor its delimiters, nor timestamps) trained
     tok = processor.tokenizer
     labels = feat["labels"][0].tolist()
-    assert tok.decode([t for t in labels if t != -100]) == "A square changes colour.<|im_end|>"
-    video_id = tok.convert_tokens_to_ids("<|video_pad|>")
-    ids = feat["input_ids"][0].tolist()
-    assert ids.count(video_id) == int(feat["video_grid_thw"].prod(dim=-1).sum()) // 4
-    assert all(lab == -100 for t, lab in zip(ids, labels, strict=True) if t == video_id)
+    assert (
+        tok.decode([t for t in labels if t != -100]) == "A square changes colour." + family.tiny_end_of_turn
+    )
+    video = [i for i, t in enumerate(feat["mm_token_type_ids"][0].tolist()) if t == 2]  # the processor's
+    assert len(video) == int(feat["video_grid_thw"].prod(dim=-1).sum()) // 4
+    assert all(labels[i] == -100 for i in video)
 
 
 @pytest.mark.parametrize("name", VIDEO_FAMILIES)
@@ -121,7 +128,7 @@ def test_header_count_equals_the_real_processor(tiny_loaded, clips, name):
     ]
     counts, problems = count_records(records, processor, family)
     assert problems == []
-    video_id = processor.tokenizer.convert_tokens_to_ids("<|video_pad|>")
+    video_id = _frame_token_id(name, processor)
     for rec, c in zip(records, counts, strict=True):
         ref = _reference(family, processor, rec)
         ids = ref["input_ids"][0].tolist()
@@ -136,9 +143,15 @@ def test_header_count_equals_the_real_processor(tiny_loaded, clips, name):
             for w, m in (_whole(v["path"]) for v in rec["videos"])
         ]
         assert c.video_frames == [len(m.frames_indices) for m in sampled]
-    if name == "qwen3_vl":  # the timestamps and per-frame delimiters count as the video's tokens
-        (grid,) = _reference(family, processor, records[0])["video_grid_thw"].tolist()
-        assert counts[0].video_tokens[0] > grid[0] * grid[1] * grid[2] // 4
+    # a video's tokens: everything its placeholder becomes in the real processor's input_ids (Qwen3-VL's and
+    # GLM's timestamps and per-frame delimiters included)
+    text, _spans = family.assistant_spans(processor, records[0])
+    plain = len(processor.tokenizer(text, add_special_tokens=False)["input_ids"])
+    real = _reference(family, processor, records[0])
+    assert counts[0].video_tokens == [real["input_ids"].shape[1] - plain + 1]
+    grid = real["video_grid_thw"][0].tolist()
+    framed = counts[0].video_tokens[0] > grid[0] * grid[1] * grid[2] // 4
+    assert framed == (name not in ("qwen2_vl", "qwen2_5_vl"))
 
 
 def _shard(tmp_path, records):
@@ -203,8 +216,18 @@ def test_check_reports_video_tokens_and_lists_over_long_samples(tmp_path, tiny_m
             "audio",
             "audio parts are not supported yet by the qwen2_vl family (only text, image and video)",
         ),
-        ("glm4v", "video", "video parts are not supported yet by the glm4v family (only text and image)"),
-        ("qwen3_5", "video", "video parts are not supported yet by the qwen3_5 family (only text and image)"),
+        (
+            "glm4v",
+            "video",
+            "video parts are not supported yet by the glm4v family (only text and image): transformers' "
+            "Glm4vModel matches image features against video frames' tokens too",
+        ),
+        ("gemma4", "video", "video parts are not supported yet by the gemma4 family (only text and image)"),
+        (
+            "qwen3_5",
+            "audio",
+            "audio parts are not supported yet by the qwen3_5 family (only text, image and video)",
+        ),
         ("llava", "video", "video parts are not supported yet by the llava family (only text and image)"),
     ],
 )
@@ -241,7 +264,7 @@ def test_bad_videos_are_refused_naming_the_record(tiny_loaded, tmp_path, clips):
         family.encode_one(processor, missing)
 
 
-@pytest.mark.parametrize("name", VIDEO_FAMILIES)
+@pytest.mark.parametrize("name", PACKABLE)
 def test_packed_rows_with_videos_give_the_unpacked_loss(tiny_model, clips, name):
     """M-RoPE ids from the model's own get_rope_index with video_grid_thw (and Qwen2.5-VL's
     second_per_grid_ts), per sample: the packed row's loss equals the padded batch's."""

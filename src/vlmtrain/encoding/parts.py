@@ -20,7 +20,9 @@ from vlmtrain.errors import VlmTrainError
 SUPPORTED_PARTS = ("text", "image")
 
 
-def refuse_parts(record: dict, family_name: str, supported: tuple[str, ...] = SUPPORTED_PARTS) -> None:
+def refuse_parts(
+    record: dict, family_name: str, supported: tuple[str, ...] = SUPPORTED_PARTS, reasons: dict | None = None
+) -> None:
     """Raise VlmTrainError at the first part whose type is not in `supported` (text and image, plus video
     for a family with a video rule)."""
     for i, msg in enumerate(record.get("messages") or []):
@@ -32,5 +34,8 @@ def refuse_parts(record: dict, family_name: str, supported: tuple[str, ...] = SU
                 only = " and ".join([", ".join(supported[:-1]), supported[-1]])
                 raise VlmTrainError(
                     f"record {record.get('id')!r} $.messages[{i}].content[{j}]: {kind} parts are not "
-                    f"supported yet by the {family_name} family (only {only}); drop the record" + fix
+                    f"supported yet by the {family_name} family (only {only})"
+                    + (f": {reasons[kind]}" if reasons and reasons.get(kind) else "")
+                    + "; drop the record"
+                    + fix
                 )

@@ -132,6 +132,7 @@ class Family:
     # The video rule (tokens.py `VIDEO`, see encoding/video.py): frames sampled and resized as the family's
     # video processor does, from the container header. None: video parts are refused (`refuse_parts`).
     video: VideoRule | None = None
+    video_refusal: str = ""  # why a family without a video rule has none, said when it refuses a video part
     # Image-processor backends transformers has for this family: LFM2-VL's exists only torchvision-backed.
     image_backends: tuple[str, ...] = ("torchvision", "pil")
     # The published chat template of a checkpoint the family claims (real_template.py): the tiny model
@@ -459,7 +460,7 @@ class Family:
                     f"record {record.get('id')!r} $.messages[{i}]: an {media[0]} in a {msg['role']} turn; the "
                     f"{self.name} chat template takes {msg['role']} turns as text only"
                 )
-        refuse_parts(record, self.name, self.supported_parts)
+        refuse_parts(record, self.name, self.supported_parts, {"video": self.video_refusal})
 
     @property
     def supported_parts(self) -> tuple[str, ...]:

@@ -99,8 +99,6 @@ def count_records(
         try:
             text, spans = family.assistant_spans(processor, record)
             plans = family.plan_videos(processor, record) if record.get("videos") else []
-            if plans:  # the video placeholders expanded as the processor writes them, runs collapsed
-                text, spans = family.expand_videos(processor, text, spans, plans, record)
         except VlmTrainError as exc:  # the family refuses the record (its collator would too)
             problems.append(_rejected(index, file, exc))
             continue
@@ -143,6 +141,10 @@ def count_records(
             continue
         expanded = pieces[0] + "".join(e.text + p for e, p in zip(expansions, pieces[1:], strict=True))
         expanded = family.rewrite_expanded(processor, expanded)
+        if plans:  # the video placeholders as the processor writes them (runs collapsed), after the images':
+            # GLM writes a video's frames with its image token
+            expanded, _ = family.expand_videos(processor, expanded, [], plans, record)
+            text, spans = family.expand_videos(processor, text, spans, plans, record)  # what labels align on
         sample = SampleCount(
             index=index,
             id=rid,
