@@ -2,7 +2,7 @@
 
 Canonical records store parts as {"type", "text"} with a free-form type; the chat-template renderer
 (`base.to_template_messages`) only knows "image" and "text", so any other part would silently become
-empty text. Families whose models take other modalities (`Family.image_and_text_only`) say so here instead:
+empty text. Every family (`Family.refuse_parts`) says so here instead:
 
     refuse_parts({"id": "r7", "messages": [{"role": "user", "content": [{"type": "video", ...}]}]},
                  "glm4v")

@@ -126,9 +126,6 @@ class Family:
     # (encoding/mrope.py), per model type where one family spans several, as `model_class(es)`.
     rope_index_class: str | None = None
     rope_index_classes: dict[str, str] = field(default_factory=dict)
-    # The model takes other modalities too (audio, video): every path that renders a record (labels,
-    # counts, prompts) refuses such parts with the record's id instead of rendering them as empty text.
-    image_and_text_only: bool = False
     # The video rule (tokens.py `VIDEO`, see encoding/video.py): frames sampled and resized as the family's
     # video processor does, from the container header. None: video parts are refused (`refuse_parts`).
     video: VideoRule | None = None
@@ -451,8 +448,10 @@ class Family:
 
     def refuse_parts(self, record: dict) -> None:
         """Raise VlmTrainError naming the record at an image in a turn whose content reaches the template as
-        a string (`string_content_roles`), then at a part other than text or image, where the model takes
-        other modalities (`image_and_text_only`)."""
+        a string (`string_content_roles`), then at a part this family does not train on (`supported_parts`:
+        text, image, and video where it has a video rule), in every family: every path that renders a
+        record (labels, counts, prompts) refuses such parts with the record's id instead of rendering
+        them as empty text."""
         for i, msg in enumerate(record["messages"]):
             media = [p["type"] for p in msg["content"] if p["type"] in ("image", "video")]
             if msg["role"] in self.string_content_roles and media:

@@ -37,5 +37,4 @@ FAMILY = QWEN2_VL.derive(
     template=RealTemplate("Qwen/Qwen3-VL-8B-Instruct", "its GGUF's template, sha256-pinned in TensorSharp"),
     tiny=tiny.TINY,
     video=tokens.VIDEO,
-    image_and_text_only=True,
 )
