@@ -34,6 +34,9 @@ def clips(tmp_path_factory):
     for name, frames, size, rate, rotation, gop in CLIPS:
         rate = rate if isinstance(rate, Fraction) else Fraction(rate)
         out[name] = write_video(folder / f"{name}.mp4", frames, size, rate, rotation, gop=gop, seed=len(out))
+    # variable frame rate: frames at uneven times (the header's average rate is what the processor reads)
+    times = [0, 40, 60, 150, 170, 300, 310, 420, 500, 520, 700, 760]
+    out["vfr"] = write_video(folder / "vfr.mp4", len(times), (32, 32), Fraction(25), times_ms=times, seed=9)
     out["real"] = folder / "real.mp4"
     shutil.copyfile(REAL_MP4, out["real"])
     return out
@@ -96,7 +99,7 @@ PROCESSORS = list(_video_processors())
 
 
 @pytest.mark.parametrize("which", PROCESSORS)
-@pytest.mark.parametrize("clip", [c[0] for c in CLIPS] + ["real"])
+@pytest.mark.parametrize("clip", [c[0] for c in CLIPS] + ["vfr", "real"])
 def test_sampled_frames_equal_the_real_processor_on_the_whole_video(clips, which, clip):
     import torch
 

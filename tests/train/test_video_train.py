@@ -154,6 +154,24 @@ def test_header_count_equals_the_real_processor(tiny_loaded, clips, name):
     assert framed == (name not in ("qwen2_vl", "qwen2_5_vl"))
 
 
+@pytest.mark.parametrize("name", ["qwen2_5_vl", "qwen3_vl"])
+def test_prompt_encoding_takes_videos(tiny_loaded, clips, name):
+    """`vlmtrain predict`'s prompt: the real processor's ids for the conversation up to the answer."""
+    import torch
+
+    family, processor, _model = tiny_loaded(name)
+    record = video_record("p", [clips["ntsc"]])
+    prompt = {**record, "messages": record["messages"][:1]}
+    feat = family.encode_prompt(processor, prompt)
+    text = family.render(processor, prompt["messages"], add_generation_prompt=True)
+    whole, meta = _whole(clips["ntsc"])
+    ref = processor(
+        text=[text], videos=[whole], video_metadata=[meta], return_tensors="pt", add_special_tokens=False
+    )
+    assert feat["input_ids"].tolist() == ref["input_ids"].tolist()
+    assert torch.equal(feat["pixel_values_videos"], ref["pixel_values_videos"])
+
+
 def _shard(tmp_path, records):
     from data_helpers import write_canonical
 
@@ -322,3 +340,16 @@ def test_tiny_model_trains_on_a_video_dataset(tmp_path, tiny_model, clips, name)
     rows = [json.loads(line) for line in (out / "trainer_log.jsonl").read_text().splitlines()]
     loss = [r["loss"] for r in rows if "loss" in r]
     assert len(loss) == 6 and loss[-1] < loss[0] - 0.1, loss
+
+
+def test_fsdp_keepalive_row_only_for_batches_without_images_or_videos(tiny_loaded, clips):
+    """A sharded run's batch with a video runs the vision tower already: no keep-alive image row is added;
+    a text-only batch gets one (label-free)."""
+    from vlmtrain.collator import VLMCollator
+
+    family, processor, _model = tiny_loaded("qwen2_vl")
+    collator = VLMCollator(processor, family, keep_vision=True)
+    with_video = collator([video_record("v", [clips["r10"]])])
+    assert with_video["input_ids"].shape[0] == 1 and "pixel_values" not in with_video
+    text_only = video_record("t", [])
+    assert collator([text_only])["input_ids"].shape[0] == 2
