@@ -314,17 +314,24 @@ def test_packed_rows_with_videos_give_the_unpacked_loss(tiny_model, clips, name)
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["qwen2_5_vl", "qwen3_vl"])
-def test_tiny_model_trains_on_a_video_dataset(tmp_path, tiny_model, clips, name):
-    """`vlmtrain run` on records mixing text, images and videos: the loss falls."""
+def test_tiny_model_trains_on_a_video_dataset(tmp_path, tiny_model, tiny_loaded, clips, name):
+    """`vlmtrain run` on records mixing text, images and videos: the loss falls; a record whose video
+    tokens run past max_length is dropped and listed before training, never cut."""
     from run_helpers import FAST, write_config
 
     from data_helpers import write_canonical
     from vlmtrain.cli import cli
+    from vlmtrain.tokens.count import count_records
 
     records = [
         video_record("a", [clips["r10"]]),
-        video_record("b", [clips["ntsc"]], answer="Noise, then more noise."),
+        video_record("b", [clips["ntsc"]], with_image=True, answer="Noise, then more noise."),
+        video_record("long", [clips["r60"]] * 6),
     ]
+    family, processor, _model = tiny_loaded(name)
+    counts, _problems = count_records(records, processor, family)
+    max_length = max(c.length for c in counts[:2])
+    assert counts[2].length > max_length
     for r in records:
         r["videos"] = [
             {"bytes": Path(v["path"]).read_bytes(), "path": Path(v["path"]).name} for v in r["videos"]
@@ -333,13 +340,17 @@ def test_tiny_model_trains_on_a_video_dataset(tmp_path, tiny_model, clips, name)
     out = tmp_path / "out"
     config = write_config(
         tmp_path / "run.yaml", model_name_or_path=str(tiny_model(name)), data_dir=str(data), output_dir=str(out),
-        **{**FAST, "max_steps": 6},
+        max_length=max_length, **{**FAST, "max_steps": 6},
     )  # fmt: skip
     result = CliRunner().invoke(cli, ["run", str(config)])
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (out / "trainer_log.jsonl").read_text().splitlines()]
     loss = [r["loss"] for r in rows if "loss" in r]
     assert len(loss) == 6 and loss[-1] < loss[0] - 0.1, loss
+    dropped = [json.loads(line) for line in (out / "dropped_overlength.jsonl").read_text().splitlines()]
+    assert dropped == [
+        {"split": "train", "index": 2, "id": "long", "tokens": counts[2].length, "max_length": max_length}
+    ]
 
 
 def test_fsdp_keepalive_row_only_for_batches_without_images_or_videos(tiny_loaded, clips):
