@@ -103,7 +103,14 @@ PROCESSORS = list(_video_processors())
 def test_sampled_frames_equal_the_real_processor_on_the_whole_video(clips, which, clip):
     import torch
 
-    from vlmtrain.encoding.video import VideoSettings, configure, decode_frames, plan_video, video_header
+    from vlmtrain.encoding.video import (
+        VideoSettings,
+        configure,
+        decode_frames,
+        load_video,
+        plan_video,
+        video_header,
+    )
     from vlmtrain.families import resolve_family
 
     family_name, make = _video_processors()[which]
@@ -131,6 +138,12 @@ def test_sampled_frames_equal_the_real_processor_on_the_whole_video(clips, which
     np.testing.assert_array_equal(frames, whole[plan.indices])
     ours = vp(videos=[frames], video_metadata=[plan.metadata()], do_sample_frames=False, return_tensors="pt")
     assert ours["video_grid_thw"].tolist() == ref["video_grid_thw"].tolist()
+    assert torch.equal(ours["pixel_values_videos"], ref["pixel_values_videos"])
+    # the collator's route: each frame resized by the processor's own resize as it is decoded
+    resized, _plan = load_video({"bytes": None, "path": str(clips[clip])}, rule, vp, "record 'x' $.videos[0]")
+    assert resized.shape == (len(plan.indices), plan.height, plan.width, 3)
+    ours = vp(videos=[resized], video_metadata=[plan.metadata()], do_sample_frames=False, do_resize=False,
+              return_tensors="pt")  # fmt: skip
     assert torch.equal(ours["pixel_values_videos"], ref["pixel_values_videos"])
 
 

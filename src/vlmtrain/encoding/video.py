@@ -177,7 +177,7 @@ def video_header(video: dict, base_dir: str | None = None):
     return videos.probe(_source(video, base_dir), max_pixels=None)
 
 
-def decode_frames(source, header, indices: list[int]):
+def decode_frames(source, header, indices: list[int], post=None):
     """uint8 [len(indices), H, W, 3] RGB: the frames at `indices` (positions in presentation order, as a
     full decode numbers them), turned as the container declares. Each is reached by a seek to the keyframe
     before it, unless decoding on from the frame before is shorter; the whole file is never decoded
@@ -192,34 +192,39 @@ def decode_frames(source, header, indices: list[int]):
         source = _source(source)
     wanted = sorted(set(indices))
     got: dict[int, Any] = {}
+    k = (header.rotation // 90) % 4
+
+    def convert(frame):  # turned as declared, then `post` (the processor's resize), one frame at a time
+        image = frame.to_ndarray(format="rgb24")
+        image = np.rot90(image, k) if k else image
+        return post(image) if post is not None else image
+
     with av.open(source if isinstance(source, str) else _Buffer(source)) as container:
         s = _video_stream(container)
         entries = sorted(s.index_entries, key=lambda e: e.timestamp)  # decode order
-        if not (len(entries) == header.frames and _decode_seeking(container, s, entries, wanted, got)):
+        if not (
+            len(entries) == header.frames and _decode_seeking(container, s, entries, wanted, got, convert)
+        ):
             got.clear()
             container.seek(0)
-            _decode_in_order(container, s, wanted, got)
+            _decode_in_order(container, s, wanted, got, convert)
     missing = [i for i in wanted if i not in got]
     if missing:
         raise ValueError(f"frames {missing[:5]} of {header.frames} do not decode (the file ends early)")
-    frames = [got[i] for i in indices]
-    k = (header.rotation // 90) % 4
-    if k:
-        frames = [np.rot90(f, k) for f in frames]
-    return np.ascontiguousarray(np.stack(frames))
+    return np.ascontiguousarray(np.stack([got[i] for i in indices]))
 
 
-def _decode_in_order(container, s, wanted, got) -> None:
+def _decode_in_order(container, s, wanted, got, convert) -> None:
     want = set(wanted)
     last = wanted[-1]
     for n, frame in enumerate(container.decode(s)):
         if n in want:
-            got[n] = frame.to_ndarray(format="rgb24")
+            got[n] = convert(frame)
         if n >= last:
             return
 
 
-def _decode_seeking(container, s, entries, wanted, got) -> bool:
+def _decode_seeking(container, s, entries, wanted, got, convert) -> bool:
     """Seek per group of pictures. `entries` are the index's samples in decode order (their timestamps are
     decode times); a keyframe that opens a closed group is shown first of it, so the group's frames are
     presentation indices [its decode position, the next keyframe's). After a seek the decoder gives the
@@ -244,19 +249,47 @@ def _decode_seeking(container, s, entries, wanted, got) -> bool:
             first = False
             position += 1
             if position == n:
-                got[n] = frame.to_ndarray(format="rgb24")
+                got[n] = convert(frame)
                 break
     return True
 
 
+def frame_resizer(video_processor, plan: VideoPlan):
+    """uint8 [H, W, 3] -> uint8 [plan.height, plan.width, 3] by the video processor's own resize (the
+    torchvision call its `resize` makes, same interpolation and antialias), one frame at a time: a long or
+    large video never holds its sampled frames at full resolution. The processor then runs with do_resize
+    off (`RESIZED`)."""
+    import numpy as np
+    import torch
+    from transformers.image_processing_backends import TorchvisionBackend
+    from transformers.image_utils import SizeDict
+
+    size = SizeDict(height=plan.height, width=plan.width)
+
+    def resize(image):
+        tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+        out = TorchvisionBackend.resize(
+            video_processor, image=tensor, size=size, resample=video_processor.resample
+        )
+        return out.permute(1, 2, 0).numpy()
+
+    return resize
+
+
+# What the processor call takes for frames `load_video` already resized (the videos' setting only).
+RESIZED = {"videos_kwargs": {"do_resize": False}}
+
+
 def load_video(video: dict, rule: VideoRule, video_processor, where: str, base_dir: str | None = None):
-    """(frames, plan) of one canonical video, or VlmTrainError naming `where` (record and path)."""
+    """(frames, plan) of one canonical video, frames already resized as the processor resizes them (call
+    the processor with `RESIZED`), or VlmTrainError naming `where` (record and path)."""
     from vlmdata.videos import VideoError
 
     try:
         header = video_header(video, base_dir)
         plan = plan_video(rule, video_processor, header)
-        frames = decode_frames(_source(video, base_dir), header, plan.indices)
+        post = frame_resizer(video_processor, plan) if getattr(video_processor, "do_resize", True) else None
+        frames = decode_frames(_source(video, base_dir), header, plan.indices, post)
     except (VideoError, ValueError) as exc:
         raise VlmTrainError(f"{where} ({video.get('path') or 'embedded bytes'}): {exc}") from exc
     except ImportError as exc:

@@ -40,7 +40,7 @@ from vlmtrain.encoding.records import (
     to_template_messages,
 )
 from vlmtrain.encoding.template_date import pin_template_date, render_template
-from vlmtrain.encoding.video import VideoRule, configure, load_video, plan_video, video_header
+from vlmtrain.encoding.video import RESIZED, VideoRule, configure, load_video, plan_video, video_header
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.real_template import TEMPLATE_FILE, RealTemplate
 from vlmtrain.tiny.common import TinyModel
@@ -432,6 +432,7 @@ class Family:
             kwargs["videos"] = [frames for frames, _plan in videos]
             kwargs["video_metadata"] = [plan.metadata() for _frames, plan in videos]
             kwargs["do_sample_frames"] = False
+            kwargs.update(RESIZED)  # frames come resized as the video processor resizes them
         check_image_count(record, images)
         for k, image in enumerate(images):  # refused by name, not by the processor's opaque error
             why = self.image_refusal(processor, *image.size)
