@@ -457,7 +457,8 @@ class Family:
             media = [p["type"] for p in msg["content"] if p["type"] in ("image", "video")]
             if msg["role"] in self.string_content_roles and media:
                 raise VlmTrainError(
-                    f"record {record.get('id')!r} $.messages[{i}]: an {media[0]} in a {msg['role']} turn; the "
+                    f"record {record.get('id')!r} $.messages[{i}]: {'an image' if media[0] == 'image' else 'a video'} "
+                    f"in a {msg['role']} turn; the "
                     f"{self.name} chat template takes {msg['role']} turns as text only"
                 )
         refuse_parts(record, self.name, self.supported_parts, {"video": self.video_refusal})
