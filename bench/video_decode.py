@@ -2,11 +2,12 @@
 
     python bench/video_decode.py [--durations 10 60] [--repeats 3] [--out bench/results/video_decode.json]
 
-Writes H.264 test videos (30 fps, 96x72 noise, a keyframe every 2 s, as phones write them) of each
-duration, then for each runs, each time in a fresh process (so peak RSS is the route's own):
-  ours:          header only (vlmdata.videos.probe), the frame indices from the video processor's own
-                 sample_frames on it (encoding/video.py plan_video), only those frames decoded by seeking
-                 per group of pictures, then the video processor with do_sample_frames off
+Writes H.264 test videos (30 fps, 1280x720 by default, a keyframe every 2 s, as phones write them) of
+each duration, then for each runs, each time in a fresh process (so peak RSS is the route's own):
+  ours:          the collator's route (encoding/video.py load_video): header only (vlmdata.videos.probe),
+                 the frame indices from the video processor's own sample_frames on it, only those frames
+                 decoded by seeking per group of pictures, each resized by the processor's own resize as
+                 it is decoded, then the video processor with do_sample_frames and do_resize off
   transformers:  transformers.video_utils.load_video(backend="pyav") with the same processor's
                  sample_frames as sample_indices_fn (it decodes the stream from the start and keeps the
                  sampled frames), then the video processor with do_sample_frames off
@@ -49,16 +50,15 @@ def video_processor():
 def route(name: str, path: str) -> dict:
     import hashlib
 
-    from vlmtrain.encoding.video import _NOT_SAMPLING, decode_frames, plan_video, video_header
+    from vlmtrain.encoding.video import _NOT_SAMPLING, RESIZED, load_video
     from vlmtrain.families import resolve_family
 
     vp = video_processor()
     start = time.perf_counter()
-    if name == "ours":
-        header = video_header({"bytes": None, "path": path})
-        plan = plan_video(resolve_family("qwen3_vl").video, vp, header)
-        frames = decode_frames(path, header, plan.indices)
-        meta = plan.metadata()
+    extra = {}
+    if name == "ours":  # the collator's route: each sampled frame resized as it is decoded
+        frames, plan = load_video({"bytes": None, "path": path}, resolve_family("qwen3_vl").video, vp, path)
+        meta, extra = plan.metadata(), RESIZED
     else:
         from transformers.video_utils import load_video
 
@@ -68,7 +68,8 @@ def route(name: str, path: str) -> dict:
             return vp.sample_frames(metadata=metadata, **kwargs)
 
         frames, meta = load_video(path, backend="pyav", sample_indices_fn=sample)
-    out = vp(videos=[frames], video_metadata=[meta], do_sample_frames=False, return_tensors="pt")
+    out = vp(videos=[frames], video_metadata=[meta], do_sample_frames=False, return_tensors="pt",
+             **extra.get("videos_kwargs", {}))  # fmt: skip
     seconds = time.perf_counter() - start
     pixels = out["pixel_values_videos"].numpy().tobytes()
     return {
@@ -80,20 +81,21 @@ def route(name: str, path: str) -> dict:
     }
 
 
-def write_video(path: Path, seconds: float) -> Path:
+def write_video(path: Path, seconds: float, width: int, height: int) -> Path:
+    """A moving colour pattern (cheap to encode, decoded at full cost), a keyframe every 2 s."""
     import av
     import numpy as np
 
     rate = Fraction(30)
+    y, x = np.mgrid[0:height, 0:width]
     with av.open(str(path), "w", options={"movflags": "faststart"}) as c:
         s = c.add_stream("libx264", rate=rate)
-        s.width, s.height, s.pix_fmt = 96, 72, "yuv420p"
+        s.width, s.height, s.pix_fmt = width, height, "yuv420p"
         s.options = {"preset": "ultrafast"}
         s.codec_context.gop_size = 60
-        rng = np.random.default_rng(0)
-        for _ in range(int(seconds * 30)):
-            frame = av.VideoFrame.from_ndarray(rng.integers(0, 255, (72, 96, 3), np.uint8), "rgb24")
-            for packet in s.encode(frame):
+        for i in range(int(seconds * 30)):
+            image = np.stack([(x + 3 * i) % 256, (y + i) % 256, (x + y + 5 * i) % 256], -1).astype(np.uint8)
+            for packet in s.encode(av.VideoFrame.from_ndarray(image, "rgb24")):
                 c.mux(packet)
         for packet in s.encode():
             c.mux(packet)
@@ -104,6 +106,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--durations", type=float, nargs="+", default=[10, 60])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--size", type=int, nargs=2, default=[1280, 720], metavar=("W", "H"))
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "video_decode.json"))
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -114,7 +117,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for duration in args.durations:
-            path = write_video(Path(tmp) / f"v{int(duration)}.mp4", duration)
+            path = write_video(Path(tmp) / f"v{int(duration)}.mp4", duration, *args.size)
             row = {"duration_s": duration, "file_mb": round(path.stat().st_size / 2**20, 2)}
             for name in ("ours", "transformers"):
                 runs = []
@@ -137,7 +140,8 @@ def main() -> None:
             print(json.dumps(row))
     report = {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load_1min": os.getloadavg()[0]},
-        "video": "H.264 30 fps 96x72 noise, keyframe every 60 frames",
+        "video": f"H.264 30 fps {args.size[0]}x{args.size[1]} moving pattern, keyframe every 60 frames",
+        "repeats": args.repeats,
         "processor": "Qwen3VLVideoProcessor as Qwen3-VL-8B-Instruct configures it (2 fps)",
         "results": results,
     }
