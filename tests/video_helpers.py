@@ -20,8 +20,9 @@ REAL_MP3 = FIXTURES / "real_data" / "lf-mllm-video-audio-demo" / "mllm_demo_data
 
 
 def write_video(path: Path, frames=3, size=(32, 32), rate=NTSC, rotation=None, times_ms=None, codec="libx264",
-                faststart=True, seed=0) -> Path:  # fmt: skip
-    """frames of noise (so that every frame costs bytes); times_ms: variable frame times, in ms."""
+                faststart=True, seed=0, gop=None) -> Path:  # fmt: skip
+    """frames of noise (so that every frame costs bytes); times_ms: variable frame times, in ms; gop: frames
+    between keyframes (the encoder's default otherwise)."""
     import av
     import numpy as np
 
@@ -32,6 +33,8 @@ def write_video(path: Path, frames=3, size=(32, 32), rate=NTSC, rotation=None, t
         s.width, s.height, s.pix_fmt = width, height, "yuv420p"
         if codec == "libx264":
             s.options = {"preset": "ultrafast"}
+        if gop is not None:
+            s.codec_context.gop_size = gop
         if rotation is not None:
             s.set_display_rotation(rotation)
         if times_ms is not None:

@@ -37,13 +37,15 @@ def load_settings(config_path, overrides: dict | None = None, config_overrides=(
     return cfg
 
 
-def load_processor(model_dir, template_date: str | None = None):
+def load_processor(model_dir, template_date: str | None = None, video_settings=None):
     """(family, processor) for a local model folder, the family's own processor class, its chat template
-    seeing `template_date` (None: today) as the date."""
+    seeing `template_date` (None: today) as the date, its video processor set to the run's video settings."""
     from vlmtrain.families import resolve_family
 
     family = resolve_family(model_dir)
-    return family, family.load_processor(model_dir, template_date=template_date)
+    return family, family.load_processor(
+        model_dir, template_date=template_date, video_settings=video_settings
+    )
 
 
 def check_data(data_dir, model_dir, max_length: int, split: str = "train", batch_size: int = 8) -> Report:
@@ -55,7 +57,9 @@ def check_data(data_dir, model_dir, max_length: int, split: str = "train", batch
 def check_config(config_path, overrides: dict | None = None, verify: int = 0, config_overrides=()):
     """`vlmtrain check CONFIG`: settings, processor, family and the report over the configured split."""
     cfg = load_settings(config_path, overrides, config_overrides)
-    family, processor = load_processor(cfg["model_name_or_path"], cfg["template_date"])
+    from vlmtrain.encoding.video import settings_from
+
+    family, processor = load_processor(cfg["model_name_or_path"], cfg["template_date"], settings_from(cfg))
     report = preflight(
         data.iter_split(cfg["data_dir"], cfg["train_split"]),
         processor,

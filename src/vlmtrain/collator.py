@@ -9,7 +9,8 @@ labels are -100 everywhere except the assistant turns and their end-of-turn toke
 or padding. A record longer than `max_length` is an error naming it: cutting a sequence could split an
 image's tokens from its pixels, so the run command filters long records before training.
 
-keep_vision=True (sharded runs, see `vlmtrain.fsdp`): a batch without any image gets one label-free
+keep_vision=True (sharded runs, see `vlmtrain.fsdp`): a batch without any image or video (the same vision
+tower takes both) gets one label-free
 image row, so every rank runs the vision tower and FSDP's collectives match across ranks.
 """
 
@@ -47,7 +48,7 @@ class VLMCollator:
                     "(`vlmtrain check` lists them)"
                 )
             feats.append(feat)
-        if self.keep_vision and not any(rec.get("images") for rec in records):
+        if self.keep_vision and not any(rec.get("images") or rec.get("videos") for rec in records):
             if self._keepalive is None:
                 from vlmtrain.fsdp import keepalive_feature
 

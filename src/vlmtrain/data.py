@@ -31,6 +31,9 @@ from vlmtrain.errors import ConfigError, VlmTrainError
 from vlmtrain.runfolder import DROPPED_NAME
 
 COLUMNS = ["id", "messages", "images"]  # what counting reads
+MEDIA_COLUMNS = [
+    "videos"
+]  # read too where the shards have them (shards from before vlmdata carried videos do not)
 BATCH_ROWS = 512
 
 
@@ -67,9 +70,19 @@ def iter_split(
     """The split's records streamed from its shards, images left undecoded: (file, first index in that
     file, [record, ...]) per batch, only the columns counting needs (what `vlmtrain check` counts, without
     building a dataset). The same files `load_split` reads."""
-    split_files(data_dir, split)
+    files = split_files(data_dir, split)
+    columns = COLUMNS + [c for c in MEDIA_COLUMNS if c in _column_names(files[0])]
     with shard_errors():
-        yield from shards.iter_split(data_dir, split, columns=COLUMNS, batch_size=batch_size)
+        yield from shards.iter_split(data_dir, split, columns=columns, batch_size=batch_size)
+
+
+def _column_names(path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_schema(path).names
+    except Exception:  # an unreadable shard: shards.iter_split names it
+        return []
 
 
 def load_split(data_dir: str | Path, split: str, max_samples: int | None = None, decode: bool = False):
@@ -87,7 +100,7 @@ def load_split(data_dir: str | Path, split: str, max_samples: int | None = None,
 
 
 def dataset_chunks(
-    dataset, batch_size: int = BATCH_ROWS, columns=COLUMNS
+    dataset, batch_size: int = BATCH_ROWS, columns=(*COLUMNS, *MEDIA_COLUMNS)
 ) -> Iterator[tuple[int, list[dict]]]:
     """(position of the first, [record, ...]) over a dataset's rows in order, read from its Arrow table:
     images stay {"bytes", "path"} whatever its Image feature says, and memory stays at one batch."""
@@ -129,11 +142,13 @@ def located(chunks, bounds) -> Iterator[tuple[str | None, int, list[dict]]]:
 
 def refuse_video_audio(dataset, files) -> None:
     """vlmdata carries videos and audios (the shards' `videos`/`audios` columns); vlmtrain does not train
-    on them yet. Refuse, naming the first such record, instead of training on the text around them.
+    on audio yet. Refuse, naming the first such record, instead of training on the text around it. Videos
+    pass: the family trains on them or refuses the record by name (`Family.refuse_parts`), in `vlmtrain
+    check` and the run's pre-flight count alike.
     Read from the dataset's own Arrow table (no second read of the shards)."""
     import pyarrow.compute as pc
 
-    media = [c for c in ("videos", "audios") if c in dataset.column_names]
+    media = [c for c in ("audios",) if c in dataset.column_names]
     if not media:
         return  # shards from before vlmdata carried them
     table = dataset.with_format("arrow")
@@ -148,7 +163,7 @@ def refuse_video_audio(dataset, files) -> None:
             raise VlmTrainError(
                 f"{path} record {k} (id {part.column('id')[k].as_py()}): has "
                 f"{counts[k].as_py()} {column[:-1]}(s) ({len(found)} record(s) in this shard have "
-                f"{column}); vlmtrain does not train on video or audio yet. Drop those records, or train with "
+                f"{column}); vlmtrain does not train on audio yet. Drop those records, or train with "
                 "a tool that does (the sharegpt export keeps them for LLaMA-Factory)"
             )
 

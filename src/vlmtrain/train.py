@@ -40,6 +40,7 @@ def _train(cfg: dict[str, Any]) -> Path:
     from vlmtrain.config import resolve_template_date, resolved_config, to_training_args
     from vlmtrain.data import load_split, preflight, training_collator
     from vlmtrain.encoding.template_date import reads_date
+    from vlmtrain.encoding.video import settings_from
     from vlmtrain.families import resolve_family
     from vlmtrain.fsdp import fill_fsdp_config, meta_model
     from vlmtrain.methods import apply_method, load_model, resolve_precision, trainable_summary
@@ -84,7 +85,9 @@ def _train(cfg: dict[str, Any]) -> Path:
         atomic_write_text(out / CONFIG_NAME, yaml.safe_dump(resolved_config(args, cfg), sort_keys=False))
 
     try:
-        processor = family.load_processor(args.model_name_or_path, template_date=args.template_date)
+        processor = family.load_processor(
+            args.model_name_or_path, template_date=args.template_date, video_settings=settings_from(args)
+        )
         train_ds = load_split(args.data_dir, args.train_split, args.max_train_samples)
         notices: list[str] = []
         train_ds = preflight(args, train_ds, processor, family, args.train_split, notices)

@@ -150,6 +150,37 @@ class VlmTrainConfig(SFTConfig):
             "schema": {"minimum": 1},
         },
     )
+    # ---- videos (families with a video rule: frames sampled as their video processor samples them) ----
+    video_fps: float | None = field(
+        default=None,
+        metadata={
+            "help": "Frames sampled per second of video; default: the checkpoint's video processor's (2 where "
+            "it samples none, as Qwen's qwen-vl-utils does).",
+            "schema": {"exclusiveMinimum": 0},
+        },
+    )
+    video_min_frames: int | None = field(
+        default=None,
+        metadata={
+            "help": "At least this many frames per video (default: the checkpoint's).",
+            "schema": {"minimum": 1},
+        },
+    )
+    video_max_frames: int | None = field(
+        default=None,
+        metadata={
+            "help": "At most this many frames per video (default: the checkpoint's).",
+            "schema": {"minimum": 1},
+        },
+    )
+    video_max_pixels: int | None = field(
+        default=None,
+        metadata={
+            "help": "The video processor's pixel budget (its size longest_edge: per frame for Qwen2-VL and "
+            "Qwen2.5-VL, over all frames for Qwen3-VL); default: the checkpoint's.",
+            "schema": {"minimum": 1},
+        },
+    )
     on_overlength: str = field(
         default="drop",
         metadata={

@@ -216,13 +216,11 @@ def test_key_value_overrides_as_in_run(tmp_path, granite_data):
         ("gemma3n", "audio"),
         ("gemma4", "audio"),
         ("gemma4", "video"),
-        ("qwen3_vl", "video"),
-        ("qwen3_5", "video"),
         ("glm4v", "video"),
     ],
 )
 def test_other_modality_parts_are_refused_with_the_record(tmp_path, tiny_model, name, kind):
-    """Families whose models also take audio (or video) train on images only for now: such a part is a
+    """Families whose models also take audio (or video) and have no rule for it train on images only: such a part is a
     problem naming the record and the part (check), and the collator refuses the record the same way."""
     from vlmtrain.errors import VlmTrainError
     from vlmtrain.families import resolve_family

@@ -11,6 +11,16 @@ import io
 from vlmtrain.errors import VlmTrainError
 
 
+def check_video_count(record: dict) -> None:
+    n_parts = sum(p["type"] == "video" for m in record["messages"] for p in m["content"])
+    n_videos = len(record.get("videos") or [])
+    if n_parts != n_videos:
+        raise VlmTrainError(
+            f"record {record.get('id')!r}: {n_parts} video part(s) in messages but {n_videos} video(s); "
+            "the k-th video part takes videos[k] (`vlmdata validate` finds these)"
+        )
+
+
 def check_image_count(record: dict, images: list) -> None:
     n_parts = sum(p["type"] == "image" for m in record["messages"] for p in m["content"])
     if n_parts != len(images):
@@ -43,7 +53,9 @@ def to_template_messages(
                 content = [{"type": "text", "text": content}]
         else:
             content = [
-                {"type": "image"} if p["type"] == "image" else {"type": "text", "text": p["text"]}
+                {"type": p["type"]}
+                if p["type"] in ("image", "video")
+                else {"type": "text", "text": p["text"]}
                 for p in m["content"]
             ]
         out.append({"role": m["role"], "content": content})

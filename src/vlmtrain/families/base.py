@@ -33,8 +33,14 @@ from vlmtrain.encoding.align import IGNORE_INDEX, align_labels, space_ids
 from vlmtrain.encoding.batch import collate_features
 from vlmtrain.encoding.expansion import Expansion, TokenRule, any_size_taken, image_token_placeholder
 from vlmtrain.encoding.parts import refuse_parts
-from vlmtrain.encoding.records import check_image_count, decode_images, to_template_messages
+from vlmtrain.encoding.records import (
+    check_image_count,
+    check_video_count,
+    decode_images,
+    to_template_messages,
+)
 from vlmtrain.encoding.template_date import pin_template_date, render_template
+from vlmtrain.encoding.video import RESIZED, VideoRule, configure, load_video, plan_video, video_header
 from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.real_template import TEMPLATE_FILE, RealTemplate
 from vlmtrain.tiny.common import TinyModel
@@ -127,9 +133,10 @@ class Family:
     # (encoding/mrope.py), per model type where one family spans several, as `model_class(es)`.
     rope_index_class: str | None = None
     rope_index_classes: dict[str, str] = field(default_factory=dict)
-    # The model takes other modalities too (audio, video): every path that renders a record (labels,
-    # counts, prompts) refuses such parts with the record's id instead of rendering them as empty text.
-    image_and_text_only: bool = False
+    # The video rule (tokens.py `VIDEO`, see encoding/video.py): frames sampled and resized as the family's
+    # video processor does, from the container header. None: video parts are refused (`refuse_parts`).
+    video: VideoRule | None = None
+    video_refusal: str = ""  # why a family without a video rule has none, said when it refuses a video part
     # Image-processor backends transformers has for this family: LFM2-VL's exists only torchvision-backed.
     image_backends: tuple[str, ...] = ("torchvision", "pil")
     # The published chat template of a checkpoint the family claims (real_template.py): the tiny model
@@ -201,7 +208,9 @@ class Family:
         return torch.arange(feat["input_ids"].shape[1]).unsqueeze(0)
 
     # ---- loading -------------------------------------------------------------------------------
-    def load_processor(self, path, image_backend: str | None = None, template_date: str | None = None):
+    def load_processor(
+        self, path, image_backend: str | None = None, template_date: str | None = None, video_settings=None
+    ):
         """The family's processor class (AutoProcessor can silently return a bare tokenizer).
 
         image_backend: None -> transformers' choice (the torchvision-backed image processor where
@@ -209,8 +218,13 @@ class Family:
         forces it (Qwen2VLImageProcessorPil / Qwen2VLImageProcessor). Video processors stay torchvision.
         template_date: the date ("2026-12-07") its chat template sees as today in every render (a run's
         `template_date`); None -> today's, fixed for this processor's life (`encoding.template_date`).
+        video_settings: the run's `VideoSettings`, written onto the video processor of a family with a
+        video rule (encoding/video.py `configure`); the checkpoint's values where None.
         """
-        return pin_template_date(self._load_processor(path, image_backend), template_date)
+        processor = pin_template_date(self._load_processor(path, image_backend), template_date)
+        if self.video is not None and getattr(processor, "video_processor", None) is not None:
+            configure(processor.video_processor, video_settings)
+        return processor
 
     def _load_processor(self, path, image_backend: str | None):
         import transformers
@@ -436,7 +450,9 @@ class Family:
             )
         return len(before), len(through)
 
-    def call_processor(self, processor, text: str, images: list, record: dict) -> dict:
+    def call_processor(self, processor, text: str, images: list, record: dict, videos=()) -> dict:
+        """videos: [(frames, plan), ...] from `load_videos`: the sampled frames go in with their metadata
+        and do_sample_frames off, so the processor keeps exactly those frames."""
         kwargs = {
             "text": [text],
             "return_tensors": "pt",
@@ -445,13 +461,20 @@ class Family:
         }
         if images:
             kwargs["images"] = self.images_arg(images)
+        if videos:
+            kwargs["videos"] = [frames for frames, _plan in videos]
+            kwargs["video_metadata"] = [plan.metadata() for _frames, plan in videos]
+            kwargs["do_sample_frames"] = False
+            kwargs.update(RESIZED)  # frames come resized as the video processor resizes them
         check_image_count(record, images)
         for k, image in enumerate(images):  # refused by name, not by the processor's opaque error
             why = self.image_refusal(processor, *image.size)
             if why:
                 raise VlmTrainError(f"record {record.get('id')!r} $.images[{k}]: {why}")
         try:
-            return dict(processor(**kwargs))
+            out = dict(processor(**kwargs))
+            out.pop("video_metadata", None)  # the plan's own, handed back; not a model input
+            return out
         except (ValueError, TypeError, IndexError) as exc:
             raise VlmTrainError(
                 f"record {record.get('id')!r}: the {self.processor_class} refused it: {exc}"
@@ -459,18 +482,25 @@ class Family:
 
     def refuse_parts(self, record: dict) -> None:
         """Raise VlmTrainError naming the record at an image in a turn whose content reaches the template as
-        a string or as one text part (`string_content_roles`, `one_part_roles`), then at a part other than
-        text or image, where the model takes
-        other modalities (`image_and_text_only`)."""
+        a string or as one text part (`string_content_roles`, `one_part_roles`), then at a part this family
+        does not train on (`supported_parts`: text, image, and video where it has a video rule), in every
+        family: every path that renders a record (labels, counts, prompts) refuses such parts with the
+        record's id instead of rendering them as empty text."""
+        text_only = (*self.string_content_roles, *self.one_part_roles)
         for i, msg in enumerate(record["messages"]):
-            text_only = (*self.string_content_roles, *self.one_part_roles)
-            if msg["role"] in text_only and any(p["type"] == "image" for p in msg["content"]):
+            media = [p["type"] for p in msg["content"] if p["type"] in ("image", "video")]
+            if msg["role"] in text_only and media:
                 raise VlmTrainError(
-                    f"record {record.get('id')!r} $.messages[{i}]: an image in a {msg['role']} turn; the "
+                    f"record {record.get('id')!r} $.messages[{i}]: {'an image' if media[0] == 'image' else 'a video'} "
+                    f"in a {msg['role']} turn; the "
                     f"{self.name} chat template takes {msg['role']} turns as text only"
                 )
-        if self.image_and_text_only:
-            refuse_parts(record, self.name)
+        refuse_parts(record, self.name, self.supported_parts, {"video": self.video_refusal})
+
+    @property
+    def supported_parts(self) -> tuple[str, ...]:
+        """The part types this family trains on: text and image, and video where it has a video rule."""
+        return ("text", "image", "video") if self.video is not None else ("text", "image")
 
     def image_refusal(self, processor, width: int, height: int) -> str | None:
         """Why this family's image processor would raise on a width x height image (None: it takes it),
@@ -489,12 +519,17 @@ class Family:
                 f"record {record.get('id')!r}: no assistant turn, so nothing to train on; "
                 "drop the record or set train_on_prompt"
             )
-        out = self.call_processor(processor, text, images, record)
+        videos = self.load_videos(processor, record)
+        out = self.call_processor(processor, text, images, record, videos)
         e_ids = out["input_ids"][0].tolist()
         if train_on_prompt:
             image_ids = self.image_token_ids(processor)
             labels = [IGNORE_INDEX if t in image_ids else t for t in e_ids]
         else:
+            if videos:  # the text the processor writes around each video's frames (Qwen3-VL's timestamps)
+                text, spans = self.expand_videos(
+                    processor, text, spans, [plan for _f, plan in videos], record
+                )
             labels = self.labels_for(processor, text, spans, e_ids, record)
         import torch
 
@@ -543,7 +578,66 @@ class Family:
                 f"record {record.get('id')!r}: the {self.name} chat template's generation prompt does not "
                 "extend the rendered conversation, so the prompt cannot be built"
             )
-        return self.call_processor(processor, text + prompted[len(plain) :], images, record)
+        videos = self.load_videos(processor, record)
+        return self.call_processor(processor, text + prompted[len(plain) :], images, record, videos)
+
+    # ---- videos (encoding/video.py) --------------------------------------------------------------
+    def load_videos(self, processor, record: dict, base_dir: str | None = None) -> list:
+        """The record's videos as [(frames uint8 [n, H, W, 3], VideoPlan), ...]: only the frames the
+        family's video processor samples, decoded by seeking. VlmTrainError naming the record and video
+        for a video part without its video, a family or processor that takes none, or a bad video."""
+        check_video_count(record)
+        videos = record.get("videos") or []
+        if not videos:
+            return []
+        rid = record.get("id")
+        if self.video is None:
+            raise VlmTrainError(f"record {rid!r}: has videos; the {self.name} family does not train on video")
+        vp = getattr(processor, "video_processor", None)
+        if vp is None:
+            raise VlmTrainError(
+                f"record {rid!r}: the {self.name} processor was loaded without a video processor "
+                "(transformers' video processors need torchvision: pip install torchvision)"
+            )
+        return [
+            load_video(v, self.video, vp, f"record {rid!r} $.videos[{k}]", base_dir)
+            for k, v in enumerate(videos)
+        ]
+
+    def plan_videos(self, processor, record: dict, base_dir: str | None = None) -> list:
+        """The record's VideoPlans from the container headers alone (no frame decoded): what `vlmtrain
+        check` counts. ValueError (a VideoError) naming nothing; the caller names the record."""
+        check_video_count(record)
+        if record.get("videos") and self.video is None:
+            raise VlmTrainError(
+                f"record {record.get('id')!r}: has videos; the {self.name} family does not train on video"
+            )
+        vp = getattr(processor, "video_processor", None)
+        if vp is None and record.get("videos"):
+            raise VlmTrainError(
+                f"record {record.get('id')!r}: the {self.name} processor was loaded without a video processor "
+                "(transformers' video processors need torchvision: pip install torchvision)"
+            )
+        return [plan_video(self.video, vp, video_header(v, base_dir)) for v in record.get("videos") or []]
+
+    def expand_videos(self, processor, text: str, spans, plans, record: dict):
+        """`text` with each video placeholder replaced by what the processor writes for it (runs of video
+        tokens collapsed to one, `VideoRule.expand`), and the assistant spans moved with it:
+        labels align on this text, as on images' placeholders."""
+        placeholder = self.video.placeholder(processor)
+        pieces = text.split(placeholder)
+        if len(pieces) - 1 != len(plans):
+            raise VlmTrainError(
+                f"record {record.get('id')!r}: the rendered prompt has {len(pieces) - 1} video placeholder(s) "
+                f"{placeholder!r} for {len(plans)} video(s)"
+            )
+        out, spans = pieces[0], list(spans)
+        for plan, piece in zip(plans, pieces[1:], strict=True):
+            at, grown = len(out), self.video.expand(processor, plan).text
+            shift = len(grown) - len(placeholder)
+            spans = [(a + shift if a > at else a, b + shift if b > at else b) for a, b in spans]
+            out += grown + piece
+        return out, spans
 
     def encode(self, processor, records: list[dict], train_on_prompt: bool = False):
         """Records -> one padded BatchFeature (input_ids, attention_mask, labels, pixel inputs, ...)."""

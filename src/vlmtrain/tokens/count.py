@@ -32,14 +32,18 @@ class SampleCount:
     length: int  # input_ids the collator produces for this record, before truncation
     image_tokens: list[int] = field(default_factory=list)  # tokens each image expands to
     image_sizes: list[tuple[int, int]] = field(default_factory=list)  # (width, height) after EXIF
-    image_end: int = 0  # position just after the last image token; truncating below it cuts an image
+    image_end: int = 0  # just after the last image or video token; truncating below it cuts an image or video
     method: str = "rule"  # "rule" | "processor" | "stand-in"
     file: str | None = None  # shard the record came from (index is within it)
     position: int | None = None  # 0-based position in the whole split (all shards in order), set by preflight
+    # tokens each video expands to (its frames' tokens and what the processor writes around them: Qwen3-VL's
+    # timestamps), and the frames its video processor samples
+    video_tokens: list[int] = field(default_factory=list)
+    video_frames: list[int] = field(default_factory=list)
 
     @property
     def text_tokens(self) -> int:
-        return self.length - sum(self.image_tokens)
+        return self.length - sum(self.image_tokens) - sum(self.video_tokens)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -77,7 +81,9 @@ def count_records(
     if fallback_reason(processor, family) is not None:
         return _count_with_processor(records, processor, family, start, file, max_pixels, train_on_prompt)
     placeholder = family.image_placeholder(processor)
-    image_token_id = processor.tokenizer.convert_tokens_to_ids(family.image_token)
+    media_ids = {processor.tokenizer.convert_tokens_to_ids(family.image_token)}
+    if family.video is not None:  # video tokens end a sample's media too
+        media_ids.add(processor.tokenizer.convert_tokens_to_ids(family.video.placeholder(processor)))
 
     problems: list[Problem] = []
     # (count without text, extra, expanded text, record, training text, assistant spans)
@@ -92,9 +98,21 @@ def count_records(
             continue
         try:
             text, spans = family.assistant_spans(processor, record)
+            plans = family.plan_videos(processor, record) if record.get("videos") else []
         except VlmTrainError as exc:  # the family refuses the record (its collator would too)
             problems.append(_rejected(index, file, exc))
             continue
+        except ValueError as exc:  # a video vlmdata or the family's video processor refuses
+            problems.append(
+                Problem(
+                    code="video-rejected",
+                    message=f"the video processor would reject a video: {exc}",
+                    where=Location(file=file, record=index, path="$.videos"),
+                    fix="re-encode or drop the video (vlmdata validate reports bad videos)",
+                )
+            )
+            continue
+        videos = [family.video.expand(processor, plan) for plan in plans]
         if not spans and not train_on_prompt:
             problems.append(
                 Problem(
@@ -123,14 +141,21 @@ def count_records(
             continue
         expanded = pieces[0] + "".join(e.text + p for e, p in zip(expansions, pieces[1:], strict=True))
         expanded = family.rewrite_expanded(processor, expanded)
+        if plans:  # the video placeholders as the processor writes them (runs collapsed), after the images':
+            # GLM writes a video's frames with its image token
+            expanded, _ = family.expand_videos(processor, expanded, [], plans, record)
+            text, spans = family.expand_videos(processor, text, spans, plans, record)  # what labels align on
         sample = SampleCount(
             index=index,
             id=rid,
             length=0,
             image_tokens=[e.image_tokens for e in expansions],
             image_sizes=sizes,
+            video_tokens=[v.image_tokens for v in videos],
+            video_frames=[len(plan.indices) for plan in plans],
         )
-        pending.append((sample, sum(e.extra for e in expansions), expanded, record, text, spans))
+        extra = sum(e.extra for e in expansions) + sum(v.extra for v in videos)
+        pending.append((sample, extra, expanded, record, text, spans))
     if not pending:
         return [], problems
 
@@ -158,16 +183,17 @@ def count_records(
                 problems.append(_rejected(sample.index, file, exc))
                 continue
         sample.length = len(toks) + extra
-        last = _last_index(toks, image_token_id)
+        last = _last_index(toks, media_ids)
         sample.image_end = last + 1 + extra if last >= 0 else 0
         counted.append(sample)
     problems.sort(key=lambda p: p.where.record if p.where.record is not None else -1)
     return counted, problems
 
 
-def _last_index(ids: list[int], token_id: int) -> int:
+def _last_index(ids: list[int], token_ids) -> int:
+    token_ids = {token_ids} if isinstance(token_ids, int) else token_ids
     for i in range(len(ids) - 1, -1, -1):
-        if ids[i] == token_id:
+        if ids[i] in token_ids:
             return i
     return -1
 

@@ -39,5 +39,4 @@ FAMILY = Family(
     # the soft token itself, so the placeholder is the processor's image token.
     rule=TokenRule(unsupported=always_counted, expand=tokens.expand),
     image_counts_size_independent=True,
-    image_and_text_only=True,
 )

@@ -33,7 +33,6 @@ FAMILY = WholeConversationFamily(
     template=RealTemplate("google/gemma-4-31B-it", "llama.cpp models/templates, one copy"),
     tiny=tiny.TINY,
     rule=tokens.RULE,
-    image_and_text_only=True,
     packing=None,
     packing_refusal="with use_bidirectional_attention='vision' (the larger checkpoints) each image's tokens "
     "attend to each other in both directions, and the image blocks are found from mm_token_type_ids over "

@@ -28,6 +28,11 @@ from vlmtrain.families.real_template import RealTemplate
 
 FAMILY = QWEN3_VL.derive(
     name="glm4v",
+    # tokens.py `VIDEO` samples, resizes and counts exactly as Glm4vVideoProcessor (tested), but the model
+    # cannot train on it: transformers' Glm4vModel takes its video mask to be its image mask.
+    video=None,
+    video_refusal="transformers' Glm4vModel matches image features against video frames' tokens too (the "
+    "same <|image|> token), so a batch holding images and videos fails in the model",
     model_types=("glm4v", "glm4v_moe"),
     image_token="<|image|>",
     image_related_tokens=("<|begin_of_image|>", "<|end_of_image|>", "<|video|>"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from vlmtrain.encoding.expansion import Expansion, image_token_run, size_get
+from vlmtrain.encoding.video import VideoRule
 
 
 def smart_resize(
@@ -64,3 +65,37 @@ def count(processor, width: int, height: int) -> int:
 
 def expand(processor, width: int, height: int) -> Expansion:
     return image_token_run(processor, count(processor, width, height))
+
+
+# ---- videos (encoding/video.py) ------------------------------------------------------------------------------
+# Each temporal patch of the sampled frames becomes an image run followed by its whole second:
+#     <|video|>  ->  "<|begin_of_image|>" + "<|image|>" x (grid_h * grid_w / 4) + "<|end_of_image|>" + "3" ...
+# the second being int(index / fps) of every other sampled frame (the processor's `replace_video_token`);
+# the template writes <|begin_of_video|><|video|><|end_of_video|> around it. Not the family's `video` yet (see
+# its __init__): exact against Glm4vVideoProcessor and Glm4vProcessor, refused by the model with images.
+def video_resize(vp, num_frames: int, height: int, width: int) -> tuple[int, int]:
+    from transformers.models.glm4v.video_processing_glm4v import smart_resize as video_smart_resize
+
+    return video_smart_resize(
+        height=height,
+        width=width,
+        num_frames=num_frames,
+        factor=vp.patch_size * vp.merge_size,
+        temporal_factor=vp.temporal_patch_size,
+        min_pixels=size_get(vp.size, "shortest_edge"),
+        max_pixels=size_get(vp.size, "longest_edge"),
+    )
+
+
+def video_expand(processor, plan) -> Expansion:
+    t, h, w = plan.grid_thw
+    per_frame = h * w // processor.video_processor.merge_size**2
+    stamps = [i / plan.fps for i in plan.indices][::2][:t]
+    stamps += [stamps[-1] if stamps else 0] * (t - len(stamps))
+    image = processor.image_token
+    text = "".join(f"<|begin_of_image|>{image}<|end_of_image|>{int(s)}" for s in stamps)
+    framing = len(processor.tokenizer(text, add_special_tokens=False)["input_ids"])
+    return Expansion(text=text, extra=t * (per_frame - 1), image_tokens=framing + t * (per_frame - 1))
+
+
+VIDEO = VideoRule(resize=video_resize, expand=video_expand)

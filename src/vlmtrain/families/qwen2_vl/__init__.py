@@ -25,6 +25,7 @@ FAMILY = Family(
     template=RealTemplate("Qwen/Qwen2-VL-7B-Instruct", "Liger-Kernel test config; openvino.genai"),
     tiny=tiny.TINY,
     rule=tokens.RULE,
+    video=tokens.VIDEO,
     packing="mrope",
     rope_index_class="Qwen2VLModel",
 )

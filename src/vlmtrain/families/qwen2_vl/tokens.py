@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from vlmtrain.encoding.expansion import Expansion, TokenRule, image_token_run, size_get
+from vlmtrain.encoding.video import VideoRule
 
 
 def unsupported(processor) -> str | None:
@@ -59,3 +60,29 @@ def expand(processor, width: int, height: int) -> Expansion:
 
 
 RULE = TokenRule(unsupported=unsupported, expand=expand)
+
+
+# ---- videos (encoding/video.py): `<|video_pad|>` x (grid_t * grid_h * grid_w / merge^2) per video ----------
+def video_resize(vp, num_frames: int, height: int, width: int) -> tuple[int, int]:
+    """Qwen2VLVideoProcessor.resize's target for `num_frames` sampled frames of height x width: the per-frame
+    budget `size["longest_edge"]`, or with `cap_pixels_per_frame` an even share of `max_video_tokens`."""
+    from transformers.models.qwen2_vl.video_processing_qwen2_vl import smart_resize as video_smart_resize
+
+    factor = vp.patch_size * vp.merge_size
+    shortest, longest = size_get(vp.size, "shortest_edge"), size_get(vp.size, "longest_edge")
+    max_pixels = longest
+    if vp.cap_pixels_per_frame:
+        total_pixels = int(vp.max_video_tokens * factor * factor * 0.9)
+        max_pixels = max(
+            min(max_pixels, total_pixels * vp.temporal_patch_size // num_frames), int(shortest * 1.05)
+        )
+    return video_smart_resize(height, width, factor=factor, min_pixels=shortest, max_pixels=max_pixels)
+
+
+def video_expand(processor, plan) -> Expansion:
+    t, h, w = plan.grid_thw
+    n = t * h * w // processor.video_processor.merge_size**2
+    return Expansion(text=processor.video_token, extra=n - 1, image_tokens=n)
+
+
+VIDEO = VideoRule(resize=video_resize, expand=video_expand)

@@ -14,7 +14,8 @@ follows it; each turn is therefore found in the whole conversation's render
 prefixes, and the final answer follows the generation prompt of its history. Records are rendered in
 the template's non-thinking mode (`template_kwargs`: `enable_thinking=False`, Qwen3.5's documented switch): the generation prompt then ends with the empty
 think block, "<|im_start|>assistant\\n<think>\\n\\n</think>\\n\\n", so training and `predict` prompts agree
-and the labels are exactly each answer plus <|im_end|>. Video parts are refused (not supported yet).
+and the labels are exactly each answer plus <|im_end|>. Videos: Qwen3-VL's rule (the same processor class
+and video processor, `<t seconds>` per temporal patch).
 No packing: the linear-attention layers carry state across sample boundaries in a packed row.
 """
 

@@ -9,14 +9,15 @@ text decoder (MoE layers: fused experts, LoRA then reaches attention only). The 
 DeepStack adds features from inner vision blocks to the first LM layers through
 `model.visual.deepstack_merger_list` (counted as vision tower: the contract has one projector prefix,
 `model.visual.merger`). Packed rows take 4-row position ids from the model's own get_rope_index, as
-Qwen2-VL's do (MoE checkpoints: their own model class's). Video parts are refused (not supported yet).
+Qwen2-VL's do (MoE checkpoints: their own model class's). Videos: tokens.py `VIDEO` (frames as
+Qwen3VLVideoProcessor samples them, each temporal patch written with its `<t seconds>` timestamp).
 Tiny model: tiny.py.
 """
 
 from __future__ import annotations
 
 from vlmtrain.families.qwen2_vl import FAMILY as QWEN2_VL
-from vlmtrain.families.qwen3_vl import tiny
+from vlmtrain.families.qwen3_vl import tiny, tokens
 from vlmtrain.families.real_template import RealTemplate
 
 FAMILY = QWEN2_VL.derive(
@@ -35,5 +36,5 @@ FAMILY = QWEN2_VL.derive(
     rope_index_classes={"qwen3_vl_moe": "Qwen3VLMoeModel"},
     template=RealTemplate("Qwen/Qwen3-VL-8B-Instruct", "its GGUF's template, sha256-pinned in TensorSharp"),
     tiny=tiny.TINY,
-    image_and_text_only=True,
+    video=tokens.VIDEO,
 )
