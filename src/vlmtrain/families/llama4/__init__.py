@@ -52,8 +52,8 @@ class Llama4Family(Family):
         model.config.get_text_config().router_aux_loss_coef = 0.0
         return model
 
-    def call_processor(self, processor, text: str, images: list, record: dict) -> dict:
-        out = super().call_processor(processor, text, images, record)
+    def call_processor(self, processor, text: str, images: list, record: dict, videos=()) -> dict:
+        out = super().call_processor(processor, text, images, record, videos)
         pixels = out.get("pixel_values")
         if pixels is not None and pixels.is_floating_point():
             out["pixel_values"] = pixels.float()
