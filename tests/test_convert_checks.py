@@ -6,6 +6,7 @@ absolute image paths."""
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -326,3 +327,16 @@ def test_parquet_inputs_are_checked_and_skipped_row_by_row(tmp_path, layout):
     assert "Skipped 1 invalid record(s)" in result.output
     assert [r["images"] for r in canonical(tmp_path / "out")] == [[g] for g in good]
     assert run("validate", tmp_path / "out").exit_code == 0
+
+
+def test_the_out_lock_appears_with_its_pid_in_one_step(tmp_path):
+    """The lock file is linked into place already holding the writer's pid: a second command that finds it
+    reads a live pid (never an empty file it would take for a killed run's and take over)."""
+    from vlmdata.atomic import _create_with_pid
+
+    lock = tmp_path / ".out.lock"
+    assert _create_with_pid(lock) is True
+    assert lock.read_text() == str(os.getpid())
+    assert _create_with_pid(lock) is False  # taken: left as it is
+    assert lock.read_text() == str(os.getpid())
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock"]  # no private file left behind

@@ -124,29 +124,39 @@ def out_lock(out: Path) -> Iterator[None]:
     whose process is gone (killed) is taken over; a live one makes this command fail at once."""
     lock = out.parent / f".{out.name}.lock"
     for _ in range(2):
+        if _create_with_pid(lock):
+            break
         try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and pid != os.getpid() and alive(pid):
-                raise OutputBusyError(
-                    f"{out} is being written by another vlmdata command (pid {pid}); wait for it to finish "
-                    "or choose another --out"
-                ) from None
-            lock.unlink(missing_ok=True)  # left by a killed run (or unreadable): take it over
-            continue
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
-        break
+            pid = int(lock.read_text().strip() or 0)
+        except (OSError, ValueError):
+            pid = 0
+        if pid and pid != os.getpid() and alive(pid):
+            raise OutputBusyError(
+                f"{out} is being written by another vlmdata command (pid {pid}); wait for it to finish "
+                "or choose another --out"
+            ) from None
+        lock.unlink(missing_ok=True)  # left by a killed run (or unreadable): take it over
     else:
         raise OutputBusyError(f"{out}: another command took the lock {lock} at the same moment; run again")
     try:
         yield
     finally:
         lock.unlink(missing_ok=True)
+
+
+def _create_with_pid(lock: Path) -> bool:
+    """Create `lock` holding this process's pid, in one step: False when it exists. The pid is written to
+    a private file first and hard-linked into place, so another command never sees the lock empty (an
+    empty lock read as a killed run's let two commands write one --out at once)."""
+    mine = lock.with_name(f"{lock.name}.{os.getpid()}")
+    mine.write_text(str(os.getpid()))
+    try:
+        os.link(mine, lock)
+    except FileExistsError:
+        return False
+    finally:
+        mine.unlink(missing_ok=True)
+    return True
 
 
 def alive(pid: int) -> bool:
