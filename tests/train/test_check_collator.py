@@ -125,10 +125,10 @@ def test_check_runs_the_collator_once_per_record_shape(tiny_loaded):
 
     @dataclass
     class OneImageFamily(Family):
-        def call_processor(self, processor, text, images, record):
+        def call_processor(self, processor, text, images, record, videos=()):
             if len(images) > 1:
                 raise VlmTrainError(f"record {record.get('id')!r}: this processor takes one image per call")
-            return super().call_processor(processor, text, images, record)
+            return super().call_processor(processor, text, images, record, videos)
 
     base, proc, _ = tiny_loaded("qwen2_vl")
     fam = base.derive(OneImageFamily, name="one_image")
