@@ -74,19 +74,10 @@ def render_report(report: Report, limit: int = 20):
         )
     )
     pk = d["packing"]
-    per_step = pk["tokens_per_step"]
-
-    def spread(k: str) -> str:
-        return f"{per_step[k]['mean']:.0f} ({per_step[k]['min']}-{per_step[k]['max']})"
-
-    parts.append(
-        Text(
-            f"packing (packing: true): {pk['samples']} samples in {pk['rows']} rows of {report.max_length}, "
-            f"{pk['fill_ratio']:.1%} full, padding {pk['pad_fraction']:.1%}; real tokens per step, mean "
-            f"(min-max): packed {spread('packed')}, length-grouped {spread('length_grouped')}, "
-            f"random {spread('random')}"
-        )
-    )
+    if "refused" in pk:
+        parts.append(Text(f"packing (packing: true): refused for {report.family}: {pk['refused']}"))
+    else:
+        parts.append(Text(packing_line(pk, report.max_length)))
     other = report.problems
     if other:
         parts.append(
@@ -101,3 +92,18 @@ def render_report(report: Report, limit: int = 20):
     else:
         parts.append(Text("ok: every sample fits and every image keeps its tokens", style="green"))
     return Group(*parts)
+
+
+def packing_line(pk: dict, max_length: int) -> str:
+    """One line of `packing_report`'s figures: rows, fill, padding, real tokens per step by order."""
+    per_step = pk["tokens_per_step"]
+
+    def spread(k: str) -> str:
+        return f"{per_step[k]['mean']:.0f} ({per_step[k]['min']}-{per_step[k]['max']})"
+
+    return (
+        f"packing (packing: true): {pk['samples']} samples in {pk['rows']} rows of {max_length}, "
+        f"{pk['fill_ratio']:.1%} full, padding {pk['pad_fraction']:.1%}; real tokens per step, mean "
+        f"(min-max): packed {spread('packed')}, length-grouped {spread('length_grouped')}, "
+        f"random {spread('random')}"
+    )

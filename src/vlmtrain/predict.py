@@ -311,7 +311,7 @@ def predict(
     `template_date`: the date the chat template sees; None: the run folder's (`inference_template_date`).
     The result's "template_date" says which date was used: {"date", "source", "read_by_template"}.
     """
-    from vlmtrain.encoding.template_date import reads_date
+    from vlmtrain.encoding.template_date import prints_date
 
     if (data is None) == (image is None):
         raise VlmTrainError(
@@ -326,7 +326,7 @@ def predict(
         records = load_split(data, split)
     family, processor, net = load_for_inference(model, adapter, device, dtype, date)
     result = run_predictions(family, processor, net, records, out, progress=progress, **generation)
-    result["template_date"] = {"date": date, "source": source, "read_by_template": reads_date(processor)}
+    result["template_date"] = {"date": date, "source": source, "read_by_template": prints_date(processor)}
     if image is not None:
         result["reference"] = None
         result["prediction"] = json.loads(Path(out).read_text().splitlines()[0])["prediction"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from vlmtrain.families import resolve_family
 from vlmtrain.packing.plan import plan_rows, step_batches
 from vlmtrain.sampling import LengthGroupedSampler
 from vlmtrain.tokens.report import Report
@@ -26,9 +27,18 @@ def report_dict(report: Report, limit: int | None = None) -> dict:
     for key, value in counts.items():
         if key == "problems":
             out["padding"] = padding_report(report.lengths, report.batch_size, report.max_length)
-            out["packing"] = packing_report(report.lengths, report.batch_size, report.max_length)
+            out["packing"] = packing_or_refusal(report)
         out[key] = value
     return out
+
+
+def packing_or_refusal(report: Report) -> dict:
+    """`packing_report` on the report's lengths, or {"refused": reason} for a family that cannot be packed
+    exactly (`Family.packing` None): its figures would describe a run `packing: true` refuses."""
+    family = resolve_family(report.family)
+    if family.packing is None:
+        return {"refused": family.packing_refusal or f"{family.name} cannot be packed exactly"}
+    return packing_report(report.lengths, report.batch_size, report.max_length)
 
 
 def batch_padding(lengths: Sequence[int], order: Sequence[int], batch_size: int) -> dict:

@@ -39,7 +39,7 @@ def _train(cfg: dict[str, Any]) -> Path:
     from vlmtrain.callbacks import JsonlLogCallback, plot_loss, trim_log, use_one_progress_display
     from vlmtrain.config import resolve_template_date, resolved_config, to_training_args
     from vlmtrain.data import load_split, preflight, training_collator
-    from vlmtrain.encoding.template_date import reads_date
+    from vlmtrain.encoding.template_date import prints_date
     from vlmtrain.encoding.video import settings_from
     from vlmtrain.families import resolve_family
     from vlmtrain.fsdp import fill_fsdp_config, meta_model
@@ -103,7 +103,7 @@ def _train(cfg: dict[str, Any]) -> Path:
     if main:
         for line in notices:
             notice(line)
-        if reads_date(processor):
+        if prints_date(processor):
             notice(
                 f"vlmtrain: the chat template prints today's date; this run renders it as {args.template_date} "
                 f"(template_date in {out / CONFIG_NAME})"

@@ -413,6 +413,36 @@ def test_check_reports_packing(tiny_model, tmp_path):
     )
 
 
+def test_check_says_packing_is_refused_for_a_family_that_refuses_it(tiny_model, tmp_path):
+    """No packing figures for a family whose runs refuse `packing: true`: the refusal and its reason."""
+    import json
+
+    from click.testing import CliRunner
+    from run_helpers import record, write_config, write_shards
+
+    from vlmtrain.cli import cli
+    from vlmtrain.families import resolve_family
+
+    reason = resolve_family("gemma3").packing_refusal
+    assert reason
+    data = write_shards(tmp_path / "data", {"train": [record(i) for i in range(4)]})
+    config = write_config(
+        tmp_path / "c.yaml",
+        model_name_or_path=str(tiny_model("gemma3")),
+        data_dir=str(data),
+        max_length=512,
+        per_device_train_batch_size=2,
+    )
+    result = CliRunner().invoke(cli, ["check", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["report"]["packing"] == {"refused": reason}
+    text = CliRunner().invoke(cli, ["check", str(config)])
+    assert text.exit_code == 0, text.output
+    shown = " ".join(text.output.split())  # the console wraps long lines
+    assert f"packing (packing: true): refused for gemma3: {reason}" in shown
+    assert "rows of 512" not in shown
+
+
 def test_packing_config_needs_max_length_and_its_own_order():
     from vlmtrain.config import check_semantics
 

@@ -237,15 +237,18 @@ def test_an_unquoted_yaml_date_is_the_date(tmp_path, llama, data):
 
 
 def rendered_texts(monkeypatch) -> list[str]:
-    """Every chat-template render from now on (a spy on transformers' processor method)."""
+    """Every chat-template render of a sample from now on (a spy on transformers' processor method; the
+    probe conversations `prints_date` renders on two fixed dates are left out)."""
     from transformers import ProcessorMixin
 
     seen: list[str] = []
     real = ProcessorMixin.apply_chat_template
+    probes = dates._probes()
 
-    def spy(self, *args, **kwargs):
-        text = real(self, *args, **kwargs)
-        seen.append(text)
+    def spy(self, conversation, *args, **kwargs):
+        text = real(self, conversation, *args, **kwargs)
+        if conversation not in probes:
+            seen.append(text)
         return text
 
     monkeypatch.setattr(ProcessorMixin, "apply_chat_template", spy)
@@ -400,3 +403,22 @@ def test_mistral_small_default_system_prompt_holds_the_run_date_on_any_day(tiny_
     assert "The current date is 2026-12-07.\n\nWhen you're not sure" in rendered["2026-12-08", PINNED]
     for day in ("2026-12-08", "2027-03-01"):
         assert f"The current date is {day}.\n\n" in rendered[day, None]
+
+
+def _registered_names() -> list[str]:
+    from vlmtrain.tiny.make import BUILDERS
+
+    return sorted(BUILDERS)
+
+
+@pytest.mark.parametrize("name", _registered_names())
+def test_the_date_notices_follow_what_the_template_prints(tiny_model, name):
+    """`prints_date` (what `check`, `run` and `predict` report) is true exactly for the templates whose text
+    changes with the date: Llama 3.2 Vision's system header and Mistral Small 3.1's default system prompt.
+    Llama 4's default calls strftime_now and never writes the result: no notice."""
+    from vlmtrain.families import resolve_family
+
+    path = tiny_model(name)
+    proc = resolve_family(path).load_processor(path, template_date="2026-12-07")
+    assert dates.prints_date(proc) is (name in {"mllama", "mistral3"})
+    assert dates.reads_date(proc) is (name in {"mllama", "mistral3", "llama4"})

@@ -38,10 +38,10 @@ def verification(report, asked: int) -> dict:
 
 def template_date(cfg, processor) -> dict:
     """Which date the chat template saw: {"date": "2026-12-07", "source": "today", "read_by_template": True,
-    "message": "chat template date: 2026-12-07 (today: ...)"}; the message only where the template reads it."""
-    from vlmtrain.encoding.template_date import reads_date
+    "message": "chat template date: 2026-12-07 (today: ...)"}; the message only where the template prints it."""
+    from vlmtrain.encoding.template_date import prints_date
 
-    date, source, reads = cfg["template_date"], cfg["template_date_source"], reads_date(processor)
+    date, source, reads = cfg["template_date"], cfg["template_date_source"], prints_date(processor)
     if source == "today":
         source = "today: the config sets no template_date; `vlmtrain run` records the day it starts on"
     message = f"chat template date: {date} ({source})" if reads else None

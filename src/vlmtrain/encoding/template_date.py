@@ -11,6 +11,7 @@ run). Here the date is fixed per processor:
     render_template(processor, messages, add_generation_prompt=True)
       -> "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\\n\\n...Today Date: 07 Dec 2026\\n\\n..."
     template_date(processor) -> "2026-12-07";  reads_date(processor) -> True (the template calls strftime_now)
+    prints_date(processor) -> True (its text differs from one day to another: what the notices say)
 
 How, scoped to each call (no global patching): transformers turns every template kwarg into plain JSON
 data before rendering, so a `strftime_now` function cannot be passed in. Instead the template is handed to
@@ -76,6 +77,50 @@ def reads_date(processor) -> bool:
     """True when the processor's template calls `strftime_now` (its render depends on the date)."""
     template = chat_template(processor)
     return template is not None and STRFTIME in template
+
+
+# Conversations rendered on two dates by `prints_date`: without and with a system turn (a template may
+# print the date only in its default system prompt, Mistral Small 3.1, or in every system header, Llama 3.2
+# Vision), in typed parts and in plain strings (templates take one or the other).
+_PROBE_TURNS = (("user", "Hi"), ("assistant", "Hello"))
+_PROBE_DATES = ("2001-02-03", "2012-11-24")  # every field differs: day, month, year, weekday
+
+
+def _probes() -> list[list[dict]]:
+    out = []
+    for system in (False, True):
+        turns = ((("system", "Be brief."),) if system else ()) + _PROBE_TURNS
+        out.append([{"role": r, "content": [{"type": "text", "text": t}]} for r, t in turns])
+        out.append([{"role": r, "content": t} for r, t in turns])
+    return out
+
+
+def prints_date(processor) -> bool:
+    """True when the template's text depends on the date: a short conversation (with and without a system
+    turn, as typed parts and as strings) renders differently on two dates. False for a template that calls
+    `strftime_now` without printing what it returns (Llama 4's default computes a date and never writes
+    it). A template that renders none of the probes counts as printing it when it calls `strftime_now`."""
+    if not reads_date(processor):
+        return False
+    rendered_any = False
+    for messages in _probes():
+        texts = set()
+        for day in _PROBE_DATES:
+            try:
+                texts.add(
+                    processor.apply_chat_template(
+                        messages,
+                        tokenize=False,
+                        chat_template=strftime_macro(day) + chat_template(processor),
+                    )
+                )
+            except Exception:  # a template refusing this probe's shape (raise_exception, a typed-part test)
+                break
+        else:
+            rendered_any = True
+            if len(texts) > 1:
+                return True
+    return not rendered_any
 
 
 def strftime_macro(date: str | datetime.date) -> str:
