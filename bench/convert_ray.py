@@ -3,7 +3,7 @@
 Issue 22: a 20,000-row (~1.7 GB) caption-style Parquet dataset (bench/convert_speed.py's data: typed
 message parts, ~85 KB JPEGs embedded) converted to canonical shards, each route as a whole process (the
 real CLI: `vlmdata convert SRC --to parquet --out DST [--engine ray --ray-address ...]`), timed back to
-back on the same machine. The cluster (a head and a second node, one CPU each, 200 MB object stores)
+back on the same machine. The cluster (a head and a second node, one CPU each, `--object-store-mb` each)
 is started once before the timings, as a user's cluster would be running already, inside a private
 network namespace (Ray binds only loopback there). The shards of both routes are checked identical
 (sha256). The workers run at the single process's niceness, 0 (`--worker-niceness`; Ray's default
@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE))
 from convert_speed import make_dataset, make_images  # noqa: E402
 
 PORT = 6393
-NODE = "--num-cpus=1 --object-store-memory=200000000 --node-ip-address=127.0.0.1"
+NODE = "--num-cpus=1 --object-store-memory={store} --node-ip-address=127.0.0.1"
 
 
 def shards(folder: Path) -> dict[str, str]:
@@ -76,7 +76,7 @@ def shard_writing(shards_dir: Path, scratch: Path) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def inside(work: Path, rows: int, repeats: int, out: Path) -> None:
+def inside(work: Path, rows: int, repeats: int, out: Path, store_mb: int) -> None:
     """Runs in the namespace with the cluster up: both routes, alternating."""
     src = work / "src" / "train.parquet"
     times: dict[str, list[float]] = {"single_process": [], "ray_2_nodes": []}
@@ -119,7 +119,7 @@ def inside(work: Path, rows: int, repeats: int, out: Path) -> None:
         "goal_ray_over_single_at_most": 2.0,
         "rows_per_s": {"single_process": round(rows / single, 1), "ray_2_nodes": round(rows / cluster, 1)},
         "per_worker_rows_per_s": round(rows / cluster / 2, 1),
-        "cluster": "2 nodes x 1 CPU, 200 MB object store each, 127.0.0.1 in a private network namespace",
+        "cluster": f"2 nodes x 1 CPU, {store_mb} MB object store each, 127.0.0.1 in a private network namespace",
         "ray_worker_niceness": int(os.environ.get("RAY_worker_niceness", "15")),  # noqa: SIM112 (Ray's name)
         "machine": {
             "cpus": os.cpu_count(),
@@ -146,22 +146,30 @@ def main() -> None:
         help="the cluster's RAY_worker_niceness (Ray's default is 15: on a shared, loaded machine its "
         "workers then yield to every other process while the single-process route runs at 0)",
     )
+    parser.add_argument(
+        "--object-store-mb",
+        type=int,
+        default=200,
+        help="each node's object store (Ray's own default is 30%% of memory; a small one spills to disk)",
+    )
     parser.add_argument("--inside", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
-        inside(args.inside, args.rows, args.repeats, args.out)
+        inside(args.inside, args.rows, args.repeats, args.out, args.object_store_mb)
         return
     with tempfile.TemporaryDirectory(prefix="convert-ray-") as tmp:
         work = Path(tmp)
         (work / "src").mkdir()
         make_dataset(work / "src" / "train.parquet", args.rows, make_images(64))
         ray = Path(sys.executable).parent / "ray"
+        node = NODE.format(store=args.object_store_mb * 1_000_000)
         script = (
             "set -e; ip link set lo up; export RAY_USAGE_STATS_ENABLED=0; "
             f"export RAY_worker_niceness={args.worker_niceness}; "
-            f"{ray} start --head --port={PORT} {NODE} --include-dashboard=false --disable-usage-stats >/dev/null; "
-            f"{ray} start --address=127.0.0.1:{PORT} {NODE} >/dev/null; set +e; "
+            f"{ray} start --head --port={PORT} {node} --include-dashboard=false --disable-usage-stats >/dev/null; "
+            f"{ray} start --address=127.0.0.1:{PORT} {node} >/dev/null; set +e; "
             f"{sys.executable} {__file__} --inside {work} --rows {args.rows} --repeats {args.repeats} "
+            f"--object-store-mb {args.object_store_mb} "
             f"--out {args.out.resolve()}; rc=$?; {ray} stop --force >/dev/null 2>&1; exit $rc"
         )
         subprocess.run(["unshare", "-n", "sh", "-c", script], check=True)
