@@ -229,6 +229,21 @@ def _glm4v(tiny, backend: str):
     return no_video_subclass(Glm4vProcessor)(ip, tiny.tokenizer, chat_template=tiny.chat_template)
 
 
+def _glm46v(tiny, backend: str):
+    from transformers import Glm46VProcessor
+    from transformers.models.glm46v.image_processing_glm46v import Glm46VImageProcessor
+    from transformers.models.glm46v.image_processing_pil_glm46v import Glm46VImageProcessorPil
+
+    from vlmtrain.encoding.compat import no_video_subclass
+
+    # zai-org/GLM-OCR preprocessor_config.json (revision 2e85a628, quoted verbatim in a public Go test and
+    # in a published curl transcript, identical): Glm46VImageProcessor/Glm46VProcessor with size
+    # 12544..9633792, patch 14, temporal 2, merge 2, CLIP mean/std, the GLM-4.1V values above. GLM-4.6V's
+    # and GLM-4.6V-Flash's own file was not found verbatim; they name the same classes, and these values.
+    ip = (Glm46VImageProcessorPil if backend == "pil" else Glm46VImageProcessor)(**GLM4V_IMAGE)
+    return no_video_subclass(Glm46VProcessor)(ip, tiny.tokenizer, chat_template=tiny.chat_template)
+
+
 REAL = {
     "idefics2": _idefics2,
     "llava_onevision": _llava_onevision,
@@ -239,6 +254,8 @@ REAL = {
     "qwen3_vl": _qwen3_vl,
     "qwen3_5": _qwen3_vl,  # transformers maps qwen3_5 and qwen3_5_moe to Qwen3VLProcessor
     "glm4v": _glm4v,
+    "glm46v": _glm46v,
+    "glm_ocr": _glm46v,  # GLM-OCR configures the Glm46V processor classes
     "mistral3": _mistral3,
 }
 
@@ -259,7 +276,7 @@ def _glm4v_messages(messages: list[dict]) -> list[dict]:
 
 
 # How each template's users shape messages when it is not typed parts in every turn.
-MESSAGE_SHAPE = {"glm4v": _glm4v_messages}
+MESSAGE_SHAPE = {"glm4v": _glm4v_messages, "glm46v": _glm4v_messages, "glm_ocr": _glm4v_messages}
 # Templates whose generation prompt holds what no answer in the history holds (Gemma 4 31B's empty
 # thought channel): their users render the final answer as a completion of the inference prompt,
 # prompt = apply_chat_template(history, add_generation_prompt=True), then the answer and this
@@ -277,5 +294,7 @@ TOKENS_640x480 = {
     "qwen3_vl": 300,  # sides already multiples of 32: grid 30x40 patches of 16, merged 2x2
     "qwen3_5": 300,
     "glm4v": 391,  # 644x476 after GLM's smart_resize (factor 28): grid 34x46, merged 2x2
+    "glm46v": 391,  # as glm4v
+    "glm_ocr": 391,  # as glm4v
     "mistral3": 18 * (23 + 1),  # ceil(480/28) rows of ceil(640/28) tokens, each closed by a break/end
 }

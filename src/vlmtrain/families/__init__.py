@@ -67,6 +67,8 @@ PACKAGES = (
     "qwen3_vl",
     "qwen3_5",
     "glm4v",
+    "glm46v",
+    "glm_ocr",
     "idefics3",
     "smolvlm",
     "idefics2",
