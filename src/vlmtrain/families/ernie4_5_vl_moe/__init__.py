@@ -6,9 +6,10 @@ the same smart_resize, patch 14, merge 2) with ERNIE's tokens:
 The processor returns `mm_token_type_ids` (1 on image tokens; the model's 3-D RoPE reads it) and
 `moe_mm_token_type_ids` (1 on image tokens and their start/end tokens): the sparse layers route text
 tokens to the text experts and vision tokens to the vision experts by it, and without it every token goes
-to the text experts. Both pass through the collator, padded with 0 like input_ids (encoding/batch.py), and
-through packing along the sequence. Packed rows take 4-row position ids (the text row + the model's own
-rows from `Ernie4_5_VLMoeModel.get_rope_index`), which its text model reads as Qwen2-VL's does. LoRA
+to the text experts. Both pass through the collator, padded with 0 like input_ids (encoding/batch.py). Packing
+is refused (`packing_refusal`): the text model reads the text row of 4-row packed position ids for its
+mask, but hands the decoder layers only the 3-D RoPE rows, where the per-sample kernels look for the
+sample boundaries. LoRA
 reaches attention and the dense and shared-expert MLPs of the language model only (the routed experts
 are fused 3-D parameters). Ernie4_5_VLMoeProcessor.from_pretrained always loads its video processor, which
 needs torchvision. Videos are refused (`video_refusal`). Template: not held verbatim (real_models/ORIGIN.md),
@@ -40,8 +41,12 @@ FAMILY = Family(
     needs_torchvision=True,
     tiny=tiny.TINY,
     rule=qwen2_vl_tokens.RULE,
-    packing="mrope",
-    rope_index_class="Ernie4_5_VLMoeModel",
+    packing=None,
+    packing_refusal=(
+        "ERNIE-4.5-VL's text model hands its attention layers the three 3-D RoPE rows instead of the text "
+        "row, so the per-sample attention kernels (packed sdpa, flash-attention) cannot find the packed "
+        "samples' boundaries"
+    ),
     video_refusal=(
         "ERNIE-4.5-VL's video processor draws each sampled frame's timestamp onto its pixels and merges "
         "frame pairs by its own sampling; vlmtrain has no exact rule for it yet"

@@ -7,6 +7,7 @@ in the checkpoint's layout without its thinking block (see the family's docstrin
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import vlmtrain.tiny.common as _common
@@ -32,7 +33,9 @@ MIN_PIXELS, MAX_PIXELS = 28 * 28, 56 * 56
 
 # The tiny model's own template, in ERNIE-4.5-VL's layout: "<|begin_of_sentence|>", a system turn's text
 # and "\n", "User: " + text and "Picture k:" + the image tokens in order, "\nAssistant: " + answer +
-# "<|end_of_sentence|>"; the generation prompt "\nAssistant: " (the checkpoint's adds an empty think block).
+# "<|end_of_sentence|>". Its generation prompt is "\nAssistant:", stopping before the space, so the
+# answer's first token (which carries that space) is the answer's; the checkpoint's ends "\nAssistant: "
+# and adds a think block its answers in history do not have, so it is no prefix of them.
 CHAT_TEMPLATE = (
     "{%- set image_count = namespace(value=0) -%}"
     "{{- '<|begin_of_sentence|>' -}}"
@@ -55,7 +58,7 @@ CHAT_TEMPLATE = (
     "{{- '<|end_of_sentence|>' -}}"
     "{%- endif -%}"
     "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}{{- '\\nAssistant: ' -}}{%- endif -%}"
+    "{%- if add_generation_prompt -%}{{- '\\nAssistant:' -}}{%- endif -%}"
 )
 
 
@@ -101,8 +104,9 @@ def build(out: Path) -> None:
     ip = Ernie4_5_VLMoeImageProcessorPil(
         size={"shortest_edge": MIN_PIXELS, "longest_edge": MAX_PIXELS}, **_common.CLIP_NORM
     )
+    vp = video_processor()
     processor = Ernie4_5_VLMoeProcessor(
-        image_processor=ip, tokenizer=tok, video_processor=video_processor(), chat_template=CHAT_TEMPLATE
+        image_processor=ip, tokenizer=tok, video_processor=vp, chat_template=CHAT_TEMPLATE
     )
     ids = tok.convert_tokens_to_ids
     config = Ernie4_5_VLMoeConfig(
@@ -134,7 +138,9 @@ def build(out: Path) -> None:
         video_start_token_id=ids("<|VIDEO_START|>"),
         video_end_token_id=ids("<|VIDEO_END|>"),
     )
-    save(out, Ernie4_5_VLMoeForConditionalGeneration(config), processor, END_OF_TURN)
+    # also as video_preprocessor_config.json, where other tools look for it (the class's own JSON)
+    video = json.loads(vp.to_json_string())
+    save(out, Ernie4_5_VLMoeForConditionalGeneration(config), processor, END_OF_TURN, video_processor=video)
 
 
 END_OF_TURN = "<|end_of_sentence|>"  # what the template closes an answer with

@@ -27,7 +27,8 @@ NORM = dict(image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5])  # the checkp
 
 # The tiny model's own template: PaddleOCR-VL's published layout (its remote-code chat_template.jinja as
 # copied into public code): per user turn, "User: ", every image, then every text, "\n"; an answer is
-# "Assistant: " + text + EOS; the generation prompt "Assistant: ".
+# "Assistant: " + text + EOS. The generation prompt is "Assistant:", stopping before the space (the
+# published one: "Assistant: "), so the answer's first token, which carries that space, is the answer's.
 CHAT_TEMPLATE = (
     "{{- cls_token -}}"
     "{%- for message in messages -%}"
@@ -54,7 +55,7 @@ CHAT_TEMPLATE = (
     "{%- endfor -%}"
     "{%- endif -%}"
     "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}{{- 'Assistant: ' -}}{%- endif -%}"
+    "{%- if add_generation_prompt -%}{{- 'Assistant:' -}}{%- endif -%}"
 )
 
 
