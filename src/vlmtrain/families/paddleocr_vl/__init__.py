@@ -1,5 +1,5 @@
-"""PaddleOCR-VL (PaddlePaddle/PaddleOCR-VL, -1.5): a NaViT SigLIP encoder and ERNIE-4.5-0.3B, Qwen2-VL's
-token layout with its own tokens:
+"""PaddleOCR-VL (PaddlePaddle/PaddleOCR-VL, -1.5): a NaViT SigLIP encoder and ERNIE-4.5-0.3B; built on
+Qwen2-VL's family (its layout, M-RoPE packing) with its own tokens, modules and classes:
 
     <|IMAGE_START|><|IMAGE_PLACEHOLDER|> x prod(image_grid_thw) / 4 <|IMAGE_END|>
 
@@ -14,10 +14,10 @@ PaddleOCRVLProcessor takes none. Template: PaddleOCR-VL's published one is not h
 
 from __future__ import annotations
 
-from vlmtrain.families.base import Family
 from vlmtrain.families.paddleocr_vl import tiny, tokens
+from vlmtrain.families.qwen2_vl import FAMILY as QWEN2_VL
 
-FAMILY = Family(
+FAMILY = QWEN2_VL.derive(
     name="paddleocr_vl",
     model_types=("paddleocr_vl",),
     image_token="<|IMAGE_PLACEHOLDER|>",
@@ -29,7 +29,7 @@ FAMILY = Family(
     processor_class="PaddleOCRVLProcessor",
     tiny=tiny.TINY,
     rule=tokens.RULE,
-    packing="mrope",
     rope_index_class="PaddleOCRVLModel",
+    video=None,
     video_refusal="PaddleOCRVLProcessor takes images only (no video processor)",
 )
