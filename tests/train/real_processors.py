@@ -244,6 +244,49 @@ def _glm46v(tiny, backend: str):
     return no_video_subclass(Glm46VProcessor)(ip, tiny.tokenizer, chat_template=tiny.chat_template)
 
 
+# PaddlePaddle/PaddleOCR-VL preprocessor_config.json (PaddleOCRVLImageProcessor): min_pixels 147384,
+# max_pixels 2822400, patch_size 14, temporal_patch_size 1, merge_size 2, resample 3, mean/std 0.5 (the file
+# as quoted in public code: a model-settings report and the PaddleOCR-VL OpenVINO port's defaults).
+PADDLEOCR_VL_IMAGE = dict(
+    min_pixels=147384,
+    max_pixels=2822400,
+    patch_size=14,
+    temporal_patch_size=1,
+    merge_size=2,
+    resample=3,
+    image_mean=[0.5, 0.5, 0.5],
+    image_std=[0.5, 0.5, 0.5],
+)
+
+
+def _paddleocr_vl(tiny, backend: str):
+    from transformers import PaddleOCRVLProcessor
+    from transformers.models.paddleocr_vl.image_processing_paddleocr_vl import PaddleOCRVLImageProcessor
+    from transformers.models.paddleocr_vl.image_processing_pil_paddleocr_vl import (
+        PaddleOCRVLImageProcessorPil,
+    )
+
+    cls = PaddleOCRVLImageProcessorPil if backend == "pil" else PaddleOCRVLImageProcessor
+    return PaddleOCRVLProcessor(cls(**PADDLEOCR_VL_IMAGE), tiny.tokenizer, chat_template=tiny.chat_template)
+
+
+def _ernie4_5_vl_moe(tiny, backend: str):
+    from transformers import Ernie4_5_VLMoeProcessor
+    from transformers.models.ernie4_5_vl_moe.image_processing_ernie4_5_vl_moe import (
+        Ernie4_5_VLMoeImageProcessor,
+    )
+    from transformers.models.ernie4_5_vl_moe.image_processing_pil_ernie4_5_vl_moe import (
+        Ernie4_5_VLMoeImageProcessorPil,
+    )
+
+    # baidu/ERNIE-4.5-VL-28B-A3B-PT: transformers' convert_ernie4_5_vl_moe_to_hf.py writes the image
+    # processor as `Ernie4_5_VLMoeImageProcessorFast()`, the class defaults: size shortest_edge 3136
+    # (56*56) / longest_edge 4842768 (28*28*6177), patch 14, merge 2, resample 3, OpenAI CLIP mean/std.
+    cls = Ernie4_5_VLMoeImageProcessorPil if backend == "pil" else Ernie4_5_VLMoeImageProcessor
+    ip = cls(size={"shortest_edge": 56 * 56, "longest_edge": 28 * 28 * 6177}, patch_size=14, merge_size=2)
+    return Ernie4_5_VLMoeProcessor(ip, tiny.tokenizer, tiny.video_processor, chat_template=tiny.chat_template)
+
+
 REAL = {
     "idefics2": _idefics2,
     "llava_onevision": _llava_onevision,
@@ -257,6 +300,8 @@ REAL = {
     "glm46v": _glm46v,
     "glm_ocr": _glm46v,  # GLM-OCR configures the Glm46V processor classes
     "mistral3": _mistral3,
+    "paddleocr_vl": _paddleocr_vl,
+    "ernie4_5_vl_moe": _ernie4_5_vl_moe,
 }
 
 
@@ -297,4 +342,7 @@ TOKENS_640x480 = {
     "glm46v": 391,  # as glm4v
     "glm_ocr": 391,  # as glm4v
     "mistral3": 18 * (23 + 1),  # ceil(480/28) rows of ceil(640/28) tokens, each closed by a break/end
+    "mistral3": 18 * (23 + 1),
+    "paddleocr_vl": 391,  # 644x476 after smart_resize (factor 28): grid 34x46, merged 2x2
+    "ernie4_5_vl_moe": 391,  # the same resize and merge  # ceil(480/28) rows of ceil(640/28) tokens, each closed by a break/end
 }

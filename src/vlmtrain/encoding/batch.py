@@ -19,6 +19,8 @@ SEQ_PAD = {
     "labels": IGNORE_INDEX,
     "token_type_ids": 0,
     "mm_token_type_ids": 0,
+    # ERNIE-4.5-VL's per-token modality (experts routed by it): 0 = text, as on padding
+    "moe_mm_token_type_ids": 0,
 }
 # Per-row keys of more than two dims whose dim 1 also runs along the sequence (Mllama's
 # cross_attention_mask [rows, seq, images, tiles]): zero-padded to the batch's sequence width, which a

@@ -84,6 +84,8 @@ PACKAGES = (
     "lfm2_vl",
     "mistral3",
     "llama4",
+    "paddleocr_vl",
+    "ernie4_5_vl_moe",
 )
 
 
