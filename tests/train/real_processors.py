@@ -342,7 +342,6 @@ TOKENS_640x480 = {
     "glm46v": 391,  # as glm4v
     "glm_ocr": 391,  # as glm4v
     "mistral3": 18 * (23 + 1),  # ceil(480/28) rows of ceil(640/28) tokens, each closed by a break/end
-    "mistral3": 18 * (23 + 1),
     "paddleocr_vl": 391,  # 644x476 after smart_resize (factor 28): grid 34x46, merged 2x2
-    "ernie4_5_vl_moe": 391,  # the same resize and merge  # ceil(480/28) rows of ceil(640/28) tokens, each closed by a break/end
+    "ernie4_5_vl_moe": 391,  # the same resize and merge
 }
