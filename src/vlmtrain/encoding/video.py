@@ -150,7 +150,9 @@ def plan_video(rule: VideoRule, video_processor, header) -> VideoPlan:
     if not indices:
         raise ValueError("the video processor samples no frame from this video")
     height, width = rule.resize(video_processor, len(indices), header.height, header.width)
-    patch, temporal = video_processor.patch_size, video_processor.temporal_patch_size
+    # (frames, height, width) for a processor without patches (each frame a whole image: LLaVA-OneVision)
+    patch = getattr(video_processor, "patch_size", None) or 1
+    temporal = getattr(video_processor, "temporal_patch_size", None) or 1
     grid_t = -(-len(indices) // temporal)  # the processor repeats the last frame to fill a temporal patch
     return VideoPlan(indices, height, width, (grid_t, height // patch, width // patch), header.fps,
                      header.frames, header.duration, (header.width, header.height))  # fmt: skip
