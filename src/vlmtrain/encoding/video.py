@@ -142,7 +142,7 @@ def sample_indices(video_processor, header) -> list[int]:
                          width=header.width, height=header.height)  # fmt: skip
     try:
         indices = video_processor.sample_frames(metadata=meta, **kwargs)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:  # TypeError: a setting its sampler cannot take (SmolVLM, no cap)
         raise ValueError(f"the video processor cannot sample this video: {exc}") from exc
     return [int(i) for i in indices]
 
