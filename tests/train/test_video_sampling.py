@@ -53,11 +53,19 @@ def _full_decode(path, rotation: int):
 
 
 def _video_processors():
-    from transformers import Glm4vVideoProcessor, Qwen2VLVideoProcessor, Qwen3VLVideoProcessor
+    from transformers import (
+        Glm4vVideoProcessor,
+        LlavaOnevisionVideoProcessor,
+        Qwen2VLVideoProcessor,
+        Qwen3VLVideoProcessor,
+        SmolVLMVideoProcessor,
+    )
 
     from vlmtrain.families.glm4v import tiny as glm_tiny
+    from vlmtrain.families.llava_onevision import tiny as lo_tiny
     from vlmtrain.families.qwen2_vl import tiny as q2_tiny
     from vlmtrain.families.qwen3_vl import tiny as q3_tiny
+    from vlmtrain.families.smolvlm import tiny as smol_tiny
 
     def from_config(cls, config):
         config = {k: v for k, v in config.items() if k != "video_processor_type"}
@@ -86,6 +94,37 @@ def _video_processors():
                 image_mean=[0.5] * 3,
                 image_std=[0.5] * 3,
             ),
+        ),
+        "llava_onevision-tiny": (
+            "llava_onevision",
+            lambda: from_config(LlavaOnevisionVideoProcessor, lo_tiny.video_processor_config()),
+        ),
+        # llava-hf/llava-onevision-qwen2-*-ov-hf: the 384 x 384 tile, bicubic, mean/std 0.5 of its
+        # preprocessor_config.json (the video processor's class defaults otherwise: no frame sampling, so
+        # `configure` samples at 2 fps)
+        "llava_onevision-real": (
+            "llava_onevision",
+            lambda: LlavaOnevisionVideoProcessor(
+                size={"height": 384, "width": 384}, resample=3, image_mean=[0.5] * 3, image_std=[0.5] * 3
+            ),
+        ),
+        "smolvlm-tiny": (
+            "smolvlm",
+            lambda: from_config(SmolVLMVideoProcessor, smol_tiny.video_processor_config()),
+        ),
+        # SmolVLM2-256M-Video-Instruct's sampling and sizes (video_sampling 1 fps, at most 64 frames; frames
+        # to a 2048 longest edge, then the 512 square; Lanczos; mean/std 0.5): values as recalled from its
+        # preprocessor_config.json, not verified here (no copy of the file was found)
+        "smolvlm-real": (
+            "smolvlm",
+            lambda: SmolVLMVideoProcessor(
+                video_sampling={"fps": 1, "max_frames": 64, "video_size": {"longest_edge": 2048}},
+                size={"longest_edge": 2048},
+                max_image_size={"longest_edge": 512},
+                resample=1,
+                image_mean=[0.5] * 3,
+                image_std=[0.5] * 3,
+            ),  # fmt: skip
         ),
         # a run's own settings: 4 fps, at most 6 frames, 32*32*4 pixels per frame, the reference cap
         "qwen2_vl-capped": (
@@ -133,18 +172,24 @@ def test_sampled_frames_equal_the_real_processor_on_the_whole_video(clips, which
     ref = vp(videos=[whole], video_metadata=[meta], return_tensors="pt", return_metadata=True)
     plan = plan_video(rule, vp, header)
     assert plan.indices == [int(i) for i in ref["video_metadata"][0].frames_indices]
-    assert list(plan.grid_thw) == ref["video_grid_thw"][0].tolist()
+    if "video_grid_thw" in ref:
+        assert list(plan.grid_thw) == ref["video_grid_thw"][0].tolist()
+    key = (
+        "pixel_values_videos" if "pixel_values_videos" in ref else "pixel_values"
+    )  # SmolVLM: frames as images
+    assert ref[key].shape[-2:] == (plan.height, plan.width) or "video_grid_thw" in ref
     frames = decode_frames(str(clips[clip]), header, plan.indices)
     np.testing.assert_array_equal(frames, whole[plan.indices])
     ours = vp(videos=[frames], video_metadata=[plan.metadata()], do_sample_frames=False, return_tensors="pt")
-    assert ours["video_grid_thw"].tolist() == ref["video_grid_thw"].tolist()
-    assert torch.equal(ours["pixel_values_videos"], ref["pixel_values_videos"])
+    if "video_grid_thw" in ref:
+        assert ours["video_grid_thw"].tolist() == ref["video_grid_thw"].tolist()
+    assert torch.equal(ours[key], ref[key])
     # the collator's route: each frame resized by the processor's own resize as it is decoded
     resized, _plan = load_video({"bytes": None, "path": str(clips[clip])}, rule, vp, "record 'x' $.videos[0]")
     assert resized.shape == (len(plan.indices), plan.height, plan.width, 3)
     ours = vp(videos=[resized], video_metadata=[plan.metadata()], do_sample_frames=False, do_resize=False,
               return_tensors="pt")  # fmt: skip
-    assert torch.equal(ours["pixel_values_videos"], ref["pixel_values_videos"])
+    assert torch.equal(ours[key], ref[key])
 
 
 def test_decode_seeks_instead_of_decoding_the_whole_file(clips, monkeypatch):

@@ -83,6 +83,10 @@ class VideoRule:
     resize: Callable[[Any, int, int, int], tuple[int, int]]
     expand: Callable[[Any, VideoPlan], Any]
     placeholder: Callable[[Any], str] = field(default=lambda processor: processor.video_token)
+    # True: the processor's `resize` works from its own `size` in more than one step (SmolVLM: longest
+    # edge, then the square), so each frame goes through that `resize` with that `size`, and `resize`
+    # above gives the final size
+    own_size: bool = False
 
 
 def settings_from(cfg) -> VideoSettings:
@@ -138,7 +142,7 @@ def sample_indices(video_processor, header) -> list[int]:
                          width=header.width, height=header.height)  # fmt: skip
     try:
         indices = video_processor.sample_frames(metadata=meta, **kwargs)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:  # TypeError: a setting its sampler cannot take (SmolVLM, no cap)
         raise ValueError(f"the video processor cannot sample this video: {exc}") from exc
     return [int(i) for i in indices]
 
@@ -150,7 +154,9 @@ def plan_video(rule: VideoRule, video_processor, header) -> VideoPlan:
     if not indices:
         raise ValueError("the video processor samples no frame from this video")
     height, width = rule.resize(video_processor, len(indices), header.height, header.width)
-    patch, temporal = video_processor.patch_size, video_processor.temporal_patch_size
+    # (frames, height, width) for a processor without patches (each frame a whole image: LLaVA-OneVision)
+    patch = getattr(video_processor, "patch_size", None) or 1
+    temporal = getattr(video_processor, "temporal_patch_size", None) or 1
     grid_t = -(-len(indices) // temporal)  # the processor repeats the last frame to fill a temporal patch
     return VideoPlan(indices, height, width, (grid_t, height // patch, width // patch), header.fps,
                      header.frames, header.duration, (header.width, header.height))  # fmt: skip
@@ -254,7 +260,7 @@ def _decode_seeking(container, s, entries, wanted, got, convert) -> bool:
     return True
 
 
-def frame_resizer(video_processor, plan: VideoPlan):
+def frame_resizer(video_processor, plan: VideoPlan, own_size: bool = False):
     """uint8 [H, W, 3] -> uint8 [plan.height, plan.width, 3] by the video processor's own resize (the
     torchvision call its `resize` makes, same interpolation and antialias), one frame at a time: a long or
     large video never holds its sampled frames at full resolution. The processor then runs with do_resize
@@ -265,12 +271,18 @@ def frame_resizer(video_processor, plan: VideoPlan):
     from transformers.image_utils import SizeDict
 
     size = SizeDict(height=plan.height, width=plan.width)
+    if own_size:
+        own = video_processor.size
+        own = own if isinstance(own, SizeDict) else SizeDict(**own)
 
     def resize(image):
         tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
-        out = TorchvisionBackend.resize(
-            video_processor, image=tensor, size=size, resample=video_processor.resample
-        )
+        if own_size:  # the processor's own resize, whole (one frame of a [frames, 3, H, W] batch)
+            out = video_processor.resize(tensor[None], size=own, resample=video_processor.resample)[0]
+        else:
+            out = TorchvisionBackend.resize(
+                video_processor, image=tensor, size=size, resample=video_processor.resample
+            )
         return out.permute(1, 2, 0).numpy()
 
     return resize
@@ -288,7 +300,8 @@ def load_video(video: dict, rule: VideoRule, video_processor, where: str, base_d
     try:
         header = video_header(video, base_dir)
         plan = plan_video(rule, video_processor, header)
-        post = frame_resizer(video_processor, plan) if getattr(video_processor, "do_resize", True) else None
+        resizes = getattr(video_processor, "do_resize", True)
+        post = frame_resizer(video_processor, plan, rule.own_size) if resizes else None
         frames = decode_frames(_source(video, base_dir), header, plan.indices, post)
     except (VideoError, ValueError) as exc:
         raise VlmTrainError(f"{where} ({video.get('path') or 'embedded bytes'}): {exc}") from exc

@@ -7,6 +7,12 @@ values are (images, tiles, 3, H, W) with `image_sizes`: the model reads the real
 so zero-padding tiles in collate is safe. The checkpoint's template writes the assistant role as
 "<|im_start|>assistant \\n" but its generation prompt as "<|im_start|>assistant\\n"; training and
 `predict` both use the former (see `render`), so a fine-tuned model is prompted as it was trained.
+Videos (tokens.py `VIDEO`): frames sampled as the video processor samples them, resized to the tile,
+pooled to ceil(27 / 2)^2 tokens each plus one newline per video. The processor stacks a record's videos
+into one tensor and the model reads a batch's videos as one [videos, frames, 3, H, W] tensor, so every
+video that goes through one forward must keep the same number of frames: a record whose videos differ is
+refused (by `plan_videos` too, so `vlmtrain check` lists it), and so is a batch whose records' videos
+differ (`collate`; per_device_train_batch_size 1, or settings that sample equal counts, avoid it).
 Tiny model: tiny.py.
 """
 
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vlmtrain.errors import VlmTrainError
 from vlmtrain.families.base import Family, render_template, to_template_messages
 from vlmtrain.families.llava_next import FAMILY as LLAVA_NEXT
 from vlmtrain.families.llava_onevision import tiny, tokens
@@ -37,6 +44,34 @@ class LlavaOnevisionFamily(Family):
         text = render_template(processor, to_template_messages(messages) + [probe], False)
         return text[: text.index(_PROBE)]
 
+    def plan_videos(self, processor, record, base_dir=None):
+        plans = super().plan_videos(processor, record, base_dir)
+        _same_frames(record, [len(p.indices) for p in plans])
+        return plans
+
+    def load_videos(self, processor, record, base_dir=None):
+        videos = super().load_videos(processor, record, base_dir)
+        _same_frames(record, [len(plan.indices) for _frames, plan in videos])
+        return videos
+
+    def collate(self, processor, feats):
+        counts = sorted({f["pixel_values_videos"].shape[1] for f in feats if "pixel_values_videos" in f})
+        if len(counts) > 1:
+            raise VlmTrainError(
+                f"a batch holds videos of {counts} sampled frames; the {self.name} model takes a batch's "
+                "videos as one [videos, frames, 3, H, W] tensor, so they must keep the same number of "
+                "frames: set per_device_train_batch_size 1 (or video settings that sample equal counts)"
+            )
+        return super().collate(processor, feats)
+
+
+def _same_frames(record: dict, counts: list[int]) -> None:
+    if len(set(counts)) > 1:
+        raise VlmTrainError(
+            f"record {record.get('id')!r}: its videos sample {counts} frames; the llava_onevision processor "
+            "stacks a record's videos into one tensor, so they must keep the same number of frames"
+        )
+
 
 FAMILY = LLAVA_NEXT.derive(
     LlavaOnevisionFamily,
@@ -47,4 +82,5 @@ FAMILY = LLAVA_NEXT.derive(
     processor_class="LlavaOnevisionProcessor",
     tiny=tiny.TINY,
     rule=tokens.RULE,
+    video=tokens.VIDEO,
 )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 from vlmtrain.encoding.expansion import Expansion, TokenRule, image_token_run
+from vlmtrain.encoding.video import VideoRule
 from vlmtrain.families.llava_next.tokens import (
     anyres_unsupported,
     select_best_resolution,
@@ -70,3 +71,28 @@ def expand(processor, width: int, height: int) -> Expansion:
 
 
 RULE = TokenRule(unsupported=unsupported, expand=expand, expand_all=expand_all)
+
+
+# ---- videos (encoding/video.py) ----------------------------------------------------------------------
+# `LlavaOnevisionProcessor.replace_video_token`: each sampled frame's sqrt(num_image_tokens) x same grid is
+# pooled (bilinear, the model's `apply_pooling`) to ceil(side / 2) squared, plus one image_newline for the
+# whole video, all written as `<video>`:  frames * ceil(sqrt(num_image_tokens) / 2)^2 + 1
+#   llava-onevision-qwen2-*-ov-hf (729 tokens: 27 x 27 -> 14 x 14): 8 frames -> 8 * 196 + 1 = 1,569
+def video_resize(vp, num_frames: int, height: int, width: int) -> tuple[int, int]:
+    """The video processor's `resize` target for its `size` (the base class's torchvision resize):
+    height x width as given (the checkpoints' 384 x 384)."""
+    from transformers.image_utils import SizeDict
+
+    size = vp.size if isinstance(vp.size, SizeDict) else SizeDict(**vp.size)
+    if not (size.height and size.width) or size.shortest_edge or size.longest_edge:
+        raise ValueError(f"video processor size {dict(size)} is not a fixed height x width")
+    return size.height, size.width
+
+
+def video_expand(processor, plan) -> Expansion:
+    side = math.ceil(int(math.sqrt(processor.num_image_tokens)) / 2)
+    n = len(plan.indices) * side * side + 1
+    return Expansion(text=processor.video_token, extra=n - 1, image_tokens=n)
+
+
+VIDEO = VideoRule(resize=video_resize, expand=video_expand)

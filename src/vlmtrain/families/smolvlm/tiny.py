@@ -27,6 +27,8 @@ def video_processor_config() -> dict:
         "max_image_size": sizes["max_image_size"],
         "resample": 1,
         "size": sizes["size"],
+        # SmolVLM2's sampling (its preprocessor_config.json `video_sampling`: 1 fps, at most 64 frames)
+        "video_sampling": {"fps": 1, "max_frames": 64, "video_size": sizes["size"]},
         "video_processor_type": "SmolVLMVideoProcessor",
     }
 
