@@ -82,6 +82,7 @@ PACKAGES = (
     "lfm2_vl",
     "mistral3",
     "llama4",
+    "deepseek_ocr2",
 )
 
 
