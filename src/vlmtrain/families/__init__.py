@@ -83,6 +83,7 @@ PACKAGES = (
     "mistral3",
     "llama4",
     "deepseek_ocr2",
+    "minicpmv4_6",
 )
 
 
