@@ -19,10 +19,10 @@ sample sees what it sees alone (tests/train/test_packing.py checks the logits).
 
 Video: refused, DeepseekOcr2Processor takes images only.
 
-Template: unverified. The deepseek-community conversion (transformers' convert_deepseek_ocr2_weights_to_hf)
-writes the processor without a chat template and the original checkpoint formats prompts in its own code;
-no published template is held, so the tiny model carries a DeepSeek-VL2-style one of ours (tiny.py). It
-takes every role as typed parts.
+Template: unverified. transformers' convert_deepseek_ocr2_weights_to_hf builds the processor with no
+chat_template argument, and the original checkpoint (deepseek-ai/DeepSeek-OCR-2) formats prompts in its
+own code ("<image>\nFree OCR."); no published template is held, so the tiny model carries a
+DeepSeek-VL2-style one of ours (tiny.py). It takes every role as typed parts.
 """
 
 from __future__ import annotations
