@@ -33,7 +33,9 @@ def _ensure_divide(length: float, divisor: int) -> int:
     return max(round(length / divisor) * divisor, divisor)
 
 
-def find_best_resize(height, width, scale: int, patch: int, mode: str, allow_upscale: bool) -> tuple[int, int]:
+def find_best_resize(
+    height, width, scale: int, patch: int, mode: str, allow_upscale: bool
+) -> tuple[int, int]:
     if (height * width > scale * scale) or allow_upscale:
         aspect = width / height
         height = int(scale / math.sqrt(aspect))
