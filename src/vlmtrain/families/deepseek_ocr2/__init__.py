@@ -19,6 +19,13 @@ sample sees what it sees alone (tests/train/test_packing.py checks the logits).
 
 Video: refused, DeepseekOcr2Processor takes images only.
 
+Known failure (upstream): a saved LoRA adapter does not reload (`predict --adapter`, `merge`, resuming).
+peft 0.21.2 runs an adapter's keys through transformers 5.25's checkpoint renaming for deepseek_ocr2, whose
+`(^|model\\.)layers\\.` -> `\\1language_model.layers.` also matches the model's own
+`model.language_model.layers.`: the language model's LoRA weights come out renamed and are reported missing
+(vlmtrain refuses with that message). Training, save and full-model merges of other runs are unaffected;
+tests/train/test_merge.py marks it a strict known failure.
+
 Template: unverified. transformers' convert_deepseek_ocr2_weights_to_hf builds the processor with no
 chat_template argument, and the original checkpoint (deepseek-ai/DeepSeek-OCR-2) formats prompts in its
 own code ("<image>\nFree OCR."); no published template is held, so the tiny model carries a

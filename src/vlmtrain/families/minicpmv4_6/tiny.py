@@ -7,6 +7,7 @@ the chat template is ours (ChatML; unverified, see the family's docstring)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from vlmtrain.tiny.common import TinyModel, save, text_config, train_tokenizer
@@ -78,7 +79,10 @@ def build(out: Path) -> None:
         image_token_id=ids(NAMED["image_token"]),
         video_token_id=ids(NAMED["video_token"]),
     )
-    save(out, MiniCPMV4_6ForConditionalGeneration(config), processor, END_OF_TURN)
+    # The processor class cannot be built without its video processor (it reads the video slice_mode),
+    # so it is saved inside processor_config.json too; the separate file is what the other builders write.
+    video = json.loads(vp.to_json_string())
+    save(out, MiniCPMV4_6ForConditionalGeneration(config), processor, END_OF_TURN, video_processor=video)
 
 
 TINY = TinyModel(build, END_OF_TURN)
