@@ -56,9 +56,8 @@ def build(out: Path) -> None:
     processor = MiniCPMV4_6Processor(ip, vp, tok, chat_template=CHAT_TEMPLATE)
     ids = tok.convert_tokens_to_ids
     config = MiniCPMV4_6Config(
-        text_config=text_config(
+        text_config=text_config(  # the config class's default text model type: Qwen3.5's
             tok,
-            model_type="qwen3_5_text",
             head_dim=16,
             layer_types=["linear_attention", "full_attention"],
             linear_key_head_dim=16,
