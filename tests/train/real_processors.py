@@ -287,6 +287,39 @@ def _ernie4_5_vl_moe(tiny, backend: str):
     return Ernie4_5_VLMoeProcessor(ip, tiny.tokenizer, tiny.video_processor, chat_template=tiny.chat_template)
 
 
+def _deepseek_ocr2(tiny, backend: str):
+    from transformers import DeepseekOcr2Processor
+    from transformers.models.deepseek_ocr2.image_processing_deepseek_ocr2 import DeepseekOcr2ImageProcessor
+    from transformers.models.deepseek_ocr2.image_processing_pil_deepseek_ocr2 import (
+        DeepseekOcr2ImageProcessorPil,
+    )
+
+    # deepseek-community/DeepSeek-OCR-2 as transformers' convert_deepseek_ocr2_weights_to_hf.py writes it:
+    # `DeepseekOcr2ImageProcessor()` (class defaults: size 1024x1024, tile_size 768, crop_to_patches on,
+    # min_patches 2, max_patches 6, bicubic, mean/std 0.5) and `DeepseekOcr2Processor(image_processor,
+    # tokenizer)` (patch_size 16, downsample_ratio 4; its call-time images_kwargs: crops on, 2..6).
+    ip = (DeepseekOcr2ImageProcessorPil if backend == "pil" else DeepseekOcr2ImageProcessor)()
+    return DeepseekOcr2Processor(ip, tiny.tokenizer, chat_template=tiny.chat_template)
+
+
+def _minicpmv4_6(tiny, backend: str):
+    from transformers import MiniCPMV4_6Processor
+    from transformers.models.minicpmv4_6.image_processing_minicpmv4_6 import MiniCPMV4_6ImageProcessor
+    from transformers.models.minicpmv4_6.image_processing_pil_minicpmv4_6 import (
+        MiniCPMV4_6ImageProcessorPil,
+    )
+    from transformers.models.minicpmv4_6.video_processing_minicpmv4_6 import MiniCPMV4_6VideoProcessor
+
+    # openbmb/MiniCPM-V-4.6: the image processor classes' defaults, which transformers documents for that
+    # checkpoint (auto_docstring checkpoint="openbmb/MiniCPM-V-4.6"): scale_resolution 448, patch_size 14,
+    # max_slice_nums 9, slice_mode on, downsample_mode "16x", use_image_id on, bicubic, mean/std 0.5 (the
+    # checkpoint's preprocessor_config.json itself is not held here); the video processor's defaults.
+    cls = MiniCPMV4_6ImageProcessorPil if backend == "pil" else MiniCPMV4_6ImageProcessor
+    return MiniCPMV4_6Processor(
+        cls(), MiniCPMV4_6VideoProcessor(), tiny.tokenizer, chat_template=tiny.chat_template
+    )
+
+
 REAL = {
     "idefics2": _idefics2,
     "llava_onevision": _llava_onevision,
@@ -302,6 +335,8 @@ REAL = {
     "mistral3": _mistral3,
     "paddleocr_vl": _paddleocr_vl,
     "ernie4_5_vl_moe": _ernie4_5_vl_moe,
+    "deepseek_ocr2": _deepseek_ocr2,
+    "minicpmv4_6": _minicpmv4_6,
 }
 
 
@@ -344,4 +379,7 @@ TOKENS_640x480 = {
     "mistral3": 18 * (23 + 1),  # ceil(480/28) rows of ceil(640/28) tokens, each closed by a break/end
     "paddleocr_vl": 391,  # 644x476 after smart_resize (factor 28): grid 34x46, merged 2x2
     "ernie4_5_vl_moe": 391,  # the same resize and merge
+    "deepseek_ocr2": 256 + 1,  # not over 768 px: no crops; the 1024 px global view (16 x 16) + separator
+    # <image_id>0</image_id> (3) + <image> 63 </image> (overview 392x504) + 1 x 2 slices of 392x560: 70 + 2 each
+    "minicpmv4_6": 3 + 63 + 2 + 2 * (70 + 2),
 }

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from post_helpers import RECORDS, narrower_qwen_adapter, train_lora, write_shards
 
 from vlmtrain.cli import cli
+from vlmtrain.errors import VlmTrainError
 from vlmtrain.tiny.make import BUILDERS
 
 GEN = ["--max-new-tokens", "8", "--batch-size", "2"]
@@ -114,8 +115,26 @@ def test_merge_refuses_non_empty_out(setup, tmp_path):
     assert "exists and is not an empty folder; choose a new --out" in result.output
 
 
+# peft 0.21.2 runs a saved adapter's keys through transformers' checkpoint renaming for the model type on
+# load; deepseek_ocr2's `(^|model\.)layers\.` -> `\1language_model.layers.` also matches the model's own
+# `model.language_model.layers.`, so the language model's LoRA weights are renamed away and reported
+# missing. Strict: this fails as soon as adapters reload, to drop the mark.
+KNOWN_FAILING = {
+    "deepseek_ocr2": "peft re-applies transformers' deepseek_ocr2 renaming to adapter keys already in the "
+    "model's names: the language model's LoRA weights do not reload"
+}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("family_name", BUILDERS)
+@pytest.mark.parametrize(
+    "family_name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_FAILING[n], raises=VlmTrainError, strict=True))
+        if n in KNOWN_FAILING
+        else n
+        for n in BUILDERS
+    ],
+)
 def test_merged_model_matches_base_plus_adapter_for_every_family(tiny_model, tmp_path, family_name):
     import torch
     from peft import PeftModel

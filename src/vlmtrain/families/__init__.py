@@ -86,6 +86,8 @@ PACKAGES = (
     "llama4",
     "paddleocr_vl",
     "ernie4_5_vl_moe",
+    "deepseek_ocr2",
+    "minicpmv4_6",
 )
 
 
