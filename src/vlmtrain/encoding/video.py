@@ -78,11 +78,16 @@ class VideoRule:
                                               `encoding.expansion.Expansion` for images)
     placeholder(processor) -> str             what the chat template writes for one video, that the
                                               processor replaces
+    dropped_around(processor) -> (str, str)   text the template writes right before and after the
+                                              placeholder that the processor removes with it (default
+                                              none; Qwen3-VL's processor from transformers 5.24 drops the
+                                              template's outer vision start/end: each frame has its own)
     """
 
     resize: Callable[[Any, int, int, int], tuple[int, int]]
     expand: Callable[[Any, VideoPlan], Any]
     placeholder: Callable[[Any], str] = field(default=lambda processor: processor.video_token)
+    dropped_around: Callable[[Any], tuple[str, str]] = field(default=lambda processor: ("", ""))
     # True: the processor's `resize` works from its own `size` in more than one step (SmolVLM: longest
     # edge, then the square), so each frame goes through that `resize` with that `size`, and `resize`
     # above gives the final size

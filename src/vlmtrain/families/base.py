@@ -624,7 +624,8 @@ class Family:
         """`text` with each video placeholder replaced by what the processor writes for it (runs of video
         tokens collapsed to one, `VideoRule.expand`), and the assistant spans moved with it:
         labels align on this text, as on images' placeholders."""
-        placeholder = self.video.placeholder(processor)
+        before, after = self.video.dropped_around(processor)
+        placeholder = before + self.video.placeholder(processor) + after
         pieces = text.split(placeholder)
         if len(pieces) - 1 != len(plans):
             raise VlmTrainError(

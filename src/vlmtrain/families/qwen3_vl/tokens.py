@@ -5,7 +5,9 @@
 
 the timestamp being the mean time of the patch's first and last frame (`_calculate_timestamps`, the
 processor's own), from the sampled indices and the video's fps. The chat template writes
-`<|vision_start|><|video_pad|><|vision_end|>` around it, so every frame sits inside that outer pair.
+`<|vision_start|><|video_pad|><|vision_end|>` around it. Up to transformers 5.23 the processor keeps that
+outer pair, so every frame sits inside it; from 5.24 it drops it (each frame has its own pair), two tokens
+fewer per video: `dropped_around` asks the processor which it does.
 Sizes: transformers' Qwen3-VL video `smart_resize`, whose pixel budget `size["longest_edge"]` covers all
 frames together (per-frame with `cap_pixels_per_frame`, as qwen-vl-utils does).
 """
@@ -38,7 +40,28 @@ def video_expand(processor, plan) -> Expansion:
     start, end, pad = processor.vision_start_token, processor.vision_end_token, processor.video_token
     text = "".join(f"<{stamps[k]:.1f} seconds>{start}{pad}{end}" for k in range(t))
     framing = len(processor.tokenizer(text, add_special_tokens=False)["input_ids"])
-    return Expansion(text=text, extra=t * (per_frame - 1), image_tokens=framing + t * (per_frame - 1))
+    # The video's tokens: what replaces the template's text, less the outer pair where the processor drops it.
+    dropped = len(
+        processor.tokenizer("".join(dropped_around(processor)), add_special_tokens=False)["input_ids"]
+    )
+    return Expansion(
+        text=text, extra=t * (per_frame - 1), image_tokens=framing - dropped + t * (per_frame - 1)
+    )
 
 
-VIDEO = VideoRule(resize=video_resize, expand=video_expand)
+def dropped_around(processor) -> tuple[str, str]:
+    """("<|vision_start|>", "<|vision_end|>") when the processor drops the template's pair around a video
+    with the placeholder, else ("", ""). Asked of the processor's own text replacement (transformers 5.24+
+    `get_text_with_replacements`; a processor without it keeps the pair):
+
+        "<|vision_start|><|video_pad|><|vision_end|>" -> "\x00" (dropped) or "<|vision_start|>\x00<|vision_end|>"
+    """
+    start, end, pad = processor.vision_start_token, processor.vision_end_token, processor.video_token
+    replace = getattr(processor, "get_text_with_replacements", None)  # absent before transformers 5.24
+    if replace is None:
+        return "", ""
+    (out,), _ = replace([start + pad + end], videos_replacements=["\x00"])
+    return (start, end) if out == "\x00" else ("", "")
+
+
+VIDEO = VideoRule(resize=video_resize, expand=video_expand, dropped_around=dropped_around)
