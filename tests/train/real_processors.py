@@ -150,6 +150,25 @@ def _gemma4(tiny, backend: str):
     return _with_image_processor(tiny, ip, image_seq_length=280)
 
 
+def _gemma4_unified(tiny, backend: str):
+    from transformers import Gemma4UnifiedImageProcessor
+
+    # google/gemma-4-12B-it: transformers' Gemma4UnifiedImageProcessor defaults, which its config docs
+    # (`@auto_docstring(checkpoint="google/gemma-4-12B-it")`) and Gemma4UnifiedVisionConfig (patch 16,
+    # pooling 3 -> 48 px model patches) describe: max_soft_tokens 280, bicubic, rescale 1/255, no
+    # normalization; Gemma4UnifiedProcessor's image_seq_length 280. Only torchvision-backed.
+    ip = Gemma4UnifiedImageProcessor(
+        patch_size=16,
+        pooling_kernel_size=3,
+        max_soft_tokens=280,
+        resample=3,
+        do_normalize=False,
+        image_mean=[0.0, 0.0, 0.0],
+        image_std=[1.0, 1.0, 1.0],
+    )
+    return _with_image_processor(tiny, ip, image_seq_length=280)
+
+
 LFM2_VL_1_6B = dict(
     # LiquidAI/LFM2-VL-1.6B processor_config.json: splitting on, downsample 2, encoder patch 16, 64..256
     # image tokens, 2..10 tiles of 512, thumbnail on, max_pixels_tolerance 1.5 (LFM2-VL-450M: the same
@@ -235,6 +254,7 @@ REAL = {
     "internvl": _internvl,
     "gemma3n": _gemma3n,
     "gemma4": _gemma4,
+    "gemma4_unified": _gemma4_unified,
     "lfm2_vl": _lfm2_vl,
     "qwen3_vl": _qwen3_vl,
     "qwen3_5": _qwen3_vl,  # transformers maps qwen3_5 and qwen3_5_moe to Qwen3VLProcessor
@@ -264,7 +284,7 @@ MESSAGE_SHAPE = {"glm4v": _glm4v_messages}
 # thought channel): their users render the final answer as a completion of the inference prompt,
 # prompt = apply_chat_template(history, add_generation_prompt=True), then the answer and this
 # end-of-turn as the template closes a model turn.
-PROMPT_COMPLETION = {"gemma4": "<turn|>\n"}
+PROMPT_COMPLETION = {"gemma4": "<turn|>\n", "gemma4_unified": "<turn|>\n"}
 # Tokens one 640x480 image becomes with those settings (checked against the processor in the test).
 TOKENS_640x480 = {
     "idefics2": 5 * 64 + 6,  # 4 crops + the image, 64 latents each, 6 shared delimiters
@@ -274,6 +294,7 @@ TOKENS_640x480 = {
     "gemma3n": 256 + 2,  # fixed soft tokens + start/end of image, whatever the size
     "lfm2_vl": 234 + 2,  # one tile resized to 576x416: 18 x 13 tokens, + image start/end
     "gemma4": 266 + 2,  # resized to 912x672: 57 x 42 patches pooled 3 x 3, + start/end of image
+    "gemma4_unified": 266 + 2,  # the same resize as gemma4
     "qwen3_vl": 300,  # sides already multiples of 32: grid 30x40 patches of 16, merged 2x2
     "qwen3_5": 300,
     "glm4v": 391,  # 644x476 after GLM's smart_resize (factor 28): grid 34x46, merged 2x2

@@ -79,6 +79,7 @@ PACKAGES = (
     "gemma3",
     "gemma3n",
     "gemma4",
+    "gemma4_unified",
     "lfm2_vl",
     "mistral3",
     "llama4",
