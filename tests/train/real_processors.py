@@ -169,6 +169,26 @@ def _gemma4_unified(tiny, backend: str):
     return _with_image_processor(tiny, ip, image_seq_length=280)
 
 
+def _molmo2(tiny, backend: str):
+    from transformers import Molmo2ImageProcessor
+
+    # allenai/Molmo2-4B preprocessor_config.json (a Hub download committed to albud1978/CV @ 83e865d2; the
+    # -8B card describes the same processor): size 378x378, patch_size 14, max_crops 8, overlap_margins
+    # [4, 4], pooling_size [2, 2], resample 2, mean/std 0.5. Molmo2Processor's image settings are its
+    # defaults (col tokens on, low-res view started by <low_res_im_start>). Only torchvision-backed.
+    ip = Molmo2ImageProcessor(
+        size={"height": 378, "width": 378},
+        patch_size=14,
+        max_crops=8,
+        overlap_margins=[4, 4],
+        pooling_size=[2, 2],
+        resample=2,
+        image_mean=[0.5, 0.5, 0.5],
+        image_std=[0.5, 0.5, 0.5],
+    )
+    return _with_image_processor(tiny, ip)
+
+
 LFM2_VL_1_6B = dict(
     # LiquidAI/LFM2-VL-1.6B processor_config.json: splitting on, downsample 2, encoder patch 16, 64..256
     # image tokens, 2..10 tiles of 512, thumbnail on, max_pixels_tolerance 1.5 (LFM2-VL-450M: the same
@@ -260,6 +280,7 @@ REAL = {
     "qwen3_5": _qwen3_vl,  # transformers maps qwen3_5 and qwen3_5_moe to Qwen3VLProcessor
     "glm4v": _glm4v,
     "mistral3": _mistral3,
+    "molmo2": _molmo2,
 }
 
 
@@ -284,7 +305,9 @@ MESSAGE_SHAPE = {"glm4v": _glm4v_messages}
 # thought channel): their users render the final answer as a completion of the inference prompt,
 # prompt = apply_chat_template(history, add_generation_prompt=True), then the answer and this
 # end-of-turn as the template closes a model turn.
-PROMPT_COMPLETION = {"gemma4": "<turn|>\n", "gemma4_unified": "<turn|>\n"}
+# Molmo2 writes a history answer after " <|im_start|>assistant\n" but prompts with no space, and closes no
+# answer: its users complete the prompt and stop at EOS (<|im_end|>).
+PROMPT_COMPLETION = {"gemma4": "<turn|>\n", "gemma4_unified": "<turn|>\n", "molmo2": "<|im_end|>"}
 # Tokens one 640x480 image becomes with those settings (checked against the processor in the test).
 TOKENS_640x480 = {
     "idefics2": 5 * 64 + 6,  # 4 crops + the image, 64 latents each, 6 shared delimiters
@@ -299,4 +322,6 @@ TOKENS_640x480 = {
     "qwen3_5": 300,
     "glm4v": 391,  # 644x476 after GLM's smart_resize (factor 28): grid 34x46, merged 2x2
     "mistral3": 18 * (23 + 1),  # ceil(480/28) rows of ceil(640/28) tokens, each closed by a break/end
+    # low-res view 14 x 14 (+ a column token per row, start, end), 2 x 2 crops' canvas 23 x 23 (the same)
+    "molmo2": 14 * 15 + 2 + 23 * 24 + 2,
 }

@@ -83,6 +83,7 @@ PACKAGES = (
     "lfm2_vl",
     "mistral3",
     "llama4",
+    "molmo2",
 )
 
 
