@@ -150,6 +150,45 @@ def _gemma4(tiny, backend: str):
     return _with_image_processor(tiny, ip, image_seq_length=280)
 
 
+def _gemma4_unified(tiny, backend: str):
+    from transformers import Gemma4UnifiedImageProcessor
+
+    # google/gemma-4-12B-it: transformers' Gemma4UnifiedImageProcessor defaults, which its config docs
+    # (`@auto_docstring(checkpoint="google/gemma-4-12B-it")`) and Gemma4UnifiedVisionConfig (patch 16,
+    # pooling 3 -> 48 px model patches) describe: max_soft_tokens 280, bicubic, rescale 1/255, no
+    # normalization; Gemma4UnifiedProcessor's image_seq_length 280. Only torchvision-backed.
+    ip = Gemma4UnifiedImageProcessor(
+        patch_size=16,
+        pooling_kernel_size=3,
+        max_soft_tokens=280,
+        resample=3,
+        do_normalize=False,
+        image_mean=[0.0, 0.0, 0.0],
+        image_std=[1.0, 1.0, 1.0],
+    )
+    return _with_image_processor(tiny, ip, image_seq_length=280)
+
+
+def _molmo2(tiny, backend: str):
+    from transformers import Molmo2ImageProcessor
+
+    # allenai/Molmo2-4B preprocessor_config.json (a Hub download committed to albud1978/CV @ 83e865d2; the
+    # -8B card describes the same processor): size 378x378, patch_size 14, max_crops 8, overlap_margins
+    # [4, 4], pooling_size [2, 2], resample 2, mean/std 0.5. Molmo2Processor's image settings are its
+    # defaults (col tokens on, low-res view started by <low_res_im_start>). Only torchvision-backed.
+    ip = Molmo2ImageProcessor(
+        size={"height": 378, "width": 378},
+        patch_size=14,
+        max_crops=8,
+        overlap_margins=[4, 4],
+        pooling_size=[2, 2],
+        resample=2,
+        image_mean=[0.5, 0.5, 0.5],
+        image_std=[0.5, 0.5, 0.5],
+    )
+    return _with_image_processor(tiny, ip)
+
+
 LFM2_VL_1_6B = dict(
     # LiquidAI/LFM2-VL-1.6B processor_config.json: splitting on, downsample 2, encoder patch 16, 64..256
     # image tokens, 2..10 tiles of 512, thumbnail on, max_pixels_tolerance 1.5 (LFM2-VL-450M: the same
@@ -326,6 +365,7 @@ REAL = {
     "internvl": _internvl,
     "gemma3n": _gemma3n,
     "gemma4": _gemma4,
+    "gemma4_unified": _gemma4_unified,
     "lfm2_vl": _lfm2_vl,
     "qwen3_vl": _qwen3_vl,
     "qwen3_5": _qwen3_vl,  # transformers maps qwen3_5 and qwen3_5_moe to Qwen3VLProcessor
@@ -337,6 +377,7 @@ REAL = {
     "ernie4_5_vl_moe": _ernie4_5_vl_moe,
     "deepseek_ocr2": _deepseek_ocr2,
     "minicpmv4_6": _minicpmv4_6,
+    "molmo2": _molmo2,
 }
 
 
@@ -361,7 +402,9 @@ MESSAGE_SHAPE = {"glm4v": _glm4v_messages, "glm46v": _glm4v_messages, "glm_ocr":
 # thought channel): their users render the final answer as a completion of the inference prompt,
 # prompt = apply_chat_template(history, add_generation_prompt=True), then the answer and this
 # end-of-turn as the template closes a model turn.
-PROMPT_COMPLETION = {"gemma4": "<turn|>\n"}
+# Molmo2 writes a history answer after " <|im_start|>assistant\n" but prompts with no space, and closes no
+# answer: its users complete the prompt and stop at EOS (<|im_end|>).
+PROMPT_COMPLETION = {"gemma4": "<turn|>\n", "gemma4_unified": "<turn|>\n", "molmo2": "<|im_end|>"}
 # Tokens one 640x480 image becomes with those settings (checked against the processor in the test).
 TOKENS_640x480 = {
     "idefics2": 5 * 64 + 6,  # 4 crops + the image, 64 latents each, 6 shared delimiters
@@ -371,6 +414,7 @@ TOKENS_640x480 = {
     "gemma3n": 256 + 2,  # fixed soft tokens + start/end of image, whatever the size
     "lfm2_vl": 234 + 2,  # one tile resized to 576x416: 18 x 13 tokens, + image start/end
     "gemma4": 266 + 2,  # resized to 912x672: 57 x 42 patches pooled 3 x 3, + start/end of image
+    "gemma4_unified": 266 + 2,  # the same resize as gemma4
     "qwen3_vl": 300,  # sides already multiples of 32: grid 30x40 patches of 16, merged 2x2
     "qwen3_5": 300,
     "glm4v": 391,  # 644x476 after GLM's smart_resize (factor 28): grid 34x46, merged 2x2
@@ -382,4 +426,6 @@ TOKENS_640x480 = {
     "deepseek_ocr2": 256 + 1,  # not over 768 px: no crops; the 1024 px global view (16 x 16) + separator
     # <image_id>0</image_id> (3) + <image> 63 </image> (overview 392x504) + 1 x 2 slices of 392x560: 70 + 2 each
     "minicpmv4_6": 3 + 63 + 2 + 2 * (70 + 2),
+    # low-res view 14 x 14 (+ a column token per row, start, end), 2 x 2 crops' canvas 23 x 23 (the same)
+    "molmo2": 14 * 15 + 2 + 23 * 24 + 2,
 }

@@ -73,7 +73,10 @@ def test_no_record_check_passes_is_refused_by_the_collator(tiny_processor, name)
         assert isinstance(outcome[records[i]["id"]], Exception), f"{name}: check refused {records[i]['id']!r}"
     # the later-turn image records are trained by every family that trains multi-turn records
     if fam.multi_turn:
-        assert {"later-image", "later-images-only", "image-every-turn"} <= set(passed)
+        later = {"later-image", "later-images-only", "image-every-turn"}
+        if not fam.supports_system:  # later-images-only opens with a system turn (Molmo2 takes none)
+            later.discard("later-images-only")
+        assert later <= set(passed)
 
 
 def test_check_refuses_what_the_collator_cannot_label_on_a_real_bpe_tokenizer():

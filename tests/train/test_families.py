@@ -29,8 +29,10 @@ def _spans(labels):
 
 
 def _supported(fam, record) -> bool:
-    return (fam.multi_turn or len(assistant_texts(record)) == 1) and (
-        fam.supports_text_only or record is not TEXT_ONLY
+    return (
+        (fam.multi_turn or len(assistant_texts(record)) == 1)
+        and (fam.supports_text_only or record is not TEXT_ONLY)
+        and (fam.supports_system or all(m["role"] != "system" for m in record["messages"]))
     )
 
 

@@ -300,6 +300,8 @@ def test_prompt_is_the_training_text_up_to_the_answer(tiny_loaded, name, record)
     fam, proc, _model = tiny_loaded(name)
     if not fam.multi_turn and len(record["messages"]) > 2:
         pytest.skip(f"{name} trains on single-turn records")
+    if not fam.supports_system and any(m["role"] == "system" for m in record["messages"]):
+        pytest.skip(f"{name} takes no system turn")
     trained = fam.encode_one(proc, record)
     ids, labels = trained["input_ids"][0].tolist(), trained["labels"][0].tolist()
     answer = max(i for i in range(1, len(labels)) if labels[i] != -100 and labels[i - 1] == -100)
@@ -313,13 +315,13 @@ def test_generation_stops_on_the_token_that_ends_a_trained_answer(tiny_loaded, n
     after a final answer, or GLM's <|user|> after an earlier one) ends with a token the model's
     generation config stops on, so `predict` stops where training taught the model to; an earlier answer
     trained without a stop (LLaVA-1.5) ends with its own text."""
-    from family_records import MULTI_TURN, SINGLE
+    from family_records import LATER_IMAGE, MULTI_TURN, SINGLE
 
     fam, proc, model = tiny_loaded(name)
     stops = model.generation_config.eos_token_id
     stops = {stops} if isinstance(stops, int) else set(stops)
     tok = getattr(proc, "tokenizer", proc)
-    record = MULTI_TURN if fam.multi_turn else SINGLE
+    record = (MULTI_TURN if fam.supports_system else LATER_IMAGE) if fam.multi_turn else SINGLE
     labels = fam.encode_one(proc, record)["labels"][0].tolist()
     ends = [
         labels[i] for i in range(len(labels)) if labels[i] != -100 and labels[i + 1 :][:1] in ([], [-100])

@@ -81,6 +81,7 @@ PACKAGES = (
     "gemma3",
     "gemma3n",
     "gemma4",
+    "gemma4_unified",
     "lfm2_vl",
     "mistral3",
     "llama4",
@@ -88,6 +89,7 @@ PACKAGES = (
     "ernie4_5_vl_moe",
     "deepseek_ocr2",
     "minicpmv4_6",
+    "molmo2",
 )
 
 

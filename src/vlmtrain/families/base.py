@@ -101,6 +101,9 @@ class Family:
     multi_turn: bool = True
     supports_flash_attention_2: bool = True  # Mllama's cross-attention has no FA2 path
     supports_text_only: bool = True  # rows without images (PaliGemma's processor refuses them)
+    supports_system: bool = (
+        True  # a system turn (Molmo2's template raises on one): refused by record if False
+    )
     # The processor class itself requires torchvision (PixtralProcessor), whatever its image backend:
     # without it the family cannot load and says so instead of falling back to a PIL-only processor.
     needs_torchvision: bool = False
@@ -488,6 +491,11 @@ class Family:
         record's id instead of rendering them as empty text."""
         text_only = (*self.string_content_roles, *self.one_part_roles)
         for i, msg in enumerate(record["messages"]):
+            if msg["role"] == "system" and not self.supports_system:
+                raise VlmTrainError(
+                    f"record {record.get('id')!r} $.messages[{i}]: a system turn; the {self.name} chat template "
+                    "takes none (drop it or fold its text into the first user turn)"
+                )
             media = [p["type"] for p in msg["content"] if p["type"] in ("image", "video")]
             if msg["role"] in text_only and media:
                 raise VlmTrainError(
