@@ -82,6 +82,8 @@ PACKAGES = (
     "lfm2_vl",
     "mistral3",
     "llama4",
+    "hunyuan_vl",
+    "ovis2_5",
 )
 
 
