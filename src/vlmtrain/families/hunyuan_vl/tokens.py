@@ -33,8 +33,16 @@ def count(processor, width: int, height: int) -> int:
     return rows * (cols + 1) + (2 if processor.cat_extra_token else 0)
 
 
+def refusal(processor, width: int, height: int) -> str | None:
+    """smart_resize raises on an aspect ratio over 200: said by name before the processor is called."""
+    ratio = max(width, height) / min(width, height)
+    if ratio <= 200:
+        return None
+    return f"image is {width}x{height} px; HunyuanOCR's image processor refuses aspect ratios over 200 ({ratio:g})"
+
+
 def expand(processor, width: int, height: int) -> Expansion:
     return image_token_run(processor, count(processor, width, height))
 
 
-RULE = TokenRule(unsupported=unsupported, expand=expand)
+RULE = TokenRule(unsupported=unsupported, expand=expand, refusal=refusal)

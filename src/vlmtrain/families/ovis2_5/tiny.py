@@ -1,7 +1,7 @@
 """Tiny Ovis2.5: a Qwen3 text model, hidden 64 x 2 layers (head_dim 16, q/k norms); the NaViT vision tower
 32 wide x 1 layer, patch 16, 2x2 merge, and the visual tokenizer's soft lookup into a 64-row visual
 embedding table (its last 4 rows the image/video start/end indicators); images resized into
-32*32 .. 64*64 pixels (a 32 px image: a 2x2 patch grid -> 1 token, + start/end).
+32*32 .. 300*32*32 pixels (a 32 px image: a 2x2 patch grid -> 1 token, + start/end).
 
 Qwen3's special tokens plus the image/video placeholders and start/end tokens; the real checkpoint's
 ids are 151655/151656 (`<|image_pad|>`/`<|video_pad|>`, Qwen's) and 151670..151673 for start/end, whose
@@ -26,7 +26,10 @@ NAMED = {
     "video_end_token": "<|video_end|>",
 }
 SPECIALS = ["<|endoftext|>", "<|im_start|>", END_OF_TURN, "<think>", "</think>", *NAMED.values()]
-MIN_PIXELS, MAX_PIXELS = 32 * 32, 64 * 64
+# At most 300 tokens (32*32 px each): Ovis's smart_resize stretches a thin strip's short side to 32 px before
+# fitting the budget, so a small budget would shrink a 2x34 strip to a zero side (refused) where the real one
+# (1344*1792) takes it; with this one, images up to 600 px a side are refused only with a 1 px side.
+MIN_PIXELS, MAX_PIXELS = 32 * 32, 300 * 32 * 32
 NORM = {"image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}  # the class's (ImageNet standard)
 
 CHAT_TEMPLATE = (

@@ -35,8 +35,8 @@ def refusal(processor, width: int, height: int) -> str | None:
     if min(h, w) > 0:
         return None
     return (
-        f"a {width}x{height} image resizes to {w}x{h} px under Ovis2.5's smart_resize (a side under one "
-        "patch block), which its image processor cannot resize to"
+        f"image is {width}x{height} px; Ovis2.5's smart_resize stretches its short side to one patch block, "
+        f"then shrinks it into the pixel budget to {w}x{h} px, which its image processor cannot resize to"
     )
 
 
