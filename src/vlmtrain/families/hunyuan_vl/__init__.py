@@ -10,12 +10,11 @@ Tiny model: tiny.py.
 
 In a padded batch transformers' `get_rope_index` numbers images across the whole batch (the image-index
 axis of row 2's first image continues from row 1's images), while each sample alone, and at inference,
-starts at 0: batches of several rows train on positions the model does not see alone; a batch of one
-row (the family's config) trains exactly as it predicts.
+starts at 0. The family's `load_model` therefore runs the model's own get_rope_index row by row
+(rope.py), so a padded batch, in training and in prediction, equals its rows one by one.
 
-Packing is refused: a packed row needs the text row plus the model's 4 xD-RoPE rows (5, the packed layout
-holds 4), and the image-index axis, counted across the batch as above, would differ between a packed
-sample and the same sample in a padded batch.
+Packing is refused: a packed row would need the text row plus the model's 4 xD-RoPE rows, and the packed
+layout holds the text row plus 3 M-RoPE rows.
 
 Video: refused (HunYuanVLProcessor takes images only).
 
@@ -28,10 +27,21 @@ tiny model carries the family's own template in that layout (tiny.py), typed par
 
 from __future__ import annotations
 
-from vlmtrain.families.base import Family
-from vlmtrain.families.hunyuan_vl import tiny, tokens
+from dataclasses import dataclass
 
-FAMILY = Family(
+from vlmtrain.families.base import Family
+from vlmtrain.families.hunyuan_vl import rope, tiny, tokens
+
+
+@dataclass
+class HunyuanVLFamily(Family):
+    """HunyuanOCR: the loaded model computes xD-RoPE positions per row of a batch (see the module docstring)."""
+
+    def load_model(self, path, **kwargs):
+        return rope.per_row(super().load_model(path, **kwargs))
+
+
+FAMILY = HunyuanVLFamily(
     name="hunyuan_vl",
     model_types=("hunyuan_vl",),
     image_token=tiny.IMAGE,
@@ -45,9 +55,8 @@ FAMILY = Family(
     rule=tokens.RULE,
     packing=None,
     packing_refusal=(
-        "HunyuanOCR's xD-RoPE has 4 position axes built by the model (packed rows hold the text row plus 3), "
-        "and transformers numbers its image-index axis across the rows of a batch, so a packed sample's "
-        "positions would differ from the same sample's in a padded batch"
+        "HunyuanOCR's xD-RoPE has 4 position axes (position, width, height, image index): a packed row would "
+        "need 5 position rows, and packed rows hold the text row plus 3 M-RoPE rows"
     ),
     video_refusal="HunYuanVLProcessor takes images only",
 )
