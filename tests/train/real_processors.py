@@ -229,6 +229,47 @@ def _glm4v(tiny, backend: str):
     return no_video_subclass(Glm4vProcessor)(ip, tiny.tokenizer, chat_template=tiny.chat_template)
 
 
+# tencent/HunyuanOCR preprocessor_config.json as transformers 5.25 reads it (the class defaults, documented
+# for that checkpoint: HunYuanVLImageProcessor's docstring and its note that the checkpoint's resample=1 is
+# never used): min_pixels 262144 (512*512) / max_pixels 4194304 (2048*2048), patch 16, merge 2, temporal
+# patch 1, OpenAI CLIP mean/std; the vision config's min/max_image_size 512/2048 agree. cat_extra_token true
+# (HunYuanVLProcessor's default: the 2 begin/end features).
+HUNYUAN_OCR_IMAGE = dict(
+    size={"shortest_edge": 512 * 512, "longest_edge": 2048 * 2048},
+    patch_size=16,
+    temporal_patch_size=1,
+    merge_size=2,
+    image_mean=[0.48145466, 0.4578275, 0.40821073],
+    image_std=[0.26862954, 0.26130258, 0.27577711],
+)
+
+
+def _hunyuan_vl(tiny, backend: str):
+    from transformers import HunYuanVLProcessor
+    from transformers.models.hunyuan_vl.image_processing_hunyuan_vl import HunYuanVLImageProcessor
+    from transformers.models.hunyuan_vl.image_processing_pil_hunyuan_vl import HunYuanVLImageProcessorPil
+
+    ip = (HunYuanVLImageProcessorPil if backend == "pil" else HunYuanVLImageProcessor)(**HUNYUAN_OCR_IMAGE)
+    return HunYuanVLProcessor(ip, tiny.tokenizer, chat_template=tiny.chat_template, cat_extra_token=True)
+
+
+# ovis-community/Ovis2.5-2B as transformers' Ovis2.5 conversion script writes it (CHECKPOINT_SPECS,
+# MIN_PIXELS): Ovis2_5ImageProcessor(min_pixels=448*448, max_pixels=1344*1792), the class defaults
+# otherwise (patch 16, merge 2, temporal patch 1, mean/std 0.5, bilinear); Ovis2.5-9B: max 1792*1792.
+OVIS2_5_2B_IMAGE = dict(size={"shortest_edge": 448 * 448, "longest_edge": 1344 * 1792})
+
+
+def _ovis2_5(tiny, backend: str):
+    from transformers import Ovis2_5Processor
+    from transformers.models.ovis2_5.image_processing_ovis2_5 import Ovis2_5ImageProcessor
+    from transformers.models.ovis2_5.image_processing_pil_ovis2_5 import Ovis2_5ImageProcessorPil
+
+    from vlmtrain.encoding.compat import no_video_subclass
+
+    ip = (Ovis2_5ImageProcessorPil if backend == "pil" else Ovis2_5ImageProcessor)(**OVIS2_5_2B_IMAGE)
+    return no_video_subclass(Ovis2_5Processor)(ip, tiny.tokenizer, chat_template=tiny.chat_template)
+
+
 REAL = {
     "idefics2": _idefics2,
     "llava_onevision": _llava_onevision,
@@ -240,6 +281,8 @@ REAL = {
     "qwen3_5": _qwen3_vl,  # transformers maps qwen3_5 and qwen3_5_moe to Qwen3VLProcessor
     "glm4v": _glm4v,
     "mistral3": _mistral3,
+    "hunyuan_vl": _hunyuan_vl,
+    "ovis2_5": _ovis2_5,
 }
 
 
@@ -278,4 +321,6 @@ TOKENS_640x480 = {
     "qwen3_5": 300,
     "glm4v": 391,  # 644x476 after GLM's smart_resize (factor 28): grid 34x46, merged 2x2
     "mistral3": 18 * (23 + 1),  # ceil(480/28) rows of ceil(640/28) tokens, each closed by a break/end
+    "hunyuan_vl": 15 * (20 + 1) + 2,  # grid 30x40 patches of 16, merged 2x2: 15 rows of 20 + a break, + 2
+    "ovis2_5": 300 + 2,  # grid 30x40 patches of 16, merged 2x2, + <ovis_image_start>/<ovis_image_end>
 }

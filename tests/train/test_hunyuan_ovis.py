@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 import torch
 from family_records import LATER_IMAGE, MULTI_IMAGE, SINGLE, TEXT_ONLY
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from vlmtrain.errors import VlmTrainError
@@ -63,3 +65,44 @@ def test_ovis_strip_shrunk_to_zero_is_refused_by_name(tiny_loaded, size):
         family.encode_one(processor, record)
     with pytest.raises(ValueError, match="Ovis2.5's smart_resize"):
         family.expand_image(processor, *size)
+
+
+def _real_tokens(family, processor, width: int, height: int) -> int:
+    """Tokens the processor writes for one image placeholder (the start/end Ovis2.5's writes included;
+    HunyuanOCR's template writes its own around the placeholder, not counted)."""
+    wrap = family.name == "hunyuan_vl"
+    text = processor.image_token
+    if wrap:
+        text = processor.image_start_token + text + processor.image_end_token
+    out = processor(text=[text], images=[Image.new("RGB", (width, height))])
+    return len(out["input_ids"][0]) - (2 if wrap else 0)
+
+
+@pytest.fixture(scope="module", params=["hunyuan_vl", "ovis2_5"])
+def at_checkpoint(request, tiny_loaded):
+    from real_processors import REAL
+
+    family, processor, _ = tiny_loaded(request.param)
+    return family, REAL[request.param](processor, "pil")
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(width=st.integers(1, 5000), height=st.integers(1, 5000), strip=st.booleans())
+@example(width=1, height=4000, strip=False)  # HunyuanOCR: aspect 4000 refused; Ovis2.5: a zero side
+@example(width=4000, height=3000, strip=False)
+@example(width=1, height=1, strip=False)
+def test_rule_equals_processor_at_checkpoint_settings(at_checkpoint, width, height, strip):
+    """Random sizes (every other one a thin strip) at the checkpoints' budgets: the rule's count, or its
+    refusal exactly where the processor raises."""
+    family, processor = at_checkpoint
+    if strip:
+        width = max(1, width // 500)
+    try:
+        expected = _real_tokens(family, processor, width, height)
+    except ValueError:
+        assert family.image_refusal(processor, width, height)
+        return
+    assert family.image_refusal(processor, width, height) is None
+    expansion = family.expand_image(processor, width, height)
+    text = len(processor.tokenizer(expansion.text, add_special_tokens=False)["input_ids"])
+    assert text + expansion.extra == expected

@@ -1,6 +1,6 @@
 """Ovis2.5 (`ovis2_5`, Ovis2_5ForConditionalGeneration; ovis-community/Ovis2.5-2B, -9B): the template writes
-`<|image_pad|>` per image and Ovis2_5Processor expands it to `<|image_start|>` + `<|image_pad|>` x n +
-`<|image_end|>`, n = grid_h * grid_w / 4 from Ovis2.5's smart_resize (patch 16, merge 2; header rule in
+`<|image_pad|>` per image and Ovis2_5Processor expands it to `<ovis_image_start>` + `<|image_pad|>` x n +
+`<ovis_image_end>`, n = grid_h * grid_w / 4 from Ovis2.5's smart_resize (patch 16, merge 2; header rule in
 tokens.py). The model replaces the run with the visual tokenizer's embeddings (a soft lookup into its
 visual vocabulary) and the start/end tokens with learned indicator embeddings. The language model is
 Qwen3 (1-D RoPE), so packed samples restart their position ids and the vision tower encodes each image
@@ -10,8 +10,8 @@ Video: refused. Ovis2_5VideoProcessor samples no frames itself (transformers' de
 count, `do_sample_frames` off), so which frames a video becomes is not a rule the collator can follow.
 
 Template: unverified. No copy of ovis-community/Ovis2.5-2B's (or AIDC-AI/Ovis2.5's) published chat
-template was found, nor the token strings behind the checkpoint's start/end ids (151670..151673), so the
-tiny model carries the family's own ChatML (tiny.py), typed parts in every role, no thinking block.
+template was found (a transformers conversion script takes it from the source tokenizer), so the tiny
+model carries the family's own ChatML (tiny.py), typed parts in every role, no thinking block.
 """
 
 from __future__ import annotations

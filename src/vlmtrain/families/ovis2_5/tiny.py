@@ -3,9 +3,10 @@
 embedding table (its last 4 rows the image/video start/end indicators); images resized into
 32*32 .. 300*32*32 pixels (a 32 px image: a 2x2 patch grid -> 1 token, + start/end).
 
-Qwen3's special tokens plus the image/video placeholders and start/end tokens; the real checkpoint's
-ids are 151655/151656 (`<|image_pad|>`/`<|video_pad|>`, Qwen's) and 151670..151673 for start/end, whose
-strings are this tiny model's names. The template is this family's own ChatML (unverified, see the
+Qwen3's special tokens plus the visual ones: `<|image_pad|>`/`<|video_pad|>` (Qwen's, ids 151655/151656 in the
+real vocab: the config's image/video token ids) and the start/end tokens at the config's 151670..151673,
+named as the Ovis2.5 checkpoints name them (`<ovis_image_start>` ..., a transformers conversion script's
+VISUAL_SPECIAL_TOKENS). The template is this family's own ChatML (unverified, see the
 family docstring). Ovis2_5VideoProcessor's config is written as its save_pretrained writes it, so stock
 AutoProcessor loads the folder (the family refuses video parts)."""
 
@@ -20,10 +21,10 @@ END_OF_TURN = "<|im_end|>"
 NAMED = {
     "image_token": "<|image_pad|>",
     "video_token": "<|video_pad|>",
-    "image_start_token": "<|image_start|>",
-    "image_end_token": "<|image_end|>",
-    "video_start_token": "<|video_start|>",
-    "video_end_token": "<|video_end|>",
+    "image_start_token": "<ovis_image_start>",
+    "image_end_token": "<ovis_image_end>",
+    "video_start_token": "<ovis_video_start>",
+    "video_end_token": "<ovis_video_end>",
 }
 SPECIALS = ["<|endoftext|>", "<|im_start|>", END_OF_TURN, "<think>", "</think>", *NAMED.values()]
 # At most 300 tokens (32*32 px each): Ovis's smart_resize stretches a thin strip's short side to 32 px before

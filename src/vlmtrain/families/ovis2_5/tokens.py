@@ -1,4 +1,4 @@
-"""Ovis2.5: `<|image_start|>` + `<|image_pad|>` x (grid_h * grid_w / merge^2) + `<|image_end|>`, the
+"""Ovis2.5: `<ovis_image_start>` + `<|image_pad|>` x (grid_h * grid_w / merge^2) + `<ovis_image_end>`, the
 template writing `<|image_pad|>` and Ovis2_5Processor writing the start/end tokens around its run.
 
     patch 16, merge 2, min 448*448, max 1344*1792:  640x480 -> resized 640x480 -> grid 30x40 -> 300 + 2
