@@ -29,8 +29,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vlmtrain.encoding.expansion import TokenRule
 from vlmtrain.families.base import Family
 from vlmtrain.families.hunyuan_vl import rope, tiny, tokens
+from vlmtrain.families.qwen2_vl.tokens import unsupported as pixel_budget_unsupported
 
 
 @dataclass
@@ -52,7 +54,8 @@ FAMILY = HunyuanVLFamily(
     model_class="HunYuanVLForConditionalGeneration",
     processor_class="HunYuanVLProcessor",
     tiny=tiny.TINY,
-    rule=tokens.RULE,
+    # Qwen2-VL's pixel-budget settings check, this family's count and refusal
+    rule=TokenRule(unsupported=pixel_budget_unsupported, expand=tokens.expand, refusal=tokens.refusal),
     packing=None,
     packing_refusal=(
         "HunyuanOCR's xD-RoPE has 4 position axes (position, width, height, image index): a packed row would "

@@ -8,12 +8,14 @@ with begin/end features, all held by the image token (`cat_extra_token` adds the
 start/end tokens `<｜hy_place▁holder▁no▁100/101｜>` stay around the run. The resize is HunYuanVL's
 `smart_resize` (transformers' own, as the image processor calls it: Qwen2-VL's rounding to a multiple of
 patch*merge, rescaled into [min_pixels, max_pixels]; aspect ratios over 200 raise, as the processor does).
+
+The family's rule (`__init__.py`) takes Qwen2-VL's settings check (`unsupported`: do_resize on, a
+min/max pixel budget) with this module's `expand` and `refusal`.
 """
 
 from __future__ import annotations
 
-from vlmtrain.encoding.expansion import Expansion, TokenRule, image_token_run, size_get
-from vlmtrain.families.qwen2_vl.tokens import unsupported
+from vlmtrain.encoding.expansion import Expansion, image_token_run, size_get
 
 
 def count(processor, width: int, height: int) -> int:
@@ -43,6 +45,3 @@ def refusal(processor, width: int, height: int) -> str | None:
 
 def expand(processor, width: int, height: int) -> Expansion:
     return image_token_run(processor, count(processor, width, height))
-
-
-RULE = TokenRule(unsupported=unsupported, expand=expand, refusal=refusal)

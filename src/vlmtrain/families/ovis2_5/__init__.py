@@ -16,8 +16,10 @@ model carries the family's own ChatML (tiny.py), typed parts in every role, no t
 
 from __future__ import annotations
 
+from vlmtrain.encoding.expansion import TokenRule
 from vlmtrain.families.base import Family
 from vlmtrain.families.ovis2_5 import tiny, tokens
+from vlmtrain.families.qwen2_vl.tokens import unsupported as pixel_budget_unsupported
 
 FAMILY = Family(
     name="ovis2_5",
@@ -34,7 +36,8 @@ FAMILY = Family(
     model_class="Ovis2_5ForConditionalGeneration",
     processor_class="Ovis2_5Processor",
     tiny=tiny.TINY,
-    rule=tokens.RULE,
+    # Qwen2-VL's pixel-budget settings check, this family's count and refusal
+    rule=TokenRule(unsupported=pixel_budget_unsupported, expand=tokens.expand, refusal=tokens.refusal),
     video_refusal=(
         "Ovis2_5VideoProcessor samples no frames itself (no fps or frame count), so the frames a video "
         "becomes are not a rule the collator can follow"

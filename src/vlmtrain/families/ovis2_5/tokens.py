@@ -8,12 +8,14 @@ rounding to a multiple of patch*merge and rescale into [min_pixels, max_pixels],
 one block is first stretched to it (aspect kept) and an aspect ratio over 200 is clamped, not refused. A
 thin strip can still shrink to a zero side (1x4000 at the checkpoints' budget): the image processor then
 raises, so the rule refuses it by name (`refusal`).
+
+The family's rule (`__init__.py`) takes Qwen2-VL's settings check (`unsupported`: do_resize on, a
+min/max pixel budget) with this module's `expand` and `refusal`.
 """
 
 from __future__ import annotations
 
-from vlmtrain.encoding.expansion import Expansion, TokenRule, size_get
-from vlmtrain.families.qwen2_vl.tokens import unsupported
+from vlmtrain.encoding.expansion import Expansion, size_get
 
 
 def resized(processor, width: int, height: int) -> tuple[int, int]:
@@ -49,6 +51,3 @@ def expand(processor, width: int, height: int) -> Expansion:
     n = (h // ip.patch_size) * (w // ip.patch_size) // ip.merge_size**2
     text = processor.image_start_token + processor.image_token + processor.image_end_token
     return Expansion(text=text, extra=n - 1, image_tokens=n + 2)
-
-
-RULE = TokenRule(unsupported=unsupported, expand=expand, refusal=refusal)
