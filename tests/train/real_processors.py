@@ -359,6 +359,47 @@ def _minicpmv4_6(tiny, backend: str):
     )
 
 
+# tencent/HunyuanOCR preprocessor_config.json as transformers 5.25 reads it (the class defaults, documented
+# for that checkpoint: HunYuanVLImageProcessor's docstring and its note that the checkpoint's resample=1 is
+# never used): min_pixels 262144 (512*512) / max_pixels 4194304 (2048*2048), patch 16, merge 2, temporal
+# patch 1, OpenAI CLIP mean/std; the vision config's min/max_image_size 512/2048 agree. cat_extra_token true
+# (HunYuanVLProcessor's default: the 2 begin/end features).
+HUNYUAN_OCR_IMAGE = dict(
+    size={"shortest_edge": 512 * 512, "longest_edge": 2048 * 2048},
+    patch_size=16,
+    temporal_patch_size=1,
+    merge_size=2,
+    image_mean=[0.48145466, 0.4578275, 0.40821073],
+    image_std=[0.26862954, 0.26130258, 0.27577711],
+)
+
+
+def _hunyuan_vl(tiny, backend: str):
+    from transformers import HunYuanVLProcessor
+    from transformers.models.hunyuan_vl.image_processing_hunyuan_vl import HunYuanVLImageProcessor
+    from transformers.models.hunyuan_vl.image_processing_pil_hunyuan_vl import HunYuanVLImageProcessorPil
+
+    ip = (HunYuanVLImageProcessorPil if backend == "pil" else HunYuanVLImageProcessor)(**HUNYUAN_OCR_IMAGE)
+    return HunYuanVLProcessor(ip, tiny.tokenizer, chat_template=tiny.chat_template, cat_extra_token=True)
+
+
+# ovis-community/Ovis2.5-2B as transformers' Ovis2.5 conversion script writes it (CHECKPOINT_SPECS,
+# MIN_PIXELS): Ovis2_5ImageProcessor(min_pixels=448*448, max_pixels=1344*1792), the class defaults
+# otherwise (patch 16, merge 2, temporal patch 1, mean/std 0.5, bilinear); Ovis2.5-9B: max 1792*1792.
+OVIS2_5_2B_IMAGE = dict(size={"shortest_edge": 448 * 448, "longest_edge": 1344 * 1792})
+
+
+def _ovis2_5(tiny, backend: str):
+    from transformers import Ovis2_5Processor
+    from transformers.models.ovis2_5.image_processing_ovis2_5 import Ovis2_5ImageProcessor
+    from transformers.models.ovis2_5.image_processing_pil_ovis2_5 import Ovis2_5ImageProcessorPil
+
+    from vlmtrain.encoding.compat import no_video_subclass
+
+    ip = (Ovis2_5ImageProcessorPil if backend == "pil" else Ovis2_5ImageProcessor)(**OVIS2_5_2B_IMAGE)
+    return no_video_subclass(Ovis2_5Processor)(ip, tiny.tokenizer, chat_template=tiny.chat_template)
+
+
 REAL = {
     "idefics2": _idefics2,
     "llava_onevision": _llava_onevision,
@@ -378,6 +419,8 @@ REAL = {
     "deepseek_ocr2": _deepseek_ocr2,
     "minicpmv4_6": _minicpmv4_6,
     "molmo2": _molmo2,
+    "hunyuan_vl": _hunyuan_vl,
+    "ovis2_5": _ovis2_5,
 }
 
 
@@ -428,4 +471,6 @@ TOKENS_640x480 = {
     "minicpmv4_6": 3 + 63 + 2 + 2 * (70 + 2),
     # low-res view 14 x 14 (+ a column token per row, start, end), 2 x 2 crops' canvas 23 x 23 (the same)
     "molmo2": 14 * 15 + 2 + 23 * 24 + 2,
+    "hunyuan_vl": 15 * (20 + 1) + 2,  # grid 30x40 patches of 16, merged 2x2: 15 rows of 20 + a break, + 2
+    "ovis2_5": 300 + 2,  # grid 30x40 patches of 16, merged 2x2, + <ovis_image_start>/<ovis_image_end>
 }

@@ -90,6 +90,8 @@ PACKAGES = (
     "deepseek_ocr2",
     "minicpmv4_6",
     "molmo2",
+    "hunyuan_vl",
+    "ovis2_5",
 )
 
 
