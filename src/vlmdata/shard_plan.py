@@ -54,16 +54,21 @@ def table_sizes(table) -> tuple[np.ndarray, np.ndarray]:
     for key in MEDIA_LISTS:
         if key not in table.column_names:
             continue
-        column = table[key].combine_chunks()
-        items = pc.list_flatten(column)
-        if len(items) == 0:
-            continue
-        lengths = pc.fill_null(pc.binary_length(pc.struct_field(items, "bytes")), 0).to_numpy()
-        lengths = np.where(lengths > 0, lengths, MISSING_MEDIA_BYTES).astype(np.int64)
-        parents = pc.list_parent_indices(column).to_numpy()
-        np.add.at(sizes, parents, lengths)
-        if key == "videos":
-            videos = pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False) > 0
+        first = 0
+        for column in table[key].chunks:  # chunk by chunk: no copy of the media bytes
+            rows = slice(first, first + len(column))
+            first += len(column)
+            items = pc.list_flatten(column)
+            if key == "videos":
+                videos[rows] = (
+                    pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False) > 0
+                )
+            if len(items) == 0:
+                continue
+            lengths = pc.fill_null(pc.binary_length(pc.struct_field(items, "bytes")), 0).to_numpy()
+            lengths = np.where(lengths > 0, lengths, MISSING_MEDIA_BYTES).astype(np.int64)
+            parents = pc.list_parent_indices(column).to_numpy() + rows.start
+            np.add.at(sizes, parents, lengths)
     return sizes, videos
 
 

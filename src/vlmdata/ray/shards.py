@@ -23,6 +23,11 @@ from vlmdata.io import ROW_GROUP_BYTES, name_shards, partial_name
 from vlmdata.ray.engine import Failure, _result, from_ipc
 from vlmdata.shard_plan import RowGroup, ShardPlanner
 
+# A write task asks for no CPU of Ray's: it is mostly copying, Snappy and file I/O, so it runs beside the
+# conversions (as the driver's writing did before it moved to the workers) instead of queueing behind
+# them; how many run at once is bounded by the shards planned, their memory by the object store.
+WRITE_TASK_CPUS = 0
+
 
 def write_shard(path: str, spec: list, *buffers) -> Failure | None:
     """Phase 2, on a worker: one shard's row groups, spec = [[(table k, start, stop), ...] per group],
@@ -57,7 +62,7 @@ class PlannedShards:
         self.tables: list = []  # (first row, rows, ref) of the parts whose rows are not all sent yet
         self.groups: list[RowGroup] = []  # the open shard's row groups
         self.shards = 0
-        self.remote = ray.remote(max_retries=3)(write_shard)
+        self.remote = ray.remote(max_retries=3, num_cpus=WRITE_TASK_CPUS)(write_shard)
 
     def add(self, sizes, videos, ref) -> None:
         if len(sizes):
