@@ -9,11 +9,11 @@ network namespace (Ray binds only loopback there). The shards of both routes are
 (sha256). The workers run at the single process's niceness, 0 (`--worker-niceness`; Ray's default
 is 15). On a 2-core machine Ray's overhead is the honest figure (goal: at most 2x the single-process
 wall time); `per_worker_rows_per_s` is the cluster's rows/s divided by its workers, the figure a larger
-cluster scales from. The shards are encoded and written on the driver (one ShardWriter: that is what
-keeps them byte-identical); `driver_shard_writing` times that serial share alone on the same batches,
-and its `ceiling_rows_per_s` is the most rows/s any number of workers can reach. Each route's command
-process's CPU seconds are recorded too (for Ray: the driver's), with the load average before and after:
-the machine is shared.
+cluster scales from. The shards are encoded and written on the workers (phase 2: one task per shard,
+row groups planned by the driver from the rows' sizes); `shard_writing` times that work alone, in one
+process (ShardWriter on the same batches): with fewer shards than workers it is the serial tail of the
+Ray run. Each route's command process's CPU seconds are recorded too (for Ray: the driver's, which now
+plans and commits only), with the load average before and after: the machine is shared.
 
     python bench/convert_ray.py [--rows 20000] [--repeats 1]    (needs root for unshare -n)
     -> bench/results/convert_ray.json
@@ -48,7 +48,7 @@ def shards(folder: Path) -> dict[str, str]:
 
 def run(args: list[str]) -> tuple[float, float]:
     """(wall seconds, CPU seconds of the command's own process): for the Ray route that process is the
-    driver (planning, merging the workers' results, encoding and writing the shards, the commit step)."""
+    driver (planning parts, merging the workers' results, planning shards, the commit step)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "vlmdata", *args], check=True)
@@ -58,8 +58,8 @@ def run(args: list[str]) -> tuple[float, float]:
 
 
 def shard_writing(shards_dir: Path, scratch: Path) -> tuple[float, float]:
-    """(wall, CPU seconds) of the driver's serial share: the output's rows, in the 64-row Arrow batches the
-    workers hand over, written through one ShardWriter (encoding, compression, the files)."""
+    """(wall, CPU seconds) of writing the shards in one process: the output's rows, in 64-row Arrow
+    batches, through one ShardWriter (encoding, compression, the files): what the write tasks do."""
     import pyarrow.parquet as pq
 
     from vlmdata.io import ShardWriter
@@ -107,11 +107,10 @@ def inside(work: Path, rows: int, repeats: int, out: Path, store_mb: int) -> Non
         "seconds": times,
         "cpu_seconds_of_the_command_process": cpu,
         "ray_driver_cpu_share_of_wall": round(cpu["ray_2_nodes"][best] / cluster, 2),
-        "driver_shard_writing": {  # the part that stays on the driver: ShardWriter alone, same batches
+        "shard_writing": {  # the write tasks' work, in one process: ShardWriter alone, same batches
             "wall_s": round(write_wall, 2),
             "cpu_s": round(write_cpu, 2),
             "share_of_ray_wall": round(write_wall / cluster, 2),
-            "ceiling_rows_per_s": round(rows / write_cpu, 1),  # the most any cluster size can convert
         },
         "single_process_s": round(single, 2),
         "ray_s": round(cluster, 2),

@@ -85,7 +85,7 @@ def main() -> None:
             exec(command["python"], scope)
             out.append({"result": scope["result"]})
         elif "kill" in command:
-            out.append(run_and_kill(command["kill"] + extra, env))
+            out.append(run_and_kill(command["kill"] + extra, env, command.get("fn", "convert_part")))
         else:
             out.append(run_cli(command["args"] + extra, env))
     with open(results, "w") as fh:

@@ -51,6 +51,8 @@ COMMANDS = {
     "download_skip": (["download", "badimg", "--out", "{o}", "-q", "--skip-invalid", "--num-train-samples", "250"], {}),
 }  # fmt: skip
 KILLED = ["convert", "big", "--to", "parquet", "--out", "ray/killed", "-q", "--max-shard-size", "1MB"]
+# the Ray task whose worker is killed in each run: a part's conversion, a shard's writing
+KILLED_IN = {"killed": "convert_part", "killed_write": "write_shard"}
 PIPELINE = """
 import ray, pyarrow as pa, vlmdata.ray
 ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
@@ -100,10 +102,12 @@ def cluster(tmp_path_factory):
         {"args": [a.replace("{o}", f"ray/{name}") for a in args], "env": env}
         for name, (args, env) in COMMANDS.items()
     ]
-    commands.append({"kill": KILLED, "env": {"VLMDATA_RAY_UNIT_BYTES": "4000000"}})
+    for name, fn in KILLED_IN.items():
+        args = [a.replace("ray/killed", f"ray/{name}") for a in KILLED]
+        commands.append({"kill": args, "fn": fn, "env": {"VLMDATA_RAY_UNIT_BYTES": "4000000"}})
     commands.append({"python": PIPELINE})
     results = run_in_cluster(root, commands)
-    return root, dict(zip([*COMMANDS, "killed", "pipeline"], results, strict=True))
+    return root, dict(zip([*COMMANDS, *KILLED_IN, "pipeline"], results, strict=True))
 
 
 def tree(folder: Path) -> dict[str, str]:
@@ -188,18 +192,20 @@ def test_download_bad_rows_and_skip(cluster):
     assert [s["row"] for s in manifest["skipped"]] == [170, 210]
 
 
-def test_killed_worker_gives_identical_output_or_nothing(cluster):
+@pytest.mark.parametrize("name", list(KILLED_IN))
+def test_killed_worker_gives_identical_output_or_nothing(cluster, name):
     root, results = cluster
-    killed = results["killed"]
-    assert killed["killed"], "no Ray worker was seen converting: the kill did not happen"
-    if killed["exit_code"] == 0:  # Ray retried the lost part
-        local = run_local(root, [a.replace("ray/", "local/") for a in KILLED], {})
-        assert local.exit_code == 0
-        assert tree(root / "ray" / "killed") == tree(root / "local" / "killed")
+    killed = results[name]
+    assert killed["killed"], f"no Ray worker was seen running {KILLED_IN[name]}: the kill did not happen"
+    if killed["exit_code"] == 0:  # Ray retried the lost task
+        if not (root / "local" / "killed").exists():  # the twin of both killed runs
+            local = run_local(root, [a.replace("ray/", "local/") for a in KILLED], {})
+            assert local.exit_code == 0
+        assert tree(root / "ray" / name) == tree(root / "local" / "killed")
     else:
         assert "nothing was written" in killed["stderr"]
-        assert not (root / "ray" / "killed").exists()
-    assert not [p for p in (root / "ray").iterdir() if p.name.startswith(".killed")]
+        assert not (root / "ray" / name).exists()
+    assert not [p for p in (root / "ray").iterdir() if p.name.startswith(f".{name}")]
 
 
 def test_per_batch_steps_in_a_ray_data_pipeline(cluster):

@@ -102,6 +102,7 @@ class _Run:
         self.lossy: list[Problem] = []
         self.sinks: dict = {}
         self.sink_for = None  # split -> its sink (Job.output sets it)
+        self.staging = None  # the output's staging folder (Job.output sets it; Ray's workers write there)
         self.writing = True  # False once a problem means nothing will be written
 
     def invalid(self, f: InputFile, index, line, rid, problems: list[Problem]) -> None:
@@ -232,6 +233,7 @@ class Job:
         ):
             store = ImageStore(tmp)
             run = _Run(checks, report, self.skip_invalid, self.allow_lossy, bar)
+            run.staging = tmp
 
             def sink_for(split: str):
                 if split not in run.sinks:

@@ -7,6 +7,7 @@ temporary name and renames into place only when the command succeeds.
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,18 +15,49 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vlmdata.formats import parquet
-from vlmdata.record import ARROW_SCHEMA, MEDIA_LISTS
+from vlmdata.record import ARROW_SCHEMA
+from vlmdata.shard_plan import RowGroup, ShardPlanner, record_size, table_sizes
 
 DEFAULT_MAX_SHARD_BYTES = parquet.MAX_SHARD_BYTES
 # Rows are buffered until about this many bytes, then written as one row group: memory stays flat
 # (bounded by this, not by the dataset) and row groups stay large enough to read fast.
 ROW_GROUP_BYTES = 64 * 1000 * 1000
-# A row holding a video is a row group of its own: Parquet reads whole column chunks, so a reader that
-# wants one sample reads its video and no neighbour's (each extra row group costs about 1 KB of footer).
+# Where row groups and shards end is vlmdata.shard_plan's rule, on per-row sizes only (a row with a video
+# is a row group alone): the Ray engine's workers, which never see each other's rows, cut the same way.
 
 
 def shard_name(split: str, index: int, count: int, ext: str = "parquet") -> str:
     return f"{split}-{index:05d}-of-{count:05d}.{ext}"
+
+
+def partial_name(split: str, index: int) -> str:
+    """A shard's name while its split is being written (its final name needs the shard count)."""
+    return f".{split}-{index:05d}.parquet.partial"
+
+
+def name_shards(out_dir: str | os.PathLike, split: str, count: int) -> list[Path]:
+    """The split's `count` written shards renamed from partial_name to shard_name: the final paths."""
+    final = []
+    for i in range(count):
+        target = Path(out_dir) / shard_name(split, i, count)
+        (Path(out_dir) / partial_name(split, i)).rename(target)
+        final.append(target)
+    return final
+
+
+def open_shard(path: str | os.PathLike, schema: pa.Schema = ARROW_SCHEMA) -> pq.ParquetWriter:
+    return pq.ParquetWriter(path, schema, compression="snappy")
+
+
+def row_group_table(pieces: list[pa.Table], schema: pa.Schema = ARROW_SCHEMA) -> pa.Table:
+    """A row group's rows as one contiguous chunk per column: Parquet's pages then depend on the rows
+    only, not on the batches they arrived in."""
+    pieces = [p.replace_schema_metadata(schema.metadata) for p in pieces]
+    return pa.concat_tables(pieces).combine_chunks()
+
+
+def write_row_group(writer: pq.ParquetWriter, table: pa.Table) -> None:
+    writer.write_table(table, row_group_size=max(1, table.num_rows))
 
 
 class ShardWriter:
@@ -34,9 +66,10 @@ class ShardWriter:
     writer = ShardWriter(tmp_dir, "train"); writer.write(record) ...; writer.close()
       -> [tmp_dir/train-00000-of-00002.parquet, tmp_dir/train-00001-of-00002.parquet]
 
-    Shards are rolled over when the bytes written reach `max_shard_bytes`; names get their final
-    `-of-N` count at close. Rows without videos share row groups of about `row_group_bytes`; a row with
-    a video is a row group alone (reading one sample never reads another sample's video). Output is deterministic: the same records give byte-identical files.
+    Row groups and shards end where vlmdata.shard_plan's rule says (per-row sizes: about
+    `row_group_bytes` per row group, a row with a video alone, shards rolled over at `max_shard_bytes`);
+    names get their final `-of-N` count at close. Each row group is written as one contiguous chunk, so
+    the same rows give byte-identical files however they were handed in (records or batches of any size).
     Row groups are encoded and written by one background thread, one at a time and in order (Arrow
     leaves the GIL), so the caller prepares the next batch meanwhile; close() waits for the last.
     """
@@ -55,97 +88,73 @@ class ShardWriter:
         self.row_group_bytes = min(row_group_bytes, max_shard_bytes)
         self.schema = schema
         self.rows = 0
-        self._paths: list[Path] = []
+        self._planner = ShardPlanner(self.row_group_bytes, max_shard_bytes)
+        self._pieces: deque = deque()  # rows not yet written, in order: Arrow tables and lists of records
+        self._shards = 0
         self._writer: pq.ParquetWriter | None = None
-        self._shard_bytes = 0
-        self._buffer: list[dict] = []
-        self._buffer_bytes = 0
-        self._pending: list[pa.Table] = []
-        self._pending_bytes = 0
         self._pool = None  # the writing thread (made at the first write)
         self._inflight = None  # the row group being written
 
     # -- public -----------------------------------------------------------------------------------
     def write(self, record: dict) -> None:
-        if record.get("videos"):
-            self._flush()
-            self._buffer.append(record)
-            self._flush()
-            return
-        self._buffer.append(record)
-        self._buffer_bytes += _record_bytes(record)
-        if self._buffer_bytes >= self.row_group_bytes:
-            self._flush()
+        if not self._pieces or not isinstance(self._pieces[-1], list):
+            self._pieces.append([])
+        self._pieces[-1].append(record)
+        self._write_groups(self._planner.add_row(record_size(record), bool(record.get("videos"))))
 
     def write_batch(self, batch: pa.RecordBatch | pa.Table) -> None:
-        """Write Arrow data already in the canonical schema (no Python round trip).
-
-        Batches are gathered (zero-copy) until about `row_group_bytes`, then written as one row group.
-        """
-        self._flush()
+        """Write Arrow data already in the canonical schema (no Python round trip)."""
         if batch.num_rows == 0:
             return
         if isinstance(batch, pa.RecordBatch):
             batch = pa.Table.from_batches([batch])
-        self._pending.append(batch.replace_schema_metadata(self.schema.metadata))
-        self._pending_bytes += batch.nbytes
-        if self._pending_bytes >= self.row_group_bytes:
-            self._flush_pending()
+        self._pieces.append(batch)
+        self._write_groups(self._planner.add(*table_sizes(batch)))
 
     def close(self) -> list[Path]:
         """Finish the last shard and give every shard its final name. A split with no rows gets no file."""
-        self._flush()
+        self._write_groups(self._planner.finish())
         self._close_shard()
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
-        final = []
-        for i, path in enumerate(self._paths):
-            target = path.with_name(shard_name(self.split, i, len(self._paths)))
-            path.rename(target)
-            final.append(target)
-        self._paths = final
-        return final
+        return name_shards(self.out_dir, self.split, self._shards)
 
     # -- internals --------------------------------------------------------------------------------
-    def _flush_pending(self) -> None:
-        if self._pending:
-            table = pa.concat_tables(self._pending)
-            self._pending, self._pending_bytes = [], 0
-            for part in _video_rows_apart(table):
-                step = max(1, int(part.num_rows * self.row_group_bytes / max(1, part.nbytes)))
-                for start in range(0, part.num_rows, step):
-                    self._write_arrow(part.slice(start, step))
+    def _write_groups(self, groups: list[RowGroup]) -> None:
+        for group in groups:
+            self._write_arrow(group.shard, self._take(group.stop - group.start))
 
-    def _flush(self) -> None:
-        self._flush_pending()
-        if not self._buffer:
-            return
-        table = pa.Table.from_pylist(self._buffer, schema=self.schema)
-        self._buffer = []
-        self._buffer_bytes = 0
-        self._write_arrow(table)
+    def _take(self, count: int) -> pa.Table:
+        """The next `count` buffered rows as one row group's table."""
+        parts = []
+        while count:
+            piece = self._pieces[0]
+            k = min(count, len(piece) if isinstance(piece, list) else piece.num_rows)
+            if isinstance(piece, list):
+                parts.append(pa.Table.from_pylist(piece[:k], schema=self.schema))
+                del piece[:k]
+                done = not piece
+            else:
+                parts.append(piece.slice(0, k))
+                self._pieces[0] = piece = piece.slice(k)
+                done = not piece.num_rows
+            if done:
+                self._pieces.popleft()
+            count -= k
+        return row_group_table(parts, self.schema)
 
-    def _write_arrow(self, data: pa.RecordBatch | pa.Table) -> None:
-        if self._writer is not None and self._shard_bytes >= self.max_shard_bytes:
+    def _write_arrow(self, shard: int, data: pa.Table) -> None:
+        if shard >= self._shards:
             self._close_shard()
-        if self._writer is None:
-            path = self.out_dir / f".{self.split}-{len(self._paths):05d}.parquet.partial"
-            self._paths.append(path)
-            self._writer = pq.ParquetWriter(path, self.schema, compression="snappy")
-            self._shard_bytes = 0
-        if isinstance(data, pa.RecordBatch):
-            data = pa.Table.from_batches([data], schema=self.schema)
+            self._writer = open_shard(self.out_dir / partial_name(self.split, shard), self.schema)
+            self._shards = shard + 1
         self._wait()  # one row group in flight: memory stays bounded
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="vlmdata-shards")
-        self._inflight = self._pool.submit(
-            self._writer.write_table, data, row_group_size=max(1, data.num_rows)
-        )
-        # Bytes are counted before compression: images barely compress, so shards land near the bound.
-        self._shard_bytes += data.nbytes
+        self._inflight = self._pool.submit(write_row_group, self._writer, data)
         self.rows += data.num_rows
 
     def _wait(self) -> None:
@@ -159,34 +168,6 @@ class ShardWriter:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-
-
-def _record_bytes(record: dict) -> int:
-    size = 256
-    for key in MEDIA_LISTS:
-        for item in record.get(key) or ():
-            data = item.get("bytes") if isinstance(item, dict) else None
-            size += len(data) if data else 64
-    return size
-
-
-def _video_rows_apart(table: pa.Table) -> Iterator[pa.Table]:
-    """The table in slices: each row with a video alone, the rows between them together (zero-copy)."""
-    if "videos" not in table.column_names:
-        yield table
-        return
-    import numpy as np
-    import pyarrow.compute as pc
-
-    with_video = np.flatnonzero(pc.fill_null(pc.list_value_length(table["videos"]), 0).to_numpy() > 0)
-    start = 0
-    for row in with_video.tolist():
-        if row > start:
-            yield table.slice(start, row - start)
-        yield table.slice(row, 1)
-        start = row + 1
-    if start < table.num_rows:
-        yield table.slice(start)
 
 
 def read_image_bytes(image: dict) -> dict:

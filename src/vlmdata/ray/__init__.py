@@ -13,7 +13,8 @@ other files whole) and runs the single-machine code on each part on a worker: re
 the format readers, image files read from their paths. Results come back in input order to one commit
 step on the driver (convert's Job.output, validate's report, download's checkpoint), which names the
 shards, writes card, manifest and report, and renames the staged folder into place: the output is the
-single-machine run's, byte for byte, or nothing.
+single-machine run's, byte for byte, or nothing. convert's Parquet shards are written on the workers
+too (vlmdata.ray.shards): the driver plans them from the rows' sizes by the single-machine rule.
 """
 
 from __future__ import annotations

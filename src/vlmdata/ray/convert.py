@@ -1,13 +1,15 @@
-"""`vlmdata convert --engine ray`: the parts of every input file checked and converted on the workers,
-replayed in input order into the single-machine run's sinks by its commit step (`convert.Job.output`).
+"""`vlmdata convert --engine ray`: the parts of every input file checked, converted and written on the
+workers; one commit step on the driver (`convert.Job.output`) names the shards and writes the rest.
 
     convert_ray(job, overwrite, max_shard_bytes, quiet, address) -> ConvertReport  # as convert() gives
 
-A worker runs `convert.convert_file` on its part with a recording sink: canonical records (their image
-files read there) or Arrow batches for Parquet outputs, the records for JSON outputs (whose changes it
-works out with a store that only hashes). The driver adds each part's report to the run's and feeds
-the recorded writes to the real sinks, in order: the ShardWriter gets the very calls it gets on one
-machine, so the shards are the same bytes with the same names.
+Phase 1: a worker runs `convert.convert_file` on its part with a recording sink. For Parquet outputs it
+returns a small result (the part's report pieces, its rows' sizes and video flags) and, as a second task
+return that the driver never fetches, the part's converted Arrow table. The driver plans shards and row
+groups from the sizes with the single-machine ShardWriter's rule (vlmdata.shard_plan), and phase 2
+(vlmdata.ray.shards) writes each shard on a worker from the tables: the same bytes, with the same names.
+JSON outputs keep their records on the driver's path: a worker sends them (with their changes, worked
+out with a store that only hashes), the driver's sink writes them in order (one file per split).
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from vlmdata.ray.engine import (
     in_folder,
     jsonl_parts,
     ordered,
+    to_ipc,
     unit_bytes,
 )
 
 
 @dataclass
 class PartResult:
-    writes: list = field(default_factory=list)  # ("rec", record) | ("batch", Arrow IPC buffer), in order
+    writes: list = field(default_factory=list)  # records for a JSON output, in order
     rows: dict = field(default_factory=dict)
     images: int = 0
     videos: int = 0
@@ -50,16 +53,20 @@ class PartResult:
     format: str | None = None
     file_records: int = 0
     notes: list = field(default_factory=list)
+    sizes: object = None  # a Parquet output's rows: their sizes and video flags (vlmdata.shard_plan)
+    video_rows: object = None
 
 
 class _Recorder:
-    """Stands for a split's sink on a worker: keeps the writes for the driver, in order."""
+    """Stands for a split's sink on a worker: keeps the rows, in order (records for a JSON output; for
+    Parquet, records with their image files read here, and Arrow batches)."""
 
     media: set = set()
 
     def __init__(self, target, options: dict):
         self.target, self.options = target, options
-        self.writes: list = []
+        self.writes: list = []  # records (JSON output)
+        self.pieces: list = []  # lists of records and Arrow tables (Parquet output)
         self.writer = self  # convert's Arrow paths write batches through sink.writer
         self.ctx = None
 
@@ -69,35 +76,34 @@ class _Recorder:
 
         if self.target.CANONICAL:  # the image files are read here, on the worker
             rec = {**rec, **{key: [read_image_bytes(m) for m in rec.get(key) or ()] for key in MEDIA_LISTS}}
-            self.writes.append(("rec", rec))
+            if not self.pieces or not isinstance(self.pieces[-1], list):
+                self.pieces.append([])
+            self.pieces[-1].append(rec)
             return []
         if self.ctx is None:
             self.ctx = _hashing_context()
         _, changes = self.target.from_canonical(rec, self.ctx, **self.options)
-        self.writes.append(("rec", rec))
+        self.writes.append(rec)
         return changes
 
-    def write_batch(self, table) -> None:
-        self.writes.append(("batch", to_ipc(table)))
+    def write_batch(self, batch) -> None:
+        import pyarrow as pa
 
+        if batch.num_rows:
+            self.pieces.append(pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch)
 
-def to_ipc(table):
-    """A batch for the trip to the driver: an Arrow IPC stream in one buffer, which Ray hands over through
-    its object store without a copy. Only the batch's own bytes travel: a pickled slice of a bigger
-    Arrow buffer (a Parquet row group read whole) can carry all of that buffer along."""
-    import pyarrow as pa
+    def table(self):
+        """The Parquet rows as one Arrow table in the canonical schema (None: no rows)."""
+        import pyarrow as pa
 
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write(table)
-    return sink.getvalue()
+        from vlmdata.record import ARROW_SCHEMA
 
-
-def from_ipc(buffer):
-    """to_ipc's batch again, as a Table over the buffer (no copy): the same chunks, the same values."""
-    import pyarrow as pa
-
-    return pa.ipc.open_stream(buffer).read_all()
+        if not self.pieces:
+            return None
+        tables = [
+            pa.Table.from_pylist(p, schema=ARROW_SCHEMA) if isinstance(p, list) else p for p in self.pieces
+        ]
+        return pa.concat_tables([t.replace_schema_metadata(ARROW_SCHEMA.metadata) for t in tables])
 
 
 def _hashing_context():
@@ -123,12 +129,14 @@ def _hashing_context():
     return HashingContext(Path(os.devnull), HashingStore(Path(os.devnull)))
 
 
-def convert_part(cwd: str, job_args: dict, file_index: int, part) -> PartResult | Failure:
-    """One part on a worker: convert's own per-file code with a recording sink."""
+def convert_part(cwd: str, job_args: dict, file_index: int, part):
+    """One part on a worker: convert's own per-file code with a recording sink.
+    -> (PartResult | Failure, the Parquet rows as an Arrow IPC buffer | None)"""
     from vlmdata.convert import Job, _Run, convert_file
     from vlmdata.errors import VlmDataError
     from vlmdata.images import own_pixel_limit
     from vlmdata.progress import _Silent
+    from vlmdata.shard_plan import table_sizes
     from vlmdata.validate.report import FileSummary
 
     try:
@@ -142,15 +150,18 @@ def convert_part(cwd: str, job_args: dict, file_index: int, part) -> PartResult 
             run.sink_for = lambda split: sink
             summary = FileSummary(str(f.path), None)
             convert_file(f, job.fmt, job.target, run.sink_for, run, summary, part)
-            return PartResult(
+            table = sink.table() if run.writing else None
+            sizes, videos = table_sizes(table) if table is not None else (None, None)
+            result = PartResult(
                 sink.writes, report.rows, report.images, report.videos, report.audios,
                 report.changed_records, report.changes, report.skipped, report.normalised[normalised0:],
                 run.lossy, run.writing, checks.report.problems, checks.report.bad_records,
                 checks.report.records, checks.report.skipped[skipped0:], image_counts(checks),
-                summary.format, summary.records, list(f.notes),
+                summary.format, summary.records, list(f.notes), sizes, videos,
             )  # fmt: skip
+            return result, None if table is None else to_ipc(table)
     except (VlmDataError, OSError) as exc:
-        return Failure(exc)
+        return Failure(exc), None
 
 
 def plan(ray, job, f) -> list:
@@ -203,33 +214,52 @@ def convert(src, to, out, *, fmt="auto", allow_lossy=False, overwrite=False, max
 
 
 def convert_ray(job, overwrite: bool, max_shard_bytes: int, quiet: bool, address: str | None):
+    from vlmdata.ray.shards import PlannedShards, wait_for
+    from vlmdata.validate.report import FileSummary
+
     ray = connect(address)
     files = job.checks.dataset.files
     parts = [(k, part) for k, f in enumerate(files) for part in plan(ray, job, f)]
     cwd = os.getcwd()
     job_args = job.open_kwargs
-    results = ordered(ray, convert_part, [(cwd, job_args, k, part) for k, part in parts])
-    from vlmdata.validate.report import FileSummary
-
+    results = ordered(ray, convert_part, [(cwd, job_args, k, part) for k, part in parts], num_returns=2)
+    writes: list = []  # the shard write tasks
     with closing(results), job.output(overwrite, max_shard_bytes, quiet) as run:
-        k_prev = None
-        summary = None
-        for k, _ in parts:
-            f = files[k]
-            if k != k_prev:
-                if k_prev is not None:
-                    job.file_done(files[k_prev])
-                summary = FileSummary(str(f.path), None)
-                job.checks.report.files.append(summary)
-                k_prev = k
-            merge(next(results), f, summary, job, run)
-        if k_prev is not None:
-            job.file_done(files[k_prev])
+        if job.target.CANONICAL:
+
+            def sink_for(split: str):
+                if split not in run.sinks:
+                    run.sinks[split] = PlannedShards(ray, run.staging, split, max_shard_bytes, writes)
+                return run.sinks[split]
+
+            run.sink_for = sink_for
+        try:
+            k_prev = None
+            summary = None
+            for k, _ in parts:
+                f = files[k]
+                if k != k_prev:
+                    if k_prev is not None:
+                        job.file_done(files[k_prev])
+                    summary = FileSummary(str(f.path), None)
+                    job.checks.report.files.append(summary)
+                    k_prev = k
+                merge(*next(results), f, summary, job, run)
+            if k_prev is not None:
+                job.file_done(files[k_prev])
+            if run.writing:
+                for sink in run.sinks.values():
+                    if isinstance(sink, PlannedShards):
+                        sink.finish()
+        except BaseException:
+            wait_for(ray, writes, keep=False)
+            raise
+        wait_for(ray, writes, keep=run.writing)
     return job.report
 
 
-def merge(r: PartResult, f, summary, job, run) -> None:
-    """Add one part's result to the run, and replay its writes into the real sinks."""
+def merge(r: PartResult, table_ref, f, summary, job, run) -> None:
+    """Add one part's result to the run; its rows go to the split's sink (planned, or written here)."""
     checks, report = job.checks, job.report
     checks.report.problems += r.problems
     checks.report.bad_records += r.bad_records
@@ -252,10 +282,10 @@ def merge(r: PartResult, f, summary, job, run) -> None:
     f.notes += [n for n in r.notes if n not in f.notes]
     if not run.writing:
         return  # a problem: nothing will be written
-    sink = run.sink_for(f.split) if r.writes else None
-    for kind, item in r.writes:
-        if kind == "rec":
-            sink.write(item)
-        else:
-            sink.writer.write_batch(from_ipc(item))
+    if r.sizes is not None and len(r.sizes):
+        run.sink_for(f.split).add(r.sizes, r.video_rows, table_ref)
+    if r.writes:
+        sink = run.sink_for(f.split)
+        for rec in r.writes:
+            sink.write(rec)
     run.bar.advance(sum(r.rows.values()), images=r.images)

@@ -75,26 +75,34 @@ def window(ray) -> int:
     return max(2, int(ray.cluster_resources().get("CPU", 1)) * IN_FLIGHT_PER_CPU)
 
 
-def ordered(ray, fn, args_list, raise_failures: bool = True):
+def ordered(ray, fn, args_list, raise_failures: bool = True, num_returns: int = 1):
     """Results of fn(*args) run as Ray tasks, in the order of args_list, a bounded number in flight.
-    A Failure is raised here as the worker's exception (or, raise_failures=False, handed on)."""
-    remote = ray.remote(max_retries=3)(fn)
+    A Failure is raised here as the worker's exception (or, raise_failures=False, handed on).
+    num_returns=2: fn returns (result, bulk) and this yields (result, the bulk's ref): the bulk stays in
+    the object store (for later tasks), and Ray rebuilds it by lineage if its node is lost."""
+    remote = ray.remote(max_retries=3, num_returns=num_returns)(fn)
     pending: deque = deque()
     limit = window(ray)
     todo = iter(args_list)
+
+    def result(refs):
+        if num_returns == 1:
+            return _result(ray, refs, raise_failures)
+        return _result(ray, refs[0], raise_failures), refs[1]
+
     try:
         for args in todo:
             pending.append(remote.remote(*args))
             if len(pending) >= limit:
-                yield _result(ray, pending.popleft(), raise_failures)
+                yield result(pending.popleft())
         while pending:
-            yield _result(ray, pending.popleft(), raise_failures)
+            yield result(pending.popleft())
     finally:
         # Also run when the driver fails outside this generator and it is only closed at exit, after
         # Ray's own shutdown: a call into Ray then would start a new Ray and hang there.
         if pending and ray.is_initialized():
-            for ref in pending:
-                ray.cancel(ref, force=True)
+            for refs in pending:
+                ray.cancel(refs if num_returns == 1 else refs[0], force=True)
 
 
 def _result(ray, ref, raise_failures: bool = True):
@@ -108,6 +116,25 @@ def _result(ray, ref, raise_failures: bool = True):
     if isinstance(value, Failure) and raise_failures:
         raise value.exc
     return value
+
+
+def to_ipc(table):
+    """A table for the object store: an Arrow IPC stream in one buffer, which Ray hands over without a
+    copy. Only the table's own bytes travel: a pickled slice of a bigger Arrow buffer (a Parquet row
+    group read whole) can carry all of that buffer along."""
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write(table)
+    return sink.getvalue()
+
+
+def from_ipc(buffer):
+    """to_ipc's table again, over the buffer (no copy): the same chunks, the same values."""
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(buffer).read_all()
 
 
 @contextmanager
