@@ -11,9 +11,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from download_helpers import run as download
 from run_helpers import FAST, write_config
 
+from download_helpers import run as download
 from vlmtrain.cli import cli
 from vlmtrain.families import NAMES
 
