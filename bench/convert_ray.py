@@ -163,7 +163,7 @@ def main() -> None:
         ray = Path(sys.executable).parent / "ray"
         node = NODE.format(store=args.object_store_mb * 1_000_000)
         script = (
-            "set -e; ip link set lo up; export RAY_USAGE_STATS_ENABLED=0; "
+            "set -e; ip link set lo up; export RAY_USAGE_STATS_ENABLED=0 RAY_AUTH_MODE=disabled; "
             f"export RAY_worker_niceness={args.worker_niceness}; "
             f"{ray} start --head --port={PORT} {node} --include-dashboard=false --disable-usage-stats >/dev/null; "
             f"{ray} start --address=127.0.0.1:{PORT} {node} >/dev/null; set +e; "

@@ -48,7 +48,9 @@ def run_in_cluster(workdir: Path, commands: list[dict], env: dict | None = None,
     spec.write_text(json.dumps(commands, default=str))
     results = workdir / "results.json"
     script = (
-        "set -e; ip link set lo up; export RAY_USAGE_STATS_ENABLED=0; "
+        # No token authentication: the cluster lives in a private network namespace, and a token left in
+        # ~/.ray by an earlier local `ray.init()` (Ray 2.5x+ makes one) would otherwise switch it on.
+        "set -e; ip link set lo up; export RAY_USAGE_STATS_ENABLED=0 RAY_AUTH_MODE=disabled; "
         f"{bin_dir}/ray start --head --port={PORT} {RAY_NODE} --include-dashboard=false "
         f"--disable-usage-stats > {workdir}/ray-head.log 2>&1; "
         f"{bin_dir}/ray start --address=127.0.0.1:{PORT} {RAY_NODE} > {workdir}/ray-node.log 2>&1; "
