@@ -1,6 +1,7 @@
 """The README's family table is the registry: every registered family has one row, naming its model
-types, config files that exist and whose real chat template its tiny model carries (the spec's
-`template_note`), and no row names a family that is not registered."""
+types, whether it trains on videos (its spec's video rule), config files that exist and whose real chat
+template its tiny model carries (the spec's `template_note`), and no row names a family that is not
+registered."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def table_rows() -> dict[str, list[str]]:
     rows = {}
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if line.startswith("| `") and len(cells) == 7:
+        if line.startswith("| `") and len(cells) == 8:
             rows[cells[0].strip("`")] = cells
     return rows
 
@@ -28,8 +29,9 @@ def test_readme_lists_every_registered_family_with_its_model_types_and_configs()
     assert list(rows) == list(NAMES)
     for name, family in ((n, resolve_family(n)) for n in NAMES):
         assert [t.strip() for t in rows[name][1].split(",")] == list(family.model_types)
-        configs = re.findall(r"`([^`]+\.yaml)`", rows[name][5])
+        assert (rows[name][5] == "yes") is (family.video is not None), (name, rows[name][5])
+        configs = re.findall(r"`([^`]+\.yaml)`", rows[name][6])
         assert configs, name
         for config in configs:
             assert (ROOT / "configs" / config).is_file(), config
-        assert rows[name][6] == family.template_note, name
+        assert rows[name][7] == family.template_note, name
