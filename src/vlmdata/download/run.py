@@ -181,14 +181,25 @@ def _read(
                     raise stopped_after(meta, unit, loc, opts)
                 checkpoint.finish(k, writers, meta)
             else:  # done in an earlier, interrupted run
-                for role, n in meta["counts"].items():
-                    counts[(unit.config, role)] = counts.get((unit.config, role), 0) + n
-                bar.advance(meta["rows_read"], images=meta["images"])
-            report.rows_read += meta["rows_read"]
-            report.images += meta["images"]
-            report.skipped += meta["skipped"]
+                resumed(meta, unit, counts, bar)
+            add_unit(report, meta)
     finally:
         opened_units.close()  # stops background prefetches on errors too
+
+
+def resumed(meta: dict, unit: Unit, counts: dict, bar) -> None:
+    """A unit done in an earlier, interrupted run (its checkpoint meta): the rows it kept count toward the
+    --num-*-samples caps again ({(config, role): n}), and the progress bar moves past it."""
+    for role, n in meta["counts"].items():
+        counts[(unit.config, role)] = counts.get((unit.config, role), 0) + n
+    bar.advance(meta["rows_read"], images=meta["images"])
+
+
+def add_unit(report: DownloadReport, meta: dict) -> None:
+    """A unit's checkpoint meta ({"rows_read": 120, "images": 118, "skipped": [...], ...}) added to the report."""
+    report.rows_read += meta["rows_read"]
+    report.images += meta["images"]
+    report.skipped += meta["skipped"]
 
 
 def caps_of(opts: DownloadOptions) -> dict:

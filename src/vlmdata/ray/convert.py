@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vlmdata.ray.engine import (
+    CheckedPart,
     Failure,
-    add_image_counts,
+    checked_fields,
     connect,
-    image_counts,
     in_folder,
     jsonl_parts,
     ordered,
@@ -33,7 +33,9 @@ from vlmdata.ray.engine import (
 
 
 @dataclass
-class PartResult:
+class PartResult(CheckedPart):
+    """A converted part: its checks' findings (CheckedPart) and the conversion's report pieces and rows."""
+
     writes: list = field(default_factory=list)  # records for a JSON output, in order
     rows: dict = field(default_factory=dict)
     images: int = 0
@@ -45,14 +47,6 @@ class PartResult:
     normalised: list = field(default_factory=list)
     lossy: list = field(default_factory=list)
     writing: bool = True
-    problems: list = field(default_factory=list)
-    bad_records: int = 0
-    records: int = 0
-    checks_skipped: list = field(default_factory=list)
-    image_counts: dict = field(default_factory=dict)  # the ImageChecker's counters (parallel.COUNTS)
-    format: str | None = None
-    file_records: int = 0
-    notes: list = field(default_factory=list)
     sizes: object = None  # a Parquet output's rows: their sizes and video flags (vlmdata.shard_plan)
     video_rows: object = None
 
@@ -153,12 +147,21 @@ def convert_part(cwd: str, job_args: dict, file_index: int, part):
             table = sink.table() if run.writing else None
             sizes, videos = table_sizes(table) if table is not None else (None, None)
             result = PartResult(
-                sink.writes, report.rows, report.images, report.videos, report.audios,
-                report.changed_records, report.changes, report.skipped, report.normalised[normalised0:],
-                run.lossy, run.writing, checks.report.problems, checks.report.bad_records,
-                checks.report.records, checks.report.skipped[skipped0:], image_counts(checks),
-                summary.format, summary.records, list(f.notes), sizes, videos,
-            )  # fmt: skip
+                writes=sink.writes,
+                rows=report.rows,
+                images=report.images,
+                videos=report.videos,
+                audios=report.audios,
+                changed_records=report.changed_records,
+                changes=report.changes,
+                skipped=report.skipped,
+                normalised=report.normalised[normalised0:],
+                lossy=run.lossy,
+                writing=run.writing,
+                sizes=sizes,
+                video_rows=videos,
+                **checked_fields(checks, summary, f, skipped0=skipped0),
+            )
             return result, None if table is None else to_ipc(table)
     except (VlmDataError, OSError) as exc:
         return Failure(exc), None
@@ -261,11 +264,7 @@ def convert_ray(job, overwrite: bool, max_shard_bytes: int, quiet: bool, address
 def merge(r: PartResult, table_ref, f, summary, job, run) -> None:
     """Add one part's result to the run; its rows go to the split's sink (planned, or written here)."""
     checks, report = job.checks, job.report
-    checks.report.problems += r.problems
-    checks.report.bad_records += r.bad_records
-    checks.report.records += r.records
-    checks.report.skipped += r.checks_skipped
-    add_image_counts(checks, r.image_counts)
+    r.add_to(checks, summary, f)
     for split, n in r.rows.items():
         report.rows[split] = report.rows.get(split, 0) + n
     report.images += r.images
@@ -277,9 +276,6 @@ def merge(r: PartResult, table_ref, f, summary, job, run) -> None:
     report.normalised += r.normalised
     run.lossy += r.lossy
     run.writing = run.writing and r.writing
-    summary.format = summary.format or r.format
-    summary.records += r.file_records
-    f.notes += [n for n in r.notes if n not in f.notes]
     if not run.writing:
         return  # a problem: nothing will be written
     if r.sizes is not None and len(r.sizes):

@@ -53,7 +53,7 @@ def download(opts, on_notice=None, address: str | None = None):
 
 def read_ray(address, loc, opts, units, checkpoint, report, bar) -> None:
     """What download.run._read does, the files read on the workers."""
-    from vlmdata.download.run import caps_of, fullness, stopped_after
+    from vlmdata.download.run import add_unit, caps_of, fullness, resumed, stopped_after
 
     ray = connect(address)
     caps = caps_of(opts)
@@ -80,9 +80,5 @@ def read_ray(address, loc, opts, units, checkpoint, report, bar) -> None:
             checkpoint.finish(k, {}, meta)
             bar.advance(meta["rows_read"], images=meta["images"])
         else:  # done in an earlier, interrupted run
-            for role, n in meta["counts"].items():
-                counts[(unit.config, role)] = counts.get((unit.config, role), 0) + n
-            bar.advance(meta["rows_read"], images=meta["images"])
-        report.rows_read += meta["rows_read"]
-        report.images += meta["images"]
-        report.skipped += meta["skipped"]
+            resumed(meta, unit, counts, bar)
+        add_unit(report, meta)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from vlmdata.errors import VlmDataError
@@ -193,3 +194,48 @@ def add_image_counts(checks, counts: dict) -> None:
     """The driver's side of image_counts: a part's counters added to the run's."""
     for name, n in counts.items():
         setattr(checks.images, name, getattr(checks.images, name) + n)
+
+
+@dataclass
+class CheckedPart:
+    """What validate's checks found in one part, sent from its worker to the driver (`checked_fields` on the
+    worker, `add_to` on the driver); the Ray convert's part result extends it with the conversion's own:
+        CheckedPart(problems=[...], records=120, bad_records=1, checks_skipped=[...],
+                    image_counts={"checked": 40, ...}, format="sharegpt", file_records=120, notes=[...])"""
+
+    problems: list = field(default_factory=list)
+    records: int = 0
+    bad_records: int = 0
+    checks_skipped: list = field(default_factory=list)  # the checks' report.skipped
+    image_counts: dict = field(default_factory=dict)  # the ImageChecker's counters (parallel.COUNTS)
+    format: str | None = None
+    file_records: int = 0  # the file's FileSummary.records (a whole-file part)
+    notes: list = field(default_factory=list)
+
+    def add_to(self, checks, summary, f) -> None:
+        """The driver's side: this part's findings added to the run's checks, the file's summary and notes."""
+        checks.report.problems += self.problems
+        checks.report.records += self.records
+        checks.report.bad_records += self.bad_records
+        checks.report.skipped += self.checks_skipped
+        add_image_counts(checks, self.image_counts)
+        summary.format = summary.format or self.format
+        summary.records += self.file_records
+        f.notes += [n for n in self.notes if n not in f.notes]
+
+
+def checked_fields(checks, summary, f, problems0: int = 0, skipped0: int = 0) -> dict:
+    """The worker's side of CheckedPart, as keyword arguments: the part's checks (its problems and skipped
+    checks from index problems0 / skipped0 on, those before being the worker's earlier parts'), its file
+    summary and the file's notes."""
+    report = checks.report
+    return dict(
+        problems=report.problems[problems0:],
+        records=report.records,
+        bad_records=report.bad_records,
+        checks_skipped=report.skipped[skipped0:],
+        image_counts=image_counts(checks),
+        format=summary.format,
+        file_records=summary.records,
+        notes=list(f.notes),
+    )

@@ -9,32 +9,11 @@ part, checked on a worker by exactly the code one machine runs.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
-from vlmdata.ray.engine import (
-    Failure,
-    add_image_counts,
-    connect,
-    image_counts,
-    in_folder,
-    jsonl_parts,
-    ordered,
-)
+from vlmdata.ray.engine import CheckedPart, Failure, checked_fields, connect, in_folder, jsonl_parts, ordered
 
 
-@dataclass
-class PartResult:
-    problems: list = field(default_factory=list)
-    records: int = 0
-    bad_records: int = 0
-    skipped: list = field(default_factory=list)
-    image_counts: dict = field(default_factory=dict)  # the ImageChecker's counters (parallel.COUNTS)
-    format: str | None = None
-    file_records: int = 0  # the file's FileSummary.records (a whole-file part)
-    notes: list = field(default_factory=list)
-
-
-def check_part(cwd: str, open_args: tuple, file_index: int, part) -> PartResult | Failure:
+def check_part(cwd: str, open_args: tuple, file_index: int, part) -> CheckedPart | Failure:
     from vlmdata.errors import VlmDataError
     from vlmdata.images import own_pixel_limit
     from vlmdata.validate import _validate_json, _validate_parquet, layout
@@ -64,10 +43,7 @@ def check_part(cwd: str, open_args: tuple, file_index: int, part) -> PartResult 
                     if found:
                         report.bad_records += index != FILE
                         report.problems.extend(found)
-            return PartResult(
-                report.problems[problems0:], report.records, report.bad_records, report.skipped[skipped0:],
-                image_counts(checks), summary.format, summary.records, list(f.notes),
-            )  # fmt: skip
+            return CheckedPart(**checked_fields(checks, summary, f, problems0, skipped0))
     except (VlmDataError, OSError) as exc:
         return Failure(exc)
 
@@ -107,14 +83,7 @@ def validate_ray(checks, open_args: tuple, address: str | None) -> None:
             r = next(results)
             if isinstance(r, Failure):
                 raise r.exc  # _validate_file makes a whole-file problem of it, as on one machine
-            checks.report.problems += r.problems
-            checks.report.records += r.records
-            checks.report.bad_records += r.bad_records
-            checks.report.skipped += r.skipped
-            add_image_counts(checks, r.image_counts)
-            summary.format = summary.format or r.format
-            summary.records += r.file_records
-            f.notes += [n for n in r.notes if n not in f.notes]
+            r.add_to(checks, summary, f)
 
     for f, n in zip(files, counts, strict=True):
         _validate_file(f, checks, None, body=lambda f, checks, summary, n=n: merged(f, checks, summary, n))

@@ -62,6 +62,19 @@ def train_tokenizer(special_tokens: list[str], vocab_size: int = 400, add_bos: b
     return PreTrainedTokenizerFast(tokenizer_object=tok, **named)
 
 
+def chatml_tokenizer(specials: tuple[str, ...] = (), named: dict | None = None):
+    """`train_tokenizer` with ChatML's tokens: <|endoftext|> (pad), <|im_start|>, <|im_end|> (eos), then
+    `specials` and the values of `named`, the processor's named tokens (saved as extra_special_tokens):
+        chatml_tokenizer(("<image>",))  or  chatml_tokenizer(named={"image_token": "<|image_pad|>"})"""
+    named_tokens = {"extra_special_tokens": named} if named else {}
+    return train_tokenizer(
+        ["<|endoftext|>", "<|im_start|>", "<|im_end|>", *specials, *(named or {}).values()],
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        **named_tokens,
+    )
+
+
 # OpenAI CLIP's image normalisation (many checkpoints' preprocessor_config.json).
 CLIP_NORM = {
     "image_mean": [0.48145466, 0.4578275, 0.40821073],

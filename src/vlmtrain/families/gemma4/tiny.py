@@ -23,9 +23,10 @@ SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>", "<|turn>", "<turn|>", "<|channel
 SPECIALS += ["<|image>", "<image|>", "<|image|>", "<|audio>", "<audio|>", "<|audio|>", "<|video|>"]
 
 
-def video_processor_config() -> dict:
+def video_processor_config(video_processor_type: str = "Gemma4VideoProcessor") -> dict:
     """`Gemma4VideoProcessor(patch_size=4)` as its save_pretrained writes it (the class defaults, which
-    are the released checkpoints' video settings: 32 frames, 70 soft tokens a frame)."""
+    are the released checkpoints' video settings: 32 frames, 70 soft tokens a frame); gemma4_unified's
+    video processor writes the same settings under its own `video_processor_type`."""
     return {
         **VIDEO_PROCESSOR_DEFAULTS,
         "do_sample_frames": True,
@@ -36,22 +37,13 @@ def video_processor_config() -> dict:
         "patch_size": PATCH,
         "pooling_kernel_size": POOLING,
         "resample": 3,
-        "video_processor_type": "Gemma4VideoProcessor",
+        "video_processor_type": video_processor_type,
     }
 
 
-def build(out: Path) -> None:
-    from transformers import (
-        Gemma4AudioFeatureExtractor,
-        Gemma4Config,
-        Gemma4ForConditionalGeneration,
-        Gemma4Processor,
-    )
-    from transformers.models.gemma4.image_processing_pil_gemma4 import Gemma4ImageProcessorPil
-
-    from vlmtrain.encoding.compat import no_video_subclass
-
-    tok = train_tokenizer(
+def tokenizer():
+    """The tiny BPE tokenizer with Gemma 4's special tokens and the processor's named image/audio tokens."""
+    return train_tokenizer(
         SPECIALS,
         bos_token="<bos>",
         eos_token="<eos>",
@@ -66,6 +58,47 @@ def build(out: Path) -> None:
             "eoa_token": "<audio|>",
         },
     )
+
+
+def text_overrides() -> dict:
+    """The tiny text tower's settings both Gemma 4 configs share: one KV head of 16, sliding (32) then
+    full attention, bidirectional attention over each image's soft tokens."""
+    return dict(
+        num_key_value_heads=1,
+        head_dim=16,
+        global_head_dim=16,
+        sliding_window=32,
+        layer_types=["sliding_attention", "full_attention"],
+        use_bidirectional_attention="vision",
+    )
+
+
+def special_ids(tok) -> dict:
+    """The config's image/video/audio token ids: {"boi_token_id": ..., "audio_token_id": ...}."""
+    ids = tok.convert_tokens_to_ids
+    return dict(
+        boi_token_id=ids("<|image>"),
+        eoi_token_id=ids("<image|>"),
+        image_token_id=ids("<|image|>"),
+        video_token_id=ids("<|video|>"),
+        boa_token_id=ids("<|audio>"),
+        eoa_token_index=ids("<audio|>"),
+        audio_token_id=ids("<|audio|>"),
+    )
+
+
+def build(out: Path) -> None:
+    from transformers import (
+        Gemma4AudioFeatureExtractor,
+        Gemma4Config,
+        Gemma4ForConditionalGeneration,
+        Gemma4Processor,
+    )
+    from transformers.models.gemma4.image_processing_pil_gemma4 import Gemma4ImageProcessorPil
+
+    from vlmtrain.encoding.compat import no_video_subclass
+
+    tok = tokenizer()
     ip = Gemma4ImageProcessorPil(patch_size=PATCH, pooling_kernel_size=POOLING, max_soft_tokens=SOFT_TOKENS)
     processor = no_video_subclass(Gemma4Processor)(
         feature_extractor=Gemma4AudioFeatureExtractor(),
@@ -73,19 +106,13 @@ def build(out: Path) -> None:
         tokenizer=tok,  # template: the family's real one (`Family.build_tiny`)
         image_seq_length=SOFT_TOKENS,
     )
-    ids = tok.convert_tokens_to_ids
     config = Gemma4Config(
         text_config=text_config(
             tok,
             model_type="gemma4_text",
-            num_key_value_heads=1,
-            head_dim=16,
-            global_head_dim=16,
-            sliding_window=32,
             vocab_size_per_layer_input=len(tok),
             hidden_size_per_layer_input=8,
-            layer_types=["sliding_attention", "full_attention"],
-            use_bidirectional_attention="vision",
+            **text_overrides(),
         ),
         vision_config=vision_config(
             model_type="gemma4_vision",
@@ -96,13 +123,7 @@ def build(out: Path) -> None:
             position_embedding_size=256,  # > the widest image's patches per side (840 px / 4)
         ),
         audio_config=None,
-        boi_token_id=ids("<|image>"),
-        eoi_token_id=ids("<image|>"),
-        image_token_id=ids("<|image|>"),
-        video_token_id=ids("<|video|>"),
-        boa_token_id=ids("<|audio>"),
-        eoa_token_index=ids("<audio|>"),
-        audio_token_id=ids("<|audio|>"),
+        **special_ids(tok),
     )
     save(out, Gemma4ForConditionalGeneration(config), processor, END_OF_TURN, video_processor_config())
 

@@ -11,28 +11,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.families.gemma4.tiny import SPECIALS
-from vlmtrain.tiny.common import VIDEO_PROCESSOR_DEFAULTS, TinyModel, save, text_config, train_tokenizer
-
-END_OF_TURN = "<turn|>"
-PATCH, POOLING, SOFT_TOKENS = 4, 3, 70
-
-
-def video_processor_config() -> dict:
-    """`Gemma4UnifiedVideoProcessor(patch_size=4)` as its save_pretrained writes it (the class defaults:
-    32 frames, 70 soft tokens a frame, no normalization)."""
-    return {
-        **VIDEO_PROCESSOR_DEFAULTS,
-        "do_sample_frames": True,
-        "image_mean": [0.0, 0.0, 0.0],
-        "image_std": [1.0, 1.0, 1.0],
-        "max_soft_tokens": SOFT_TOKENS,
-        "num_frames": 32,
-        "patch_size": PATCH,
-        "pooling_kernel_size": POOLING,
-        "resample": 3,
-        "video_processor_type": "Gemma4UnifiedVideoProcessor",
-    }
+from vlmtrain.families.gemma4.tiny import (
+    END_OF_TURN,
+    PATCH,
+    POOLING,
+    SOFT_TOKENS,
+    special_ids,
+    text_overrides,
+    tokenizer,
+    video_processor_config,
+)
+from vlmtrain.tiny.common import TinyModel, save, text_config
 
 
 def build(out: Path) -> None:
@@ -47,21 +36,7 @@ def build(out: Path) -> None:
     from vlmtrain.encoding.compat import no_video_subclass
     from vlmtrain.families.real_template import RealTemplate
 
-    tok = train_tokenizer(
-        SPECIALS,
-        bos_token="<bos>",
-        eos_token="<eos>",
-        pad_token="<pad>",
-        unk_token="<unk>",
-        extra_special_tokens={
-            "image_token": "<|image|>",
-            "boi_token": "<|image>",
-            "eoi_token": "<image|>",
-            "audio_token": "<|audio|>",
-            "boa_token": "<|audio>",
-            "eoa_token": "<audio|>",
-        },
-    )
+    tok = tokenizer()
     ip = Gemma4UnifiedImageProcessor(
         patch_size=PATCH,
         pooling_kernel_size=POOLING,
@@ -78,17 +53,11 @@ def build(out: Path) -> None:
         chat_template=RealTemplate("google/gemma-4-31B-it", "").text(),
         image_seq_length=SOFT_TOKENS,
     )
-    ids = tok.convert_tokens_to_ids
     config = Gemma4UnifiedConfig(
         text_config=text_config(
             tok,
             model_type="gemma4_unified_text",
-            num_key_value_heads=1,
-            head_dim=16,
-            global_head_dim=16,
-            sliding_window=32,
-            layer_types=["sliding_attention", "full_attention"],
-            use_bidirectional_attention="vision",
+            **text_overrides(),
         ),
         vision_config={
             "model_type": "gemma4_unified_vision",
@@ -99,15 +68,10 @@ def build(out: Path) -> None:
             "mm_posemb_size": 256,  # > the widest image's merged patches per side
         },
         audio_config=None,
-        boi_token_id=ids("<|image>"),
-        eoi_token_id=ids("<image|>"),
-        image_token_id=ids("<|image|>"),
-        video_token_id=ids("<|video|>"),
-        boa_token_id=ids("<|audio>"),
-        eoa_token_index=ids("<audio|>"),
-        audio_token_id=ids("<|audio|>"),
+        **special_ids(tok),
     )
-    save(out, Gemma4UnifiedForConditionalGeneration(config), processor, END_OF_TURN, video_processor_config())
+    video = video_processor_config("Gemma4UnifiedVideoProcessor")  # the class defaults, as gemma4's
+    save(out, Gemma4UnifiedForConditionalGeneration(config), processor, END_OF_TURN, video)
 
 
 TINY = TinyModel(build, END_OF_TURN)

@@ -12,7 +12,7 @@ from pathlib import Path
 import vlmtrain.tiny.common as _common
 from vlmtrain.families.glm4v import tiny as glm4v_tiny
 from vlmtrain.families.real_template import RealTemplate
-from vlmtrain.tiny.common import TinyModel, save, train_tokenizer
+from vlmtrain.tiny.common import TinyModel, save
 
 # The nearest verified template (see the module docstring): the tiny model's own, not GLM-4.6V's.
 NEAREST_TEMPLATE = RealTemplate("zai-org/GLM-4.1V-9B-Thinking", "hash-verified; GLM-4.6V's own not held")
@@ -29,23 +29,11 @@ def build(out: Path) -> None:
 
     from vlmtrain.encoding.compat import no_video_subclass
 
-    tok = train_tokenizer(glm4v_tiny.SPECIALS, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
-    size = {"shortest_edge": 2 * glm4v_tiny.MIN_PIXELS, "longest_edge": 2 * glm4v_tiny.MAX_PIXELS}
-    ip = Glm46VImageProcessorPil(size=size, **glm4v_tiny.NORM)
+    tok, ip = glm4v_tiny.tokenizer_and_image_processor(Glm46VImageProcessorPil)
     processor = no_video_subclass(Glm46VProcessor)(
         image_processor=ip, tokenizer=tok, chat_template=NEAREST_TEMPLATE.text()
     )
-    text = _common.text_config(
-        tok,
-        model_type="glm4v_text",
-        rope_parameters={
-            "rope_type": "default",
-            "rope_theta": 10000.0,
-            "mrope_section": [2, 1, 1],
-            "partial_rotary_factor": 0.5,
-        },
-        bos_token_id=None,
-    )
+    text = glm4v_tiny.text_config(tok, model_type="glm4v_text")
     vision = _common.merger_vision_config(model_type="glm4v_vision", patch_size=14, image_size=28)
     config = Glm46VConfig(text_config=text, vision_config=vision, **glm4v_tiny.special_ids(tok))
     model = Glm46VForConditionalGeneration(config)

@@ -56,13 +56,33 @@ def video_processor_config() -> dict:
     }
 
 
-def tokenizer_and_image_processor():
-    from transformers.models.glm4v.image_processing_pil_glm4v import Glm4vImageProcessorPil
+def tokenizer_and_image_processor(image_processor_class=None):
+    """The tiny tokenizer and `image_processor_class` (default Glm4vImageProcessorPil; GLM-4.6V and GLM-OCR
+    pass Glm46VImageProcessorPil) with the tiny pixel budget and the checkpoints' normalisation."""
+    if image_processor_class is None:
+        from transformers.models.glm4v.image_processing_pil_glm4v import Glm4vImageProcessorPil
 
+        image_processor_class = Glm4vImageProcessorPil
     tok = train_tokenizer(SPECIALS, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
     # The budget counts a still image as two frames (temporal_patch_size * h * w).
     size = {"shortest_edge": 2 * MIN_PIXELS, "longest_edge": 2 * MAX_PIXELS}
-    return tok, Glm4vImageProcessorPil(size=size, **NORM)
+    return tok, image_processor_class(size=size, **NORM)
+
+
+def text_config(tok, **overrides) -> dict:
+    """The tiny GLM text config: head_dim 16, rotary on half of it (real: 128 and 0.5, mrope 8+12+12 over
+    the 32 pairs), no BOS; `overrides` (model_type, head_dim) on top."""
+    return _common.text_config(
+        tok,
+        rope_parameters={
+            "rope_type": "default",
+            "rope_theta": 10000.0,
+            "mrope_section": [2, 1, 1],
+            "partial_rotary_factor": 0.5,
+        },
+        bos_token_id=None,
+        **overrides,
+    )
 
 
 def special_ids(tok) -> dict:
@@ -85,17 +105,7 @@ def build(out: Path) -> None:
     tok, ip = tokenizer_and_image_processor()
     # no template here: the family's real one is written into the folder (`Family.build_tiny`)
     processor = no_video_subclass(Glm4vProcessor)(image_processor=ip, tokenizer=tok)
-    text = _common.text_config(
-        tok,
-        # head_dim 16, rotary on half of it (real: 128 and 0.5, mrope 8+12+12 over the 32 pairs)
-        rope_parameters={
-            "rope_type": "default",
-            "rope_theta": 10000.0,
-            "mrope_section": [2, 1, 1],
-            "partial_rotary_factor": 0.5,
-        },
-        bos_token_id=None,
-    )
+    text = text_config(tok)
     # learned position grid 2x2, interpolated (real: 336 / 14 = 24x24)
     vision = _common.merger_vision_config(patch_size=14, image_size=28)
     config = Glm4vConfig(text_config=text, vision_config=vision, **special_ids(tok))

@@ -13,7 +13,7 @@ from pathlib import Path
 import vlmtrain.tiny.common as _common
 from vlmtrain.families.glm4v import tiny as glm4v_tiny
 from vlmtrain.families.real_template import RealTemplate
-from vlmtrain.tiny.common import TinyModel, save, train_tokenizer
+from vlmtrain.tiny.common import TinyModel, save
 
 # The nearest verified template (see the module docstring): the tiny model's own, not GLM-OCR's.
 NEAREST_TEMPLATE = RealTemplate("zai-org/GLM-4.1V-9B-Thinking", "hash-verified; GLM-OCR's own not held")
@@ -34,24 +34,11 @@ def build(out: Path) -> None:
 
     from vlmtrain.encoding.compat import no_video_subclass
 
-    tok = train_tokenizer(glm4v_tiny.SPECIALS, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
-    size = {"shortest_edge": 2 * glm4v_tiny.MIN_PIXELS, "longest_edge": 2 * glm4v_tiny.MAX_PIXELS}
-    ip = Glm46VImageProcessorPil(size=size, **glm4v_tiny.NORM)
+    tok, ip = glm4v_tiny.tokenizer_and_image_processor(Glm46VImageProcessorPil)
     processor = no_video_subclass(Glm46VProcessor)(
         image_processor=ip, tokenizer=tok, chat_template=NEAREST_TEMPLATE.text()
     )
-    text = _common.text_config(
-        tok,
-        model_type="glm_ocr_text",
-        head_dim=16,
-        rope_parameters={
-            "rope_type": "default",
-            "rope_theta": 10000.0,
-            "mrope_section": [2, 1, 1],
-            "partial_rotary_factor": 0.5,
-        },
-        bos_token_id=None,
-    )
+    text = glm4v_tiny.text_config(tok, model_type="glm_ocr_text", head_dim=16)
     vision = _common.merger_vision_config(model_type="glm_ocr_vision", patch_size=14, image_size=28)
     config = GlmOcrConfig(text_config=text, vision_config=vision, **glm4v_tiny.special_ids(tok))
     model = GlmOcrForConditionalGeneration(config)

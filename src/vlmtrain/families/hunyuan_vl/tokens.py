@@ -15,7 +15,8 @@ min/max pixel budget) with this module's `expand` and `refusal`.
 
 from __future__ import annotations
 
-from vlmtrain.encoding.expansion import Expansion, image_token_run, size_get
+from vlmtrain.encoding.expansion import Expansion, image_token_run
+from vlmtrain.families.qwen2_vl.tokens import resized
 
 
 def count(processor, width: int, height: int) -> int:
@@ -23,13 +24,7 @@ def count(processor, width: int, height: int) -> int:
 
     ip = processor.image_processor
     patch, merge = ip.patch_size, ip.merge_size
-    h, w = smart_resize(
-        height,
-        width,
-        factor=patch * merge,
-        min_pixels=size_get(ip.size, "shortest_edge"),
-        max_pixels=size_get(ip.size, "longest_edge"),
-    )
+    h, w = resized(ip, width, height, smart_resize)
     rows = h // patch // merge // ip.spatial_patch_size
     cols = w // patch // merge // ip.spatial_patch_size
     return rows * (cols + 1) + (2 if processor.cat_extra_token else 0)

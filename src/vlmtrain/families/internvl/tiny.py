@@ -8,10 +8,10 @@ from pathlib import Path
 
 from vlmtrain.tiny.common import (
     TinyModel,
+    chatml_tokenizer,
     clip_video_processor_config,
     save,
     text_config,
-    train_tokenizer,
     vision_config,
 )
 
@@ -40,12 +40,7 @@ def build(out: Path) -> None:
 
     from vlmtrain.encoding.compat import no_video_subclass
 
-    tok = train_tokenizer(
-        ["<|endoftext|>", "<|im_start|>", "<|im_end|>", *NAMED.values()],
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        extra_special_tokens=NAMED,
-    )
+    tok = chatml_tokenizer(named=NAMED)
     # As the -hf checkpoints: crop_to_patches false here, turned on by the processor at call time.
     ip = GotOcr2ImageProcessorPil(
         size={"height": IMAGE_SIZE, "width": IMAGE_SIZE},

@@ -6,14 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlmtrain.tiny.common import (
-    TinyModel,
-    clip_video_processor_config,
-    save,
-    text_config,
-    train_tokenizer,
-    vision_config,
-)
+import vlmtrain.tiny.common as _common
+from vlmtrain.tiny.common import TinyModel, chatml_tokenizer, save, text_config, vision_config
 
 IMAGE_SIZE, PATCH = 32, 8
 END_OF_TURN = "<|im_end|>"
@@ -37,7 +31,7 @@ CHAT_TEMPLATE = (
 def video_processor_config() -> dict:
     """`LlavaOnevisionVideoProcessor(size=<the tiny tile>)` as its save_pretrained writes it (class
     defaults: CLIP mean/std, bicubic), so stock AutoProcessor loads the folder."""
-    return clip_video_processor_config(
+    return _common.clip_video_processor_config(
         "LlavaOnevisionVideoProcessor", {"height": IMAGE_SIZE, "width": IMAGE_SIZE}
     )
 
@@ -54,11 +48,7 @@ def build(out: Path) -> None:
 
     from vlmtrain.encoding.compat import no_video_subclass
 
-    tok = train_tokenizer(
-        ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"],
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-    )
+    tok = chatml_tokenizer(("<image>", "<video>"))
     ip = LlavaOnevisionImageProcessorPil(
         size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}, image_grid_pinpoints=PINPOINTS
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vlmtrain.tiny.common import TinyModel, save, text_config, train_tokenizer
+from vlmtrain.tiny.common import TinyModel, chatml_tokenizer, save, text_config
 
 END_OF_TURN = "<|im_end|>"
 SCALE, PATCH = 32, 2
@@ -45,12 +45,7 @@ def build(out: Path) -> None:
     from transformers.models.minicpmv4_6.image_processing_pil_minicpmv4_6 import MiniCPMV4_6ImageProcessorPil
     from transformers.models.minicpmv4_6.video_processing_minicpmv4_6 import MiniCPMV4_6VideoProcessor
 
-    tok = train_tokenizer(
-        ["<|endoftext|>", "<|im_start|>", "<|im_end|>", *NAMED.values()],
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        extra_special_tokens=NAMED,
-    )
+    tok = chatml_tokenizer(named=NAMED)
     ip = MiniCPMV4_6ImageProcessorPil(scale_resolution=SCALE, patch_size=PATCH)
     vp = MiniCPMV4_6VideoProcessor(scale_resolution=SCALE, patch_size=PATCH)
     processor = MiniCPMV4_6Processor(ip, vp, tok, chat_template=CHAT_TEMPLATE)

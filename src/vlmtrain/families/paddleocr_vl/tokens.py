@@ -12,7 +12,8 @@ processor.
 
 from __future__ import annotations
 
-from vlmtrain.encoding.expansion import Expansion, TokenRule, image_token_run, size_get
+from vlmtrain.encoding.expansion import Expansion, TokenRule
+from vlmtrain.families.qwen2_vl.tokens import expand as qwen2_vl_expand
 from vlmtrain.families.qwen2_vl.tokens import smart_resize as qwen2_vl_smart_resize
 from vlmtrain.families.qwen2_vl.tokens import unsupported
 
@@ -28,21 +29,8 @@ def smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixe
     return qwen2_vl_smart_resize(height, width, factor, min_pixels, max_pixels)
 
 
-def count(processor, width: int, height: int) -> int:
-    ip = processor.image_processor
-    patch, merge = ip.patch_size, ip.merge_size
-    h, w = smart_resize(
-        height,
-        width,
-        factor=patch * merge,
-        min_pixels=size_get(ip.size, "shortest_edge"),
-        max_pixels=size_get(ip.size, "longest_edge"),
-    )
-    return (h // patch) * (w // patch) // (merge * merge)
-
-
 def expand(processor, width: int, height: int) -> Expansion:
-    return image_token_run(processor, count(processor, width, height))
+    return qwen2_vl_expand(processor, width, height, resize=smart_resize)
 
 
 RULE = TokenRule(unsupported=unsupported, expand=expand)

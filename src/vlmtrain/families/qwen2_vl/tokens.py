@@ -42,21 +42,28 @@ def smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixe
     return h_bar, w_bar
 
 
-def count(processor, width: int, height: int) -> int:
-    ip = processor.image_processor
-    patch, merge = ip.patch_size, ip.merge_size
-    h, w = smart_resize(
+def resized(ip, width: int, height: int, resize=smart_resize) -> tuple[int, int]:
+    """(height, width) in pixels after `resize(height, width, factor=, min_pixels=, max_pixels=)` with the image
+    processor's factor patch*merge and its pixel budget: 640x480, patch 14, merge 2 -> (476, 644). Families
+    whose processor rounds with its own smart_resize of this signature pass it as `resize`."""
+    return resize(
         height,
         width,
-        factor=patch * merge,
+        factor=ip.patch_size * ip.merge_size,
         min_pixels=size_get(ip.size, "shortest_edge"),
         max_pixels=size_get(ip.size, "longest_edge"),
     )
-    return (h // patch) * (w // patch) // (merge * merge)
 
 
-def expand(processor, width: int, height: int) -> Expansion:
-    return image_token_run(processor, count(processor, width, height))
+def count(processor, width: int, height: int, resize=smart_resize) -> int:
+    """Merged patches of the resized image: 640x480 -> 476x644 -> 34x46 patches -> 391 tokens."""
+    ip = processor.image_processor
+    h, w = resized(ip, width, height, resize)
+    return (h // ip.patch_size) * (w // ip.patch_size) // (ip.merge_size * ip.merge_size)
+
+
+def expand(processor, width: int, height: int, resize=smart_resize) -> Expansion:
+    return image_token_run(processor, count(processor, width, height, resize))
 
 
 RULE = TokenRule(unsupported=unsupported, expand=expand)
