@@ -29,6 +29,9 @@ def video_processor_config() -> dict:
         "size": sizes["size"],
         # SmolVLM2's sampling (its preprocessor_config.json `video_sampling`: 1 fps, at most 64 frames)
         "video_sampling": {"fps": 1, "max_frames": 64, "video_size": sizes["size"]},
+        # transformers 5.25 writes them out of video_sampling too
+        "fps": 1,
+        "num_frames": 64,
         "video_processor_type": "SmolVLMVideoProcessor",
     }
 
