@@ -10,12 +10,10 @@ rule applies (do_resize on, a min/max pixel size) is Qwen2-VL's `unsupported`, w
 
 from __future__ import annotations
 
-import functools
 import math
 
 from vlmtrain.encoding.expansion import Expansion, image_token_run, size_get
 from vlmtrain.encoding.video import VideoRule
-from vlmtrain.families.qwen2_vl.tokens import count as qwen2_vl_count
 
 
 def smart_resize(
@@ -51,10 +49,18 @@ def smart_resize(
 
 
 def count(processor, width: int, height: int) -> int:
-    temporal = processor.image_processor.temporal_patch_size
-    # the image processor resizes a still image as `temporal_patch_size` frames
-    resize = functools.partial(smart_resize, temporal, temporal_factor=temporal)
-    return qwen2_vl_count(processor, width, height, resize)
+    ip = processor.image_processor
+    patch, merge, temporal = ip.patch_size, ip.merge_size, ip.temporal_patch_size
+    h, w = smart_resize(
+        temporal,  # the image processor resizes a still image as `temporal_patch_size` frames
+        height,
+        width,
+        temporal_factor=temporal,
+        factor=patch * merge,
+        min_pixels=size_get(ip.size, "shortest_edge"),
+        max_pixels=size_get(ip.size, "longest_edge"),
+    )
+    return (h // patch) * (w // patch) // (merge * merge)
 
 
 def expand(processor, width: int, height: int) -> Expansion:
