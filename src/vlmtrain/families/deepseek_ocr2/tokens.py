@@ -13,23 +13,52 @@ and a view separator (the model's order; the count alone is the processor's):
 Crops only when crop_to_patches is on and the image's longer side exceeds tile_size; the grid is
 `get_optimal_tiled_canvas` over (columns, rows) with min_patches <= columns x rows <= max_patches,
 sorted by tile count, the closest aspect ratio, a tie going to the larger grid while the image's area
-exceeds half the grid's pixel area (InternVL's GotOcr2 tiling: internvl/tokens.py's `best_grid`). The
-processor's call-time defaults (`images_kwargs`: crop_to_patches on, 2..6 crops) are read the way the
-processor merges them (internvl/tokens.py's `merged_images_kwargs`).
+exceeds half the grid's pixel area (as InternVL's GotOcr2 tiling). The processor's call-time defaults
+(`images_kwargs`: crop_to_patches on, 2..6 crops) are read the way the processor merges them.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 from vlmtrain.encoding.expansion import Expansion, TokenRule, image_token_run, size_get
-from vlmtrain.families.internvl.tokens import best_grid, merged_images_kwargs
+
+
+@functools.lru_cache(maxsize=16)
+def _grids(min_tiles: int, max_tiles: int) -> tuple[tuple[int, int], ...]:
+    grids = [
+        (w, h)
+        for w in range(1, max_tiles + 1)
+        for h in range(1, max_tiles + 1)
+        if min_tiles <= w * h <= max_tiles
+    ]
+    return tuple(sorted(grids, key=lambda g: g[0] * g[1]))  # stable: the processor's order
+
+
+def best_grid(width: int, height: int, tile: int, min_tiles: int, max_tiles: int) -> tuple[int, int]:
+    """(columns, rows): `get_optimal_tiled_canvas` step for step."""
+    aspect, area = width / height, width * height
+    best, best_diff = (1, 1), float("inf")
+    for grid in _grids(min_tiles, max_tiles):
+        diff = abs(aspect - grid[0] / grid[1])
+        if diff < best_diff:
+            best, best_diff = grid, diff
+        elif diff == best_diff and area > 0.5 * tile * tile * grid[0] * grid[1]:
+            best = grid
+    return best
+
+
+@functools.lru_cache(maxsize=16)
+def _merged_images_kwargs(processor) -> dict:
+    # The processor's own resolution of its call-time defaults; once per processor.
+    return processor._merge_kwargs(tokenizer_init_kwargs=processor.tokenizer.init_kwargs)["images_kwargs"]
 
 
 def settings(processor) -> dict:
     """crop_to_patches, min_patches, max_patches, tile_size and the global size as a call resolves them."""
     ip = processor.image_processor
-    merged = merged_images_kwargs(processor)
+    merged = _merged_images_kwargs(processor)
     keys = ("crop_to_patches", "min_patches", "max_patches", "tile_size")
     out = {k: merged.get(k) if merged.get(k) is not None else getattr(ip, k) for k in keys}
     out["size"] = size_get(merged.get("size") or ip.size, "height")
@@ -56,7 +85,7 @@ def _tokens(processor, side: int) -> int:
 def crops(s: dict, width: int, height: int) -> int:
     if not (s["crop_to_patches"] and max(width, height) > s["tile_size"]):
         return 0
-    cols, rows = best_grid(width, height, s["tile_size"], s["tile_size"], s["min_patches"], s["max_patches"])
+    cols, rows = best_grid(width, height, s["tile_size"], s["min_patches"], s["max_patches"])
     return cols * rows
 
 

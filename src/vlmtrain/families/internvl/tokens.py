@@ -44,10 +44,8 @@ def best_grid(width: int, height: int, tile_w: int, tile_h: int, min_tiles: int,
 
 
 @functools.lru_cache(maxsize=16)
-def merged_images_kwargs(processor) -> dict:
-    """The processor's own resolution of its call-time `images_kwargs` defaults (class defaults over the
-    checkpoint's), e.g. {"crop_to_patches": True, "min_patches": 1, "max_patches": 12, ...}."""
-    # ~0.4 ms, so once per processor.
+def _merged_images_kwargs(processor) -> dict:
+    # The processor's own resolution of its call-time defaults; ~0.4 ms, so once per processor.
     return processor._merge_kwargs(tokenizer_init_kwargs=processor.tokenizer.init_kwargs)["images_kwargs"]
 
 
@@ -55,7 +53,7 @@ def settings(processor) -> dict:
     """crop_to_patches, min_patches, max_patches and the tile size as a processor call resolves them:
     the processor's merged images kwargs (class defaults included) over the image processor's own."""
     ip = processor.image_processor
-    merged = merged_images_kwargs(processor)
+    merged = _merged_images_kwargs(processor)
     out = {k: merged.get(k, getattr(ip, k)) for k in ("crop_to_patches", "min_patches", "max_patches")}
     size = merged.get("size", ip.size)
     out["tile"] = (size_get(size, "width"), size_get(size, "height"))
