@@ -11,13 +11,7 @@ import json
 from pathlib import Path
 
 import vlmtrain.tiny.common as _common
-from vlmtrain.families.paddleocr_vl.tiny import (  # 28..56 px a side, ERNIE-4.5 tokens and decoder
-    MAX_PIXELS,
-    MIN_PIXELS,
-    ernie_text_config,
-    tokenizer,
-)
-from vlmtrain.tiny.common import TinyModel, save
+from vlmtrain.tiny.common import TinyModel, save, text_config, train_tokenizer
 
 SPECIALS = [
     "<unk>",
@@ -34,6 +28,8 @@ SPECIALS = [
     "<think>",
     "</think>",
 ]
+# 28..56 px a side (factor 28 = patch 14 x merge 2): a 32 px image is a 2x2 patch grid -> 1 token.
+MIN_PIXELS, MAX_PIXELS = 28 * 28, 56 * 56
 
 # The tiny model's own template, in ERNIE-4.5-VL's layout: "<|begin_of_sentence|>", a system turn's text
 # and "\n", "User: " + text and "Picture k:" + the image tokens in order, "\nAssistant: " + answer +
@@ -88,14 +84,22 @@ def build(out: Path) -> None:
         Ernie4_5_VLMoeImageProcessorPil,
     )
 
-    tok = tokenizer(
+    tok = train_tokenizer(
         SPECIALS,
-        image_token="<|IMAGE_PLACEHOLDER|>",
-        image_start_token="<|IMAGE_START|>",
-        image_end_token="<|IMAGE_END|>",
-        video_token="<|VIDEO_PLACEHOLDER|>",
-        video_start_token="<|VIDEO_START|>",
-        video_end_token="<|VIDEO_END|>",
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<unk>",
+        unk_token="<unk>",
+        cls_token="<|begin_of_sentence|>",
+        sep_token="<|end_of_sentence|>",
+        extra_special_tokens={
+            "image_token": "<|IMAGE_PLACEHOLDER|>",
+            "image_start_token": "<|IMAGE_START|>",
+            "image_end_token": "<|IMAGE_END|>",
+            "video_token": "<|VIDEO_PLACEHOLDER|>",
+            "video_start_token": "<|VIDEO_START|>",
+            "video_end_token": "<|VIDEO_END|>",
+        },
     )
     ip = Ernie4_5_VLMoeImageProcessorPil(
         size={"shortest_edge": MIN_PIXELS, "longest_edge": MAX_PIXELS}, **_common.CLIP_NORM
@@ -106,11 +110,12 @@ def build(out: Path) -> None:
     )
     ids = tok.convert_tokens_to_ids
     config = Ernie4_5_VLMoeConfig(
-        text_config=ernie_text_config(
+        text_config=text_config(
             tok,
+            head_dim=16,
             # height, width, time: 3+3+2 = head_dim / 2 (the real 28B: 22+22+20 of 128); h and w equal, as
             # the model interleaves them
-            mrope_section=[3, 3, 2],
+            rope_parameters={"rope_type": "default", "rope_theta": 500000.0, "mrope_section": [3, 3, 2]},
             mlp_layer_types=["dense", "sparse"],
             moe_intermediate_size=[32, 16],  # text experts, vision experts
             moe_num_experts=2,

@@ -59,45 +59,31 @@ CHAT_TEMPLATE = (
 )
 
 
-def tokenizer(specials: list[str], **named_tokens: str):
-    """The tiny BPE tokenizer with ERNIE-4.5's named tokens (<s>, </s>, <unk>, <|begin_of_sentence|> as CLS,
-    <|end_of_sentence|> as SEP) and the processor's `named_tokens`, e.g. image_token="<|IMAGE_PLACEHOLDER|>"
-    (ERNIE-4.5-VL's tiny model adds its image/video start and end tokens)."""
-    return train_tokenizer(
-        specials,
-        bos_token="<s>",
-        eos_token="</s>",
-        pad_token="<unk>",
-        unk_token="<unk>",
-        cls_token="<|begin_of_sentence|>",
-        sep_token="<|end_of_sentence|>",
-        extra_special_tokens=named_tokens,
-    )
-
-
-def ernie_text_config(tok, mrope_section: list[int], **overrides) -> dict:
-    """The tiny ERNIE-4.5 decoder both ERNIE-based families use: head_dim 16, rope theta 500000 with the
-    3-D `mrope_section` (summing to head_dim / 2), `overrides` on top (ERNIE-4.5-VL's MoE layers)."""
-    return text_config(
-        tok,
-        head_dim=16,
-        rope_parameters={"rope_type": "default", "rope_theta": 500000.0, "mrope_section": mrope_section},
-        **overrides,
-    )
-
-
 def build(out: Path) -> None:
     from transformers import PaddleOCRVLConfig, PaddleOCRVLForConditionalGeneration, PaddleOCRVLProcessor
     from transformers.models.paddleocr_vl.image_processing_pil_paddleocr_vl import (
         PaddleOCRVLImageProcessorPil,
     )
 
-    tok = tokenizer(SPECIALS, image_token="<|IMAGE_PLACEHOLDER|>")
+    tok = train_tokenizer(
+        SPECIALS,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<unk>",
+        unk_token="<unk>",
+        cls_token="<|begin_of_sentence|>",
+        sep_token="<|end_of_sentence|>",
+        extra_special_tokens={"image_token": "<|IMAGE_PLACEHOLDER|>"},
+    )
     ip = PaddleOCRVLImageProcessorPil(min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS, **NORM)
     processor = PaddleOCRVLProcessor(image_processor=ip, tokenizer=tok, chat_template=CHAT_TEMPLATE)
     ids = tok.convert_tokens_to_ids
     config = PaddleOCRVLConfig(
-        text_config=ernie_text_config(tok, mrope_section=[2, 3, 3]),
+        text_config=text_config(
+            tok,
+            head_dim=16,
+            rope_parameters={"rope_type": "default", "rope_theta": 500000.0, "mrope_section": [2, 3, 3]},
+        ),
         vision_config=dict(
             hidden_size=32,
             intermediate_size=64,
