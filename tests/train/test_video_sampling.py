@@ -55,6 +55,7 @@ def _full_decode(path, rotation: int):
 def _video_processors():
     from transformers import (
         Glm4vVideoProcessor,
+        InternVLVideoProcessor,
         LlavaOnevisionVideoProcessor,
         Qwen2VLVideoProcessor,
         Qwen3VLVideoProcessor,
@@ -62,6 +63,7 @@ def _video_processors():
     )
 
     from vlmtrain.families.glm4v import tiny as glm_tiny
+    from vlmtrain.families.internvl import tiny as ivl_tiny
     from vlmtrain.families.llava_onevision import tiny as lo_tiny
     from vlmtrain.families.qwen2_vl import tiny as q2_tiny
     from vlmtrain.families.qwen3_vl import tiny as q3_tiny
@@ -126,6 +128,23 @@ def _video_processors():
                 image_std=[0.5] * 3,
             ),  # fmt: skip
         ),
+        "internvl-tiny": (
+            "internvl",
+            lambda: from_config(InternVLVideoProcessor, ivl_tiny.video_processor_config()),
+        ),
+        # OpenGVLab/InternVL3-1B-hf: the 448 x 448 tile, bicubic, ImageNet mean/std of its
+        # preprocessor_config.json (real_processors.py `_internvl`); no video_preprocessor_config.json copy
+        # was found, so the video processor's class defaults otherwise (initial_shift on, no frame sampling:
+        # `configure` samples at 2 fps)
+        "internvl-real": (
+            "internvl",
+            lambda: InternVLVideoProcessor(
+                size={"height": 448, "width": 448},
+                resample=3,
+                image_mean=[0.485, 0.456, 0.406],
+                image_std=[0.229, 0.224, 0.225],
+            ),
+        ),
         # a run's own settings: 4 fps, at most 6 frames, 32*32*4 pixels per frame, the reference cap
         "qwen2_vl-capped": (
             "qwen2_vl",
@@ -169,7 +188,17 @@ def test_sampled_frames_equal_the_real_processor_on_the_whole_video(clips, which
         with pytest.raises(ValueError, match="must be larger than temporal_factor"):
             plan_video(rule, vp, header)
         return
-    ref = vp(videos=[whole], video_metadata=[meta], return_tensors="pt", return_metadata=True)
+    if family_name == "internvl" and int(header.frames / header.fps * vp.fps) == 0:  # under 1 / fps s
+        with pytest.raises(ZeroDivisionError):  # its sampler divides by the frame count it computes
+            vp(videos=[torch.from_numpy(whole)], video_metadata=[meta], return_tensors="pt")
+        with pytest.raises(ValueError, match="samples no frame from this video"):
+            plan_video(rule, vp, header)
+        return
+    # as a tensor: a numpy video indexed by a one-element index tensor loses its frame axis in transformers'
+    # sampling (`video[indices]`), so a video that samples one frame crashes the processor fed an array
+    ref = vp(
+        videos=[torch.from_numpy(whole)], video_metadata=[meta], return_tensors="pt", return_metadata=True
+    )
     plan = plan_video(rule, vp, header)
     assert plan.indices == [int(i) for i in ref["video_metadata"][0].frames_indices]
     if "video_grid_thw" in ref:

@@ -21,15 +21,17 @@ from video_helpers import NTSC, REAL_MP4, write_video
 pytest.importorskip("av")
 pytest.importorskip("torchvision")
 
-VIDEO_FAMILIES = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "qwen3_5", "llava_onevision", "smolvlm"]
+VIDEO_FAMILIES = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "qwen3_5", "llava_onevision", "smolvlm", "internvl"]
 # families whose processor writes video frames and images to the same pixel_values: a record takes one
 NO_MIXED = ["smolvlm"]
 # SmolVLM's intro and timestamps tokenize with the text around them (the tiny tokenizer merges across
 # them): a video's own token figure counts them tokenized alone
 TEXT_IN_CONTEXT = ["smolvlm"]
-# families whose processor and model take a record's (a batch's) videos as one stacked tensor: every video
-# in it keeps the same number of sampled frames
-SAME_FRAMES = ["llava_onevision"]
+# families whose processor takes a record's videos as one stacked tensor: every video in it keeps the same
+# number of sampled frames; BATCH_SAME_FRAMES: the model stacks a batch's videos too (InternVL's processor
+# puts the frames into pixel_values, which batches concatenate)
+SAME_FRAMES = ["llava_onevision", "internvl"]
+BATCH_SAME_FRAMES = ["llava_onevision"]
 PACKABLE = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl"]  # Qwen3.5 refuses packing (linear attention)
 
 
@@ -64,8 +66,10 @@ def video_record(rid, paths, with_image=False, answer="A square changes colour."
 
 
 def _frame_token_id(name, processor):
-    """The token each frame's run repeats: GLM and SmolVLM write video frames with their image token."""
-    token = {"glm4v": "<|image|>", "smolvlm": processor.image_token}.get(name, processor.video_token)
+    """The token each frame's run repeats: GLM, SmolVLM and InternVL write video frames with their image token."""
+    token = {"glm4v": "<|image|>", "smolvlm": processor.image_token, "internvl": processor.image_token}.get(
+        name, processor.video_token
+    )
     return processor.tokenizer.convert_tokens_to_ids(token)
 
 
@@ -85,13 +89,18 @@ def _whole(path):
 def _reference(family, processor, record):
     """The real processor on the collator's text, fed every frame of each video with its header metadata,
     sampling itself (do_sample_frames as `configure` set it)."""
+    import torch
+
     text, _spans = family.assistant_spans(processor, record)
     wholes = [_whole(v["path"]) for v in record["videos"]]
     from vlmtrain.encoding.records import decode_images
 
     kwargs = {"images": decode_images(record["images"])} if record["images"] else {}
+    # as tensors: a numpy video indexed by a one-element index tensor loses its frame axis in transformers'
+    # sampling (`video[indices]`), so a video that samples one frame (InternVL at 2 fps, under 0.75 s)
+    # crashes the processor fed arrays; fed tensors, it keeps the frame
     return processor(
-        text=[text], videos=[w for w, _m in wholes], video_metadata=[m for _w, m in wholes],
+        text=[text], videos=[torch.from_numpy(w) for w, _m in wholes], video_metadata=[m for _w, m in wholes],
         return_tensors="pt", add_special_tokens=False, **kwargs,
     )  # fmt: skip
 
@@ -339,7 +348,7 @@ def test_packed_rows_with_videos_give_the_unpacked_loss(tiny_model, clips, name)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["qwen2_5_vl", "qwen3_vl", "llava_onevision", "smolvlm"])
+@pytest.mark.parametrize("name", ["qwen2_5_vl", "qwen3_vl", "llava_onevision", "smolvlm", "internvl"])
 def test_tiny_model_trains_on_a_video_dataset(tmp_path, tiny_model, tiny_loaded, clips, name):
     """`vlmtrain run` on records mixing text, images and videos: the loss falls; a record whose video
     tokens run past max_length is dropped and listed before training, never cut."""
@@ -395,9 +404,10 @@ def test_fsdp_keepalive_row_only_for_batches_without_images_or_videos(tiny_loade
 
 @pytest.mark.parametrize("name", SAME_FRAMES)
 def test_videos_of_unequal_frame_counts_are_refused_where_the_model_stacks_them(tiny_loaded, clips, name):
-    """LLaVA-OneVision stacks a record's videos (processor) and a batch's videos (model) into one tensor:
-    a record whose videos sample different frame counts is refused by the collator and by `vlmtrain
-    check` alike; a batch mixing counts is refused naming the setting, never padded with frames."""
+    """LLaVA-OneVision and InternVL stack a record's videos (processor) into one tensor: a record whose
+    videos sample different frame counts is refused by the collator and by `vlmtrain check` alike.
+    LLaVA-OneVision's model stacks a batch's videos too: a batch mixing counts is refused naming the
+    setting, never padded with frames; InternVL's batch concatenates the frames with the images' tiles."""
     from vlmtrain.errors import VlmTrainError
     from vlmtrain.tokens.count import count_records
 
@@ -408,6 +418,9 @@ def test_videos_of_unequal_frame_counts_are_refused_where_the_model_stacks_them(
     counts, problems = count_records([record], processor, family)
     assert counts == [] and "its videos sample [5, 3] frames" in problems[0].message
     feats = [family.encode_one(processor, video_record(r, [clips[r]])) for r in ("r10", "ntsc")]
+    if name not in BATCH_SAME_FRAMES:
+        assert family.collate(processor, feats)["pixel_values"].shape[0] == 5 + 3
+        return
     with pytest.raises(VlmTrainError, match=r"a batch holds videos of \[3, 5\] sampled frames"):
         family.collate(processor, feats)
     assert family.collate(processor, feats[:1] + feats[:1])["pixel_values_videos"].shape[:2] == (2, 5)

@@ -149,6 +149,10 @@ def sample_indices(video_processor, header) -> list[int]:
         indices = video_processor.sample_frames(metadata=meta, **kwargs)
     except (ValueError, TypeError) as exc:  # TypeError: a setting its sampler cannot take (SmolVLM, no cap)
         raise ValueError(f"the video processor cannot sample this video: {exc}") from exc
+    except ZeroDivisionError as exc:  # a sampler dividing by its frame count (InternVL's, a too-short video)
+        raise ValueError(
+            f"the video processor samples no frame from this video ({header.duration:.3g} s at its fps)"
+        ) from exc
     return [int(i) for i in indices]
 
 

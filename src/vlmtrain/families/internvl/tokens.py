@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 
 from vlmtrain.encoding.expansion import Expansion, TokenRule, size_get
+from vlmtrain.encoding.video import VideoRule
 
 
 @functools.lru_cache(maxsize=16)
@@ -91,3 +92,32 @@ def expand(processor, width: int, height: int) -> Expansion:
 
 
 RULE = TokenRule(unsupported=unsupported, expand=expand, expand_all=expand_all)
+
+
+# ---- videos (encoding/video.py) ----------------------------------------------------------------------
+# `InternVLProcessor.replace_video_token`: each sampled frame is one tile (resized to the video processor's
+# height x width, never cropped to patches), written with a 1-based label and the image delimiters, the
+# frames joined by newlines; the template's `<video>` is replaced:
+#   <video>  ->  "Frame1: <img>" + "<IMG_CONTEXT>" x image_seq_length + "</img>\nFrame2: <img>...</img>"
+#   OpenGVLab/InternVL3-1B-hf (448 x 448, 256 tokens a frame): 8 frames -> 8 x (256 + 2) + the labels
+def video_resize(vp, num_frames: int, height: int, width: int) -> tuple[int, int]:
+    """The video processor's `resize` target for its `size` (the base class's torchvision resize):
+    height x width as given (the -hf checkpoints' 448 x 448)."""
+    from transformers.image_utils import SizeDict
+
+    size = vp.size if isinstance(vp.size, SizeDict) else SizeDict(**vp.size)
+    if not (size.height and size.width) or size.shortest_edge or size.longest_edge:
+        raise ValueError(f"video processor size {dict(size)} is not a fixed height x width")
+    return size.height, size.width
+
+
+def video_expand(processor, plan) -> Expansion:
+    start, image, end = processor.start_image_token, processor.image_token, processor.end_image_token
+    frames = len(plan.indices)
+    text = "\n".join(f"Frame{i + 1}: {start}{image}{end}" for i in range(frames))
+    extra = frames * (processor.image_seq_length - 1)
+    framing = len(processor.tokenizer(text, add_special_tokens=False)["input_ids"])
+    return Expansion(text=text, extra=extra, image_tokens=framing + extra)
+
+
+VIDEO = VideoRule(resize=video_resize, expand=video_expand)
