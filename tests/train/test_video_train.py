@@ -441,3 +441,21 @@ def test_records_mixing_images_and_videos_are_refused_where_the_processor_drops_
         family.encode_one(processor, record)
     counts, problems = count_records([record], processor, family)
     assert counts == [] and "holds images and videos" in problems[0].message
+
+
+def test_frame_bounds_are_refused_where_the_sampler_takes_none(tiny_model, clips):
+    """InternVL's video processor samples by fps alone: a run's video_max_frames would be ignored, so its
+    videos are refused naming the setting (collator and `vlmtrain check` alike), never sampled otherwise."""
+    from vlmtrain.encoding.video import VideoSettings
+    from vlmtrain.errors import VlmTrainError
+    from vlmtrain.families import resolve_family
+    from vlmtrain.tokens.count import count_records
+
+    path = tiny_model("internvl")
+    family = resolve_family(path)
+    processor = family.load_processor(path, video_settings=VideoSettings(max_frames=4))
+    record = video_record("capped", [clips["r10"]])
+    with pytest.raises(VlmTrainError, match=r"record 'capped': video_max_frames is set, but the internvl"):
+        family.encode_one(processor, record)
+    counts, problems = count_records([record], processor, family)
+    assert counts == [] and "video_max_frames is set" in problems[0].message

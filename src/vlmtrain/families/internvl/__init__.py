@@ -9,7 +9,8 @@ the middle of each span; 2 fps where the checkpoint samples none, as its config 
 the tile and written as `FrameN: <img>...</img>`; the processor puts them into `pixel_values` in the
 order of the record's images and videos, so batches concatenate as for images. The processor stacks a
 record's videos into one [videos, frames, ...] tensor first, so a record whose videos sample different
-frame counts is refused (`InternVLFamily`, `vlmtrain check` too). Tiny model: tiny.py.
+frame counts is refused (`InternVLFamily`, `vlmtrain check` too); so is a video under a run's video_min_frames or
+video_max_frames, which its sampler does not take. Tiny model: tiny.py.
 """
 
 from __future__ import annotations
@@ -28,14 +29,27 @@ class InternVLFamily(Family):
     collator, `vlmtrain check` (through `plan_videos`) and `predict` alike."""
 
     def plan_videos(self, processor, record, base_dir=None):
+        self._frame_caps(processor, record)
         plans = super().plan_videos(processor, record, base_dir)
         self._same_frames(record, [len(p.indices) for p in plans])
         return plans
 
     def load_videos(self, processor, record, base_dir=None):
+        self._frame_caps(processor, record)
         videos = super().load_videos(processor, record, base_dir)
         self._same_frames(record, [len(plan.indices) for _frames, plan in videos])
         return videos
+
+    def _frame_caps(self, processor, record: dict) -> None:
+        """InternVLVideoProcessor's sampler takes fps or num_frames only: a run's frame bounds would be
+        ignored, so a record with videos is refused instead of sampled otherwise than the run asked."""
+        vp = getattr(processor, "video_processor", None)
+        caps = [k for k in ("min_frames", "max_frames") if getattr(vp, k, None) is not None]
+        if record.get("videos") and caps:
+            raise VlmTrainError(
+                f"record {record.get('id')!r}: video_{caps[0]} is set, but the {self.name} video processor "
+                "samples by fps alone (no frame bounds): unset it and choose video_fps instead"
+            )
 
     def _same_frames(self, record: dict, counts: list[int]) -> None:
         if len(set(counts)) > 1:
