@@ -54,6 +54,7 @@ def _full_decode(path, rotation: int):
 
 def _video_processors():
     from transformers import (
+        Gemma4VideoProcessor,
         Glm4vVideoProcessor,
         InternVLVideoProcessor,
         LlavaOnevisionVideoProcessor,
@@ -62,6 +63,7 @@ def _video_processors():
         SmolVLMVideoProcessor,
     )
 
+    from vlmtrain.families.gemma4 import tiny as g4_tiny
     from vlmtrain.families.glm4v import tiny as glm_tiny
     from vlmtrain.families.internvl import tiny as ivl_tiny
     from vlmtrain.families.llava_onevision import tiny as lo_tiny
@@ -145,6 +147,27 @@ def _video_processors():
                 image_std=[0.229, 0.224, 0.225],
             ),
         ),
+        "gemma4-tiny": (
+            "gemma4",
+            lambda: from_config(
+                Gemma4VideoProcessor, g4_tiny.video_processor_config(num_frames=g4_tiny.TINY_FRAMES)
+            ),
+        ),
+        # google/gemma-4-E2B-it / 31B-it: the "video_processor" section of processor_config.json as public
+        # re-implementations' fixtures quote it (patch 16, pooling 3, max_soft_tokens 70, num_frames 32,
+        # bicubic, rescale 1/255, mean 0 / std 1): the class defaults; not read from the Hub file itself
+        "gemma4-real": (
+            "gemma4",
+            lambda: Gemma4VideoProcessor(
+                patch_size=16,
+                pooling_kernel_size=3,
+                max_soft_tokens=70,
+                num_frames=32,
+                resample=3,
+                image_mean=[0.0, 0.0, 0.0],
+                image_std=[1.0, 1.0, 1.0],
+            ),  # fmt: skip
+        ),
         # a run's own settings: 4 fps, at most 6 frames, 32*32*4 pixels per frame, the reference cap
         "qwen2_vl-capped": (
             "qwen2_vl",
@@ -194,6 +217,12 @@ def test_sampled_frames_equal_the_real_processor_on_the_whole_video(clips, which
         with pytest.raises(ValueError, match="samples no frame from this video"):
             plan_video(rule, vp, header)
         return
+    if family_name == "gemma4" and header.frames < vp.num_frames:  # it samples a fixed number of frames
+        with pytest.raises(ValueError, match="exceeds total_num_frames"):
+            vp(videos=[torch.from_numpy(whole)], video_metadata=[meta], return_tensors="pt")
+        with pytest.raises(ValueError, match="exceeds total_num_frames"):
+            plan_video(rule, vp, header)
+        return
     # as a tensor: a numpy video indexed by a one-element index tensor loses its frame axis in transformers'
     # sampling (`video[indices]`), so a video that samples one frame crashes the processor fed an array
     ref = vp(
@@ -206,7 +235,12 @@ def test_sampled_frames_equal_the_real_processor_on_the_whole_video(clips, which
     key = (
         "pixel_values_videos" if "pixel_values_videos" in ref else "pixel_values"
     )  # SmolVLM: frames as images
-    assert ref[key].shape[-2:] == (plan.height, plan.width) or "video_grid_thw" in ref
+    if "num_soft_tokens_per_video" in ref:  # Gemma4: frames as patches (padded to the budget): the count
+        pool = vp.pooling_kernel_size
+        soft = (plan.height // vp.patch_size) * (plan.width // vp.patch_size) // pool**2
+        assert [soft] == [int(n) for n in ref["num_soft_tokens_per_video"]]
+    else:
+        assert ref[key].shape[-2:] == (plan.height, plan.width) or "video_grid_thw" in ref
     frames = decode_frames(str(clips[clip]), header, plan.indices)
     np.testing.assert_array_equal(frames, whole[plan.indices])
     ours = vp(videos=[frames], video_metadata=[plan.metadata()], do_sample_frames=False, return_tensors="pt")

@@ -127,11 +127,10 @@ def configure(video_processor, settings: VideoSettings | None) -> None:
     if settings.max_frames is not None:
         video_processor.max_frames = settings.max_frames
     if settings.max_pixels is not None:
-        size = dict(video_processor.size)
+        own = video_processor.size  # None where the processor sizes frames otherwise (its rule refuses)
+        size = dict(own or {})
         size["longest_edge"] = settings.max_pixels
-        video_processor.size = (
-            type(video_processor.size)(**size) if not isinstance(video_processor.size, dict) else size
-        )
+        video_processor.size = size if own is None or isinstance(own, dict) else type(own)(**size)
 
 
 def sample_indices(video_processor, header) -> list[int]:

@@ -2,8 +2,15 @@
 `<|image>` + `<|image|>` x n + `<image|>` with n from the image's size and the soft-token budget (70 ..
 1120, 280 on the released checkpoints; header rule in tokens.py). It returns `mm_token_type_ids` (1 on
 soft tokens): with `use_bidirectional_attention="vision"` (the larger checkpoints) each image's tokens
-attend to each other both ways, so packing is refused. Audio and video parts are refused with the
-record's id; LoRA covers only the language model. Tiny model: tiny.py.
+attend to each other both ways, so packing is refused. Audio parts are refused with the record's id; LoRA covers only the language
+model. Tiny model: tiny.py.
+
+Videos (tokens.py `VIDEO`): frames sampled by Gemma4VideoProcessor's own `sample_frames` (transformers'
+default: `num_frames` evenly, 32 on the released checkpoints, so a video of fewer frames is refused as the
+processor refuses it; or `video_fps`), each resized into the video soft-token budget (70) as an image is,
+and written as `MM:SS <|image>` + `<|video|>` x n + `<image|>` per frame. The frames of a batch's videos
+are concatenated along one axis (`pixel_values_videos`, `video_position_ids`, split back by
+`num_frames_per_video`), so the default collate is right and videos of any frame count batch together.
 
 The tiny model carries google/gemma-4-31B-it's template (the E2B/E4B checkpoints publish a different
 one, not held here). It writes the system text with `content | trim` (a list of parts would print as a
@@ -33,6 +40,7 @@ FAMILY = WholeConversationFamily(
     template=RealTemplate("google/gemma-4-31B-it", "llama.cpp models/templates, one copy"),
     tiny=tiny.TINY,
     rule=tokens.RULE,
+    video=tokens.VIDEO,
     packing=None,
     packing_refusal="with use_bidirectional_attention='vision' (the larger checkpoints) each image's tokens "
     "attend to each other in both directions, and the image blocks are found from mm_token_type_ids over "

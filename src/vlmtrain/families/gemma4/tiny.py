@@ -19,21 +19,24 @@ from vlmtrain.tiny.common import (
 
 END_OF_TURN = "<turn|>"
 PATCH, POOLING, SOFT_TOKENS = 4, 3, 70
+TINY_FRAMES = 4  # frames a video samples (the real checkpoints: 32; see `video_processor_config`)
 SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>", "<|turn>", "<turn|>", "<|channel>", "<channel|>"]
 SPECIALS += ["<|image>", "<image|>", "<|image|>", "<|audio>", "<audio|>", "<|audio|>", "<|video|>"]
 
 
-def video_processor_config(video_processor_type: str = "Gemma4VideoProcessor") -> dict:
+def video_processor_config(video_processor_type: str = "Gemma4VideoProcessor", num_frames: int = 32) -> dict:
     """`Gemma4VideoProcessor(patch_size=4)` as its save_pretrained writes it (the class defaults, which
     are the released checkpoints' video settings: 32 frames, 70 soft tokens a frame); gemma4_unified's
-    video processor writes the same settings under its own `video_processor_type`."""
+    video processor writes the same settings under its own `video_processor_type`. The gemma4 tiny model
+    samples 4 frames (`num_frames`): the processor refuses a video of fewer frames than it samples, and
+    the test clips are short; the real 32 is what tests/train/test_video_sampling.py checks."""
     return {
         **VIDEO_PROCESSOR_DEFAULTS,
         "do_sample_frames": True,
         "image_mean": [0.0, 0.0, 0.0],
         "image_std": [1.0, 1.0, 1.0],
         "max_soft_tokens": SOFT_TOKENS,
-        "num_frames": 32,
+        "num_frames": num_frames,
         "patch_size": PATCH,
         "pooling_kernel_size": POOLING,
         "resample": 3,
@@ -125,7 +128,8 @@ def build(out: Path) -> None:
         audio_config=None,
         **special_ids(tok),
     )
-    save(out, Gemma4ForConditionalGeneration(config), processor, END_OF_TURN, video_processor_config())
+    video = video_processor_config(num_frames=TINY_FRAMES)
+    save(out, Gemma4ForConditionalGeneration(config), processor, END_OF_TURN, video)
 
 
 TINY = TinyModel(build, END_OF_TURN)

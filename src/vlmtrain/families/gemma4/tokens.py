@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from vlmtrain.encoding.expansion import Expansion, TokenRule
+from vlmtrain.encoding.video import VideoRule
 
 
 def unsupported(processor) -> str | None:
@@ -57,3 +58,45 @@ def expand(processor, width: int, height: int) -> Expansion:
 
 
 RULE = TokenRule(unsupported=unsupported, expand=expand)
+
+
+# ---- videos (encoding/video.py) ----------------------------------------------------------------------
+# `Gemma4Processor.replace_video_token`: every sampled frame is resized like an image into the video
+# processor's own budget (`max_soft_tokens`, 70 a frame on the released checkpoints), and written after its
+# timestamp (the frame's index / the video's fps, as MM:SS), the frames joined by spaces; the template's
+# `<|video|>` is replaced:
+#   <|video|>  ->  "00:00 <|image>" + "<|video|>" x n + "<image|> 00:01 <|image>" + ... + "<image|>"
+#   google/gemma-4-E2B-it (patch 16, pooling 3, 70 soft tokens, 32 frames): 640x480 -> 432x336 px ->
+#   27 x 21 patches / 9 = 63 soft tokens a frame; 32 frames -> 32 x (63 + 2) + the timestamps
+def video_resize(vp, num_frames: int, height: int, width: int) -> tuple[int, int]:
+    """The video processor's `aspect_ratio_preserving_resize` target (the image rule's `target_size` with
+    the video processor's patch, pooling and soft-token budget). Its sampler (transformers' default: a
+    number of frames, or fps) takes no frame bounds and its resize no `size`: a run's video_min_frames,
+    video_max_frames or video_max_pixels would be ignored, so a video is refused under them instead."""
+    for key, setting in (("min_frames", "video_min_frames"), ("max_frames", "video_max_frames")):
+        if getattr(vp, key, None) is not None:
+            raise ValueError(
+                f"{setting} is set, but the gemma4 video processor samples a number of frames or by fps "
+                "alone (no frame bounds): unset it and choose video_fps instead"
+            )
+    if vp.size:
+        raise ValueError(
+            "video_max_pixels is set, but the gemma4 video processor sizes frames by its soft-token budget "
+            "(max_soft_tokens), not by pixels: unset it"
+        )
+    pooling = vp.pooling_kernel_size
+    return target_size(height, width, vp.patch_size, vp.max_soft_tokens * pooling**2, pooling)
+
+
+def video_expand(processor, plan) -> Expansion:
+    vp = processor.video_processor
+    soft = (plan.height // vp.patch_size) * (plan.width // vp.patch_size) // vp.pooling_kernel_size**2
+    stamps = [i / plan.fps for i in plan.indices]
+    run = processor.boi_token + processor.video_token + processor.eoi_token
+    text = " ".join(f"{int(s // 60):02d}:{int(s % 60):02d} {run}" for s in stamps)
+    extra = len(stamps) * (soft - 1)
+    framing = len(processor.tokenizer(text, add_special_tokens=False)["input_ids"])
+    return Expansion(text=text, extra=extra, image_tokens=framing + extra)
+
+
+VIDEO = VideoRule(resize=video_resize, expand=video_expand)
