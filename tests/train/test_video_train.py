@@ -456,19 +456,30 @@ def test_records_mixing_images_and_videos_are_refused_where_the_processor_drops_
     assert counts == [] and "holds images and videos" in problems[0].message
 
 
-def test_frame_bounds_are_refused_where_the_sampler_takes_none(tiny_model, clips):
-    """InternVL's video processor samples by fps alone: a run's video_max_frames would be ignored, so its
-    videos are refused naming the setting (collator and `vlmtrain check` alike), never sampled otherwise."""
+@pytest.mark.parametrize(
+    "name, settings, setting",
+    [
+        ("internvl", {"max_frames": 4}, "video_max_frames"),
+        ("gemma4", {"max_frames": 4}, "video_max_frames"),
+        ("gemma4", {"min_frames": 2}, "video_min_frames"),
+        ("gemma4", {"max_pixels": 64 * 64}, "video_max_pixels"),
+    ],
+)
+def test_frame_bounds_are_refused_where_the_sampler_takes_none(tiny_model, clips, name, settings, setting):
+    """InternVL's video processor samples by fps alone, Gemma 4's by a frame count or fps (and sizes frames
+    by its soft-token budget): a run's video_max_frames (video_min_frames, video_max_pixels) would be
+    ignored, so its videos are refused naming the setting (collator and `vlmtrain check` alike), never
+    sampled otherwise."""
     from vlmtrain.encoding.video import VideoSettings
     from vlmtrain.errors import VlmTrainError
     from vlmtrain.families import resolve_family
     from vlmtrain.tokens.count import count_records
 
-    path = tiny_model("internvl")
+    path = tiny_model(name)
     family = resolve_family(path)
-    processor = family.load_processor(path, video_settings=VideoSettings(max_frames=4))
+    processor = family.load_processor(path, video_settings=VideoSettings(**settings))
     record = video_record("capped", [clips["r10"]])
-    with pytest.raises(VlmTrainError, match=r"record 'capped': video_max_frames is set, but the internvl"):
+    with pytest.raises(VlmTrainError, match=rf"record 'capped'.*: {setting} is set, but the {name}"):
         family.encode_one(processor, record)
     counts, problems = count_records([record], processor, family)
-    assert counts == [] and "video_max_frames is set" in problems[0].message
+    assert counts == [] and f"{setting} is set" in problems[0].message

@@ -42,6 +42,7 @@ FAMILY = GEMMA4.derive(
     packing_refusal="with use_bidirectional_attention='vision' (gemma-4-12B's) each image's soft tokens attend "
     "to each other in both directions, and the image blocks are found from mm_token_type_ids over the whole "
     "row, so packed samples' masks cannot be kept apart exactly",
+    video=None,  # gemma4's video rule is not checked against Gemma4UnifiedVideoProcessor: refused
     video_refusal="Gemma4UnifiedProcessor writes a timestamp before each sampled frame's soft tokens, frames "
     "chosen by its own video processor; vlmtrain has no exact rule for that sampling yet",
 )
